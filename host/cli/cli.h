@@ -1,0 +1,42 @@
+/* Shared pieces of the perfex command: the command table, device-selection
+ * flags that every computing command accepts, and error reporting. */
+#ifndef PERFEX_CLI_H
+#define PERFEX_CLI_H
+
+#include "perfex/perfex.h"
+
+#include <getopt.h>
+#include <stdio.h>
+
+/* Long-option ids for the device flags; add PX_CLI_DEVICE_OPTIONS to a
+ * command's struct option table and pass unknown ids to px_cli_device_flag. */
+enum { PX_OPT_DEVICE_TYPE = 1000, PX_OPT_PLATFORM, PX_OPT_DEVICE, PX_OPT_QUIET, PX_OPT_FIRST_FREE };
+
+#define PX_CLI_DEVICE_OPTIONS                                                                      \
+    {"device-type", required_argument, 0, PX_OPT_DEVICE_TYPE},                                     \
+        {"platform", required_argument, 0, PX_OPT_PLATFORM},                                       \
+        {"device", required_argument, 0, PX_OPT_DEVICE}
+
+#define PX_CLI_DEVICE_HELP                                                                         \
+    "  --device-type cpu|gpu|accelerator|any   device kind (default any: GPU with fp64, else CPU)\n" \
+    "  --platform N|TEXT    platform index or name substring\n"                                   \
+    "  --device N|TEXT      device index or name substring (default from $PERFEX_DEVICE)\n"
+
+/* Start a request from $PERFEX_DEVICE; returns 0, or 2 after printing an error. */
+int px_cli_device_init(px_device_request *req);
+/* Handle one device flag; returns 1 if handled, 0 if not a device flag, -1 on a bad value
+ * (error printed). */
+int px_cli_device_flag(int opt, const char *arg, px_device_request *req);
+/* Open a context for the request; prints the error and returns NULL on failure. */
+px_context *px_cli_open(const px_device_request *req, int profiling);
+
+/* Print "perfex: MESSAGE" from px_last_error() (or the status name). Returns 1. */
+int px_cli_error(px_status st);
+
+int px_cmd_devices(int argc, char **argv);
+int px_cmd_psf(int argc, char **argv);
+/* Sub-commands of `perfex psf` (cmd_psf_spots.c). */
+int px_cmd_psf_spot(int argc, char **argv);
+int px_cmd_psf_spots(int argc, char **argv);
+
+#endif

@@ -1,0 +1,43 @@
+/* Entry point of the perfex command: dispatches to the sub-commands. */
+#include "cli.h"
+
+#include <string.h>
+
+static const struct {
+    const char *name;
+    int (*run)(int, char **);
+    const char *help;
+} commands[] = {
+    {"devices", px_cmd_devices, "list OpenCL platforms and devices"},
+    {"psf", px_cmd_psf, "inspect a PSF, evaluate spots (info, spot, spots)"},
+};
+
+static void usage(FILE *f)
+{
+    size_t i;
+    fprintf(f, "perfex %s: spectroperfectionism extraction on OpenCL devices\n\n", px_version());
+    fprintf(f, "usage: perfex COMMAND [options]   (perfex COMMAND --help for its options)\n\n");
+    for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
+}
+
+int main(int argc, char **argv)
+{
+    size_t i;
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+        printf("perfex %s\n", px_version());
+        return 0;
+    }
+    for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "perfex: unknown command '%s' (perfex --help lists them)\n", argv[1]);
+    return 2;
+}

@@ -1,0 +1,157 @@
+/* Internal interfaces shared by the host-layer files of libperfex.
+ *
+ * Not installed. Holds the error helpers, the layout of the opaque handles
+ * (px_context, px_psf), the kernel-program cache, tuning look-up, and small
+ * utilities. Files: status.c (errors), device.c (enumeration, selection,
+ * contexts), platforms.c (platforms/ tuning data), program.c (building and
+ * caching kernel programs), psf_read.c (FITS -> px_psf), psf.c (Legendre
+ * traces, inverse trace), spots.c (spot kernel launches).
+ */
+#ifndef PERFEX_PX_INTERNAL_H
+#define PERFEX_PX_INTERNAL_H
+
+#define CL_TARGET_OPENCL_VERSION 120
+#define CL_USE_DEPRECATED_OPENCL_1_2_APIS
+#include <CL/cl.h>
+
+#include "perfex/perfex.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+/* ---------------------------------------------------------------- errors */
+
+/* Record a one-line message for px_last_error() and return status, so that a
+ * failing check reads: if (bad) { st = px_fail(PX_ERR_IO, "%s: ...", path); goto cleanup; } */
+px_status px_fail(px_status status, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Same, for an OpenCL call: message "what: CL_ERROR_NAME". Returns the CL code. */
+px_status px_fail_cl(cl_int err, const char *what);
+void px_clear_error(void);
+
+#define PX_CHECK_CL(err, what)                                                                     \
+    do {                                                                                           \
+        if ((err) != CL_SUCCESS) {                                                                 \
+            st = px_fail_cl((err), (what));                                                        \
+            goto cleanup;                                                                          \
+        }                                                                                          \
+    } while (0)
+
+/* ---------------------------------------------------------------- tuning */
+
+/* Key/value pairs from platforms/, merged default -> type -> vendor -> name.
+ * Keys in capitals are kernel tuning values, passed to every program as
+ * -DKEY=VALUE; keys in lower case are host-side values (batch sizes ...). */
+#define PX_TUNING_MAX 64
+typedef struct px_tuning {
+    int n;
+    char key[PX_TUNING_MAX][48];
+    char value[PX_TUNING_MAX][80];
+    char sources[512]; /* the entries applied, e.g. "default, cpu, pocl-cpu" */
+} px_tuning;
+
+px_status px_tuning_load(const px_device_info *dev, px_tuning *out);
+const char *px_tuning_get(const px_tuning *t, const char *key); /* NULL if unset */
+long px_tuning_get_long(const px_tuning *t, const char *key, long dflt);
+
+/* --------------------------------------------------------------- context */
+
+#define PX_MAX_PROGRAMS 16
+
+struct px_context_s {
+    px_device_info info;
+    cl_platform_id platform;
+    cl_device_id device;
+    cl_context cl;
+    cl_command_queue queue;
+    int profiling;
+    px_tuning tuning;
+    struct {
+        char key[128]; /* program name + extra options */
+        cl_program program;
+    } programs[PX_MAX_PROGRAMS];
+    int nprograms;
+};
+
+/* ------------------------------------------------------------- programs */
+
+/* Embedded kernel sources (generated at build time from kernels/*.cl). */
+typedef struct px_kernel_source {
+    const char *name; /* file name without .cl */
+    const char *text;
+} px_kernel_source;
+extern const px_kernel_source px_embedded_kernels[];
+extern const int px_n_embedded_kernels;
+/* platforms/*.conf, embedded the same way (name = file name without .conf). */
+extern const px_kernel_source px_embedded_platforms[];
+extern const int px_n_embedded_platforms;
+
+/* Source text of kernels/NAME.cl: from $PERFEX_KERNEL_DIR when set, else the
+ * embedded copy. *text is malloc'ed. */
+px_status px_kernel_source_get(const char *name, char **text);
+
+/* The compile options for a device: the one place for vendor quirks, plus the
+ * tuning -D defines and extra (may be NULL). *opts is malloc'ed. */
+px_status px_build_options(const px_context *ctx, const char *extra, char **opts);
+
+/* Build (or fetch from the in-memory list, or the on-disk binary cache) the
+ * program made of the NULL-terminated list of kernel files concatenated in
+ * order, with extra options. The context owns the returned program. On a build
+ * failure the message holds the compiler log. PERFEX_NO_CACHE=1 disables the
+ * disk cache; PERFEX_CACHE_DIR moves it (default $XDG_CACHE_HOME/perfex or
+ * ~/.cache/perfex). */
+px_status px_program_get(px_context *ctx, const char *const *sources, const char *extra,
+                         cl_program *out);
+
+/* ------------------------------------------------------------------ PSF */
+
+/* A Legendre table: nfiber rows of ncoef coefficients on [wmin, wmax]. */
+typedef struct px_legtab {
+    double wmin, wmax;
+    int ncoef;
+    double *c; /* [nfiber][ncoef] */
+} px_legtab;
+
+/* Parameter order in px_psf.param; GH-i-j is PX_P_GH + i * (ghdegy + 1) + j. */
+enum {
+    PX_P_X = 0,
+    PX_P_Y,
+    PX_P_GHSIGX,
+    PX_P_GHSIGY,
+    PX_P_TAILAMP,
+    PX_P_TAILCORE,
+    PX_P_TAILXSCA,
+    PX_P_TAILYSCA,
+    PX_P_TAILINDE,
+    PX_P_GH
+};
+
+struct px_psf_s {
+    char path[1024];
+    int psfver;
+    int nfiber, fibermin;
+    int npix_x, npix_y;
+    int hsizex, hsizey;
+    int ghdegx, ghdegy;
+    int legdeg;
+    double psferr; /* PSFERR, 0.01 when absent */
+    int has_tails; /* any TAIL* parameter present and TAILAMP not all zero */
+    int nparam;    /* PX_P_GH + (ghdegx + 1) * (ghdegy + 1) */
+    px_legtab *param;
+    /* Inverse trace w(f, y) as specter fits it: per fiber Legendre in y. */
+    px_legtab winv;
+    double *wmin_f, *wmax_f; /* [nfiber] w(f, -0.5), w(f, npix_y - 0.5) */
+};
+
+/* Legendre series sum_k c[k] P_k(u), u = 2 (w - wmin) / (wmax - wmin) - 1. */
+double px_legval(const px_legtab *t, int fiber, double w);
+
+/* ------------------------------------------------------------------ util */
+
+void *px_calloc(size_t n, size_t size); /* NULL on overflow too */
+char *px_strdup(const char *s);
+/* printf into a growing malloc'ed buffer; returns PX_ERR_NOMEM on failure. */
+px_status px_strcat_printf(char **buf, size_t *len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif
