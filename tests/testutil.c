@@ -18,21 +18,6 @@ const char *px_test_shared(const char *name, char *buf, size_t n)
     return buf;
 }
 
-px_context *px_test_context(void)
-{
-    px_context_options opt;
-    px_context *ctx = NULL;
-    px_status st;
-    memset(&opt, 0, sizeof opt);
-    px_device_request_from_env(&opt.request);
-    st = px_context_create(&opt, &ctx);
-    if (st != PX_SUCCESS) {
-        fprintf(stderr, "cannot open a device: %s\n", px_last_error());
-        exit(1);
-    }
-    return ctx;
-}
-
 int px_test_finish(const char *name)
 {
     if (px_test_failures) {

@@ -9,7 +9,6 @@ static const struct {
     const char *help;
 } commands[] = {
     {"devices", px_cmd_devices, "list OpenCL platforms and devices"},
-    {"psf", px_cmd_psf, "inspect a PSF, evaluate spots (info, spot, spots)"},
 };
 
 static void usage(FILE *f)
