@@ -160,6 +160,8 @@ static void describe_request(char *buf, size_t n, const px_device_request *req)
 px_status px_select_device(const px_device_request *req, const px_device_info *devs, int count,
                            int *index)
 {
+    /* Devices of another kind (CL_DEVICE_TYPE_CUSTOM) run no OpenCL C and
+     * are never chosen. */
     static const px_device_type order[] = {PX_DEVICE_GPU, PX_DEVICE_CPU, PX_DEVICE_ACCELERATOR};
     px_device_request empty = {PX_DEVICE_ANY, NULL, NULL};
     char avail[1200], what[400];
