@@ -16,13 +16,13 @@
 #include <string.h>
 #include <strings.h>
 
-static const char *type_name(px_device_type t)
+const char *px_device_type_word(px_device_type t)
 {
     switch (t) {
     case PX_DEVICE_CPU:
-        return "CPU";
+        return "cpu";
     case PX_DEVICE_GPU:
-        return "GPU";
+        return "gpu";
     case PX_DEVICE_ACCELERATOR:
         return "accelerator";
     default:
@@ -137,7 +137,7 @@ static void list_devices(char *buf, size_t n, const px_device_info *devs, int co
     }
     for (i = 0; i < count && len < n; i++)
         len += (size_t)snprintf(buf + len, n - len, "%s[%d] %s (%s, %s%s)", i ? ", " : "",
-                                devs[i].index, devs[i].name, type_name(devs[i].type),
+                                devs[i].index, devs[i].name, px_device_type_word(devs[i].type),
                                 devs[i].platform_name, devs[i].fp64 ? "" : ", no fp64");
 }
 
@@ -147,9 +147,7 @@ static void describe_request(char *buf, size_t n, const px_device_request *req)
     buf[0] = '\0';
     if (req->type != PX_DEVICE_ANY)
         len += (size_t)snprintf(buf + len, n - len, " --device-type %s",
-                                req->type == PX_DEVICE_CPU   ? "cpu"
-                                : req->type == PX_DEVICE_GPU ? "gpu"
-                                                             : "accelerator");
+                                px_device_type_word(req->type));
     if (req->platform && *req->platform && len < n)
         len += (size_t)snprintf(buf + len, n - len, " --platform '%s'", req->platform);
     if (req->device && *req->device && len < n)
