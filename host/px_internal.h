@@ -82,14 +82,14 @@ struct px_context_s {
 
 /* ------------------------------------------------------------- programs */
 
-/* Embedded kernel sources (generated at build time from kernels/*.cl). */
+/* Embedded kernel sources (generated at build time from the kernels folder). */
 typedef struct px_kernel_source {
     const char *name; /* file name without .cl */
     const char *text;
 } px_kernel_source;
 extern const px_kernel_source px_embedded_kernels[];
 extern const int px_n_embedded_kernels;
-/* platforms/*.conf, embedded the same way (name = file name without .conf). */
+/* The platforms folder .conf files, embedded the same way (name = file name without .conf). */
 extern const px_kernel_source px_embedded_platforms[];
 extern const int px_n_embedded_platforms;
 
