@@ -29,7 +29,7 @@ static int write_image(const char *path)
     int st = 0;
     long naxes[2] = {3, 2};
     double v[6] = {1, 2, 3, 4, 5, 6};
-    char name[1100];
+    char name[1300];
     snprintf(name, sizeof name, "!%s", path);
     fits_create_file(&fp, name, &st);
     fits_create_img(fp, FLOAT_IMG, 2, naxes, &st);
@@ -211,7 +211,7 @@ static int count_entries(const char *dir)
 static void test_atomic(const char *dir)
 {
     px_frame *f = make_frame(2, 5, 1);
-    char path[1200], sub[1200];
+    char path[1300], sub[1200];
     struct stat sb;
     int before;
     if (!f) return;

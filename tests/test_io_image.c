@@ -63,6 +63,7 @@ static void make_cases(void)
 enum {
     PLAIN,
     EXT_IMAGE,
+    ALL_COMPRESSED,
     MASK_COMPRESSED,
     MASK_UINT32,
     MASK_INT16,
@@ -80,8 +81,9 @@ static int write_preproc(const char *path, int layout)
     int st = 0, i;
     long naxes[3] = {NX, NY, 2}, small[2] = {NX - 1, NY};
     double img[NX * NY * 2], ivar[NX * NY];
+    float fimg[NX * NY * 2], fivar[NX * NY];
     long long mask[NX * NY];
-    char name[1100];
+    char name[1300];
     for (i = 0; i < NX * NY; i++) {
         img[i] = cases[i].img;
         img[NX * NY + i] = cases[i].img;
@@ -92,16 +94,27 @@ static int write_preproc(const char *path, int layout)
     }
     snprintf(name, sizeof name, "!%s", path);
     fits_create_file(&fp, name, &st);
-    if (layout == EXT_IMAGE) fits_create_img(fp, FLOAT_IMG, 0, naxes, &st);
+    if (layout == EXT_IMAGE || layout == ALL_COMPRESSED)
+        fits_create_img(fp, FLOAT_IMG, 0, naxes, &st);
+    if (layout == ALL_COMPRESSED) {
+        /* Lossless: GZIP without quantising the floats. */
+        fits_set_compression_type(fp, GZIP_1, &st);
+        fits_set_quantize_level(fp, 0.0, &st);
+    }
     fits_create_img(fp, FLOAT_IMG, layout == IMAGE_3D ? 3 : 2, naxes, &st);
     fits_write_key(fp, TSTRING, "EXTNAME", "IMAGE", NULL, &st);
     fits_write_key(fp, TSTRING, "CAMERA", "b3", NULL, &st);
     fits_write_key(fp, TDOUBLE, "EXPTIME", &(double){900.0}, "exposure", &st);
-    fits_write_img(fp, TDOUBLE, 1, layout == IMAGE_3D ? 2 * NX * NY : NX * NY, img, &st);
+    /* Float input, so that the compressed variant stores the bits as given. */
+    for (i = 0; i < 2 * NX * NY; i++)
+        fimg[i] = (float)img[i];
+    for (i = 0; i < NX * NY; i++)
+        fivar[i] = (float)ivar[i];
+    fits_write_img(fp, TFLOAT, 1, layout == IMAGE_3D ? 2 * NX * NY : NX * NY, fimg, &st);
     if (layout != NO_IVAR) {
         fits_create_img(fp, FLOAT_IMG, 2, layout == IVAR_SHAPE ? small : naxes, &st);
         fits_write_key(fp, TSTRING, "EXTNAME", "IVAR", NULL, &st);
-        fits_write_img(fp, TDOUBLE, 1, layout == IVAR_SHAPE ? (NX - 1) * NY : NX * NY, ivar, &st);
+        fits_write_img(fp, TFLOAT, 1, layout == IVAR_SHAPE ? (NX - 1) * NY : NX * NY, fivar, &st);
     }
     if (layout != NO_MASK) {
         int bitpix = layout == MASK_UINT32  ? ULONG_IMG
@@ -111,7 +124,7 @@ static int write_preproc(const char *path, int layout)
         if (layout == MASK_COMPRESSED) fits_set_compression_type(fp, RICE_1, &st);
         fits_create_img(fp, bitpix, 2, naxes, &st);
         fits_write_key(fp, TSTRING, "EXTNAME", "MASK", NULL, &st);
-        if (layout == MASK_COMPRESSED) {
+        if (layout == MASK_COMPRESSED || layout == ALL_COMPRESSED) {
             /* CFITSIO compresses int, not 64-bit, input. */
             int m32[NX * NY];
             for (i = 0; i < NX * NY; i++)
@@ -216,8 +229,10 @@ static void test_synthetic(const char *dir)
     static const struct {
         int layout;
         const char *name;
-    } good[] = {{PLAIN, "plain.fits"},     {EXT_IMAGE, "ext.fits"},  {MASK_COMPRESSED, "rice.fits"},
-                {MASK_UINT32, "u32.fits"}, {MASK_INT16, "i16.fits"}, {NO_MASK, "nomask.fits"}};
+    } good[] = {{PLAIN, "plain.fits"},          {EXT_IMAGE, "ext.fits"},
+                {ALL_COMPRESSED, "gzip1.fits"}, {MASK_COMPRESSED, "rice.fits"},
+                {MASK_UINT32, "u32.fits"},      {MASK_INT16, "i16.fits"},
+                {NO_MASK, "nomask.fits"}};
     char path[1200], gz[1200], cmd[2600], bad[1200];
     size_t i;
     for (i = 0; i < sizeof good / sizeof good[0]; i++) {
@@ -228,16 +243,20 @@ static void test_synthetic(const char *dir)
         }
         check_weights(path, good[i].layout);
     }
-    /* The compressed variant really is compressed (MASK stored as a table). */
+    /* The compressed variants really are compressed (stored as tables). */
     {
-        fitsfile *fp = NULL;
-        int st = 0, type = -1;
-        char name[1300];
-        snprintf(name, sizeof name, "%s/rice.fits[MASK]", dir);
-        fits_open_file(&fp, name, READONLY, &st);
-        fits_get_hdu_type(fp, &type, &st);
-        EXPECT(st == 0 && fits_is_compressed_image(fp, &st), "rice.fits MASK not compressed");
-        fits_close_file(fp, &st);
+        static const char *const hdus[] = {"rice.fits[MASK]", "gzip1.fits[IMAGE]",
+                                           "gzip1.fits[IVAR]", "gzip1.fits[MASK]"};
+        size_t h;
+        for (h = 0; h < sizeof hdus / sizeof hdus[0]; h++) {
+            fitsfile *fp = NULL;
+            int st = 0;
+            char name[1300];
+            snprintf(name, sizeof name, "%s/%s", dir, hdus[h]);
+            fits_open_file(&fp, name, READONLY, &st);
+            EXPECT(st == 0 && fits_is_compressed_image(fp, &st), "%s not compressed", hdus[h]);
+            fits_close_file(fp, &st);
+        }
     }
     /* gzip of the plain file, read as is. */
     snprintf(path, sizeof path, "%s/plain.fits", dir);

@@ -14,4 +14,8 @@ echo "$out" | tail -1 | grep -q '^PASS$' || { echo "FAIL: no PASS line"; exit 1;
 out=$("$PERFEX" compare "$F" "$F" --truth "$P" --truth-tol 0.001); rc=$?
 [ $rc -eq 1 ] || { echo "FAIL: tight truth tolerance: exit $rc, want 1"; exit 1; }
 echo "$out" | tail -1 | grep -q '^FAIL' || { echo "FAIL: no FAIL line"; exit 1; }
+# Rows shifted by 5 fibers: the pulls are far outside the tolerances.
+out=$("$PERFEX" compare "$F" "$F" --ref-specmin 5); rc=$?
+[ $rc -eq 1 ] || { echo "FAIL: shifted reference: exit $rc, want 1"; exit 1; }
+echo "$out" | grep -q 'fibers compared: 5-24' || { echo "FAIL: fiber overlap"; exit 1; }
 echo "ok"
