@@ -27,9 +27,9 @@ if [ -f "$SHARED/psf-r0-00051060.fits" ]; then
     echo
     echo "== the real DESI PSF r0-00051060: spots against specter's reference"
     "$PERFEX" psf info "$SHARED/psf-r0-00051060.fits"
-    start=$(date +%s.%N)
+    start=$(date +%s%N)
     "$PERFEX" psf spots "$SHARED/psf-r0-00051060.fits" --at "$SHARED/spots-psf-r0-00051060.fits" \
         -o "$OUT/spots-r0.fits"
-    end=$(date +%s.%N)
-    echo "evaluated the reference (fiber, wavelength) points in $(echo "$end - $start" | bc) s -> $OUT/spots-r0.fits"
+    end=$(date +%s%N)
+    echo "evaluated the reference (fiber, wavelength) points in $(( (end - start) / 1000000 )) ms -> $OUT/spots-r0.fits"
 fi
