@@ -32,7 +32,8 @@
 #include <sys/stat.h>
 
 #define MAX_GHDEG 40
-#define MAX_LEGDEG 200
+#define MAX_LEGDEG 100
+#define MAX_TRACE_NCOEF 50 /* the inverse fit costs nfiber x 1000 x (ncoef + 3)^2 */
 #define MAX_HSIZE 500
 #define MAX_NFIBER 100000
 #define MAX_NPIX 1000000
@@ -209,7 +210,7 @@ static px_status read_trace(reader *rd, const char *name, int nfiber, px_legtab 
                      rd->path, name, naxes[1], nfiber);
         goto cleanup;
     }
-    if (naxes[0] < 1 || naxes[0] > MAX_LEGDEG + 1) {
+    if (naxes[0] < 1 || naxes[0] > MAX_TRACE_NCOEF) {
         st = px_fail(PX_ERR_PSF_FORMAT, "%s: %s image has %ld coefficients per fiber", rd->path,
                      name, naxes[0]);
         goto cleanup;
@@ -255,12 +256,16 @@ static int param_index(const px_psf *psf, const char *name)
                  {"TAILYSCA", PX_P_TAILYSCA},
                  {"TAILINDE", PX_P_TAILINDE}};
     size_t k;
-    int i, j, n = 0;
     for (k = 0; k < sizeof fixed / sizeof fixed[0]; k++)
         if (!strcmp(name, fixed[k].name)) return fixed[k].index;
-    if (sscanf(name, "GH-%d-%d%n", &i, &j, &n) == 2 && name[n] == '\0' && i >= 0 && j >= 0 &&
-        i <= psf->ghdegx && j <= psf->ghdegy)
-        return PX_P_GH + i * (psf->ghdegy + 1) + j;
+    if (!strncmp(name, "GH-", 3) && isdigit((unsigned char)name[3])) {
+        char *end;
+        long i = strtol(name + 3, &end, 10), j;
+        if (*end != '-' || !isdigit((unsigned char)end[1])) return -1;
+        j = strtol(end + 1, &end, 10);
+        if (*end == '\0' && i <= psf->ghdegx && j <= psf->ghdegy)
+            return PX_P_GH + (int)i * (psf->ghdegy + 1) + (int)j;
+    }
     return -1;
 }
 
