@@ -18,3 +18,6 @@ get_target_property(_px_tu_defs px_testutil COMPILE_DEFINITIONS)
 if(NOT _px_tu_defs MATCHES "PX_SOURCE_DIR")
   target_compile_definitions(px_testutil PRIVATE PX_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
 endif()
+
+# `perfex psf info` (needs the perfex binary, i.e. cmd_psf_spots.c merged).
+px_cli_test(cli_psf_info psf_info.sh)
