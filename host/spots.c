@@ -11,11 +11,10 @@
 /* Items per launch in px_psf_spots: bounds device memory (a v2 PSF stamp is
  * 493 doubles, so ~64 MiB of stamps per chunk). */
 #define SPOTS_CHUNK 16384
-/* Work-group size of the one-work-item-per-spot form (SPOT_WG = 1): items per
- * group; measured on PoCL (2 cores): 8 and 16 best, larger groups slower. */
-#ifndef SPOT_ITEM_WG
-#define SPOT_ITEM_WG (getenv("PX_SPOT_ITEM_WG") ? (size_t)atoi(getenv("PX_SPOT_ITEM_WG")) : 8)
-#endif
+/* Default spots per work-group of the one-work-item-per-spot form (SPOT_WG =
+ * 1), host tuning key spot_item_wg: on PoCL (2 cores) 4 to 8 were best, 32 and
+ * more slower. */
+#define SPOT_ITEM_WG 8
 
 static cl_mem upload(px_context *ctx, size_t bytes, const void *host, cl_int *err)
 {
@@ -104,7 +103,8 @@ px_status px_psf_dev_create(px_context *ctx, const px_psf *psf, px_psf_dev **out
                                    sizeof wg, wg, NULL);
     PX_CHECK_CL(err, "spots: work-group size of px_spot_stamps");
     d->spot_wg = wg[0] > 1 ? wg[0] : 1;
-    d->item_wg = SPOT_ITEM_WG;
+    d->item_wg = (size_t)px_tuning_get_long(&ctx->tuning, "spot_item_wg", SPOT_ITEM_WG);
+    if (d->item_wg < 1) d->item_wg = 1;
     err = clGetKernelWorkGroupInfo(d->k_stamps, ctx->device, CL_KERNEL_WORK_GROUP_SIZE,
                                    sizeof maxwg, &maxwg, NULL);
     PX_CHECK_CL(err, "spots: work-group size of px_spot_stamps");
