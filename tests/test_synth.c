@@ -5,8 +5,9 @@
  * range, y increasing with wavelength, in-bundle pitch and bundle gaps as the
  * real r0 PSF has them, sigmas in [0.8, 1.5], GH-0-0 = 1 and small higher
  * terms, tails only when asked, no NaN, the same bytes for the same seed,
- * fewer fibers being the first rows of the full slit, and bad options and
- * unwritable paths rejected without leaving files behind. */
+ * fewer fibers being the first rows of the full slit, bad options and
+ * unwritable paths rejected without leaving files behind. perfex's reader
+ * (px_psf_read) then reads each file and must agree with the model too. */
 #include "perfex/synth.h"
 #include "testutil.h"
 
@@ -141,6 +142,8 @@ static int same_bytes(const char *a, const char *b)
     return same;
 }
 
+static void check_reader(const char *path, const px_psf_synth_options *opt);
+
 static void check_camera(char camera, int tails)
 {
     px_psf_synth_options opt;
@@ -256,6 +259,51 @@ static void check_camera(char camera, int tails)
            camera, tails ? " (tails)" : "", maxdev, smin, smax, ghmax, pitch_lo, pitch_hi, gap_lo,
            gap_hi);
     free_rpsf(&p);
+    check_reader(path, &opt);
+}
+
+/* perfex's own reader on the same file: summary, traces against the model,
+ * sigmas through the parameter tables, and the inverse trace w(f, y). */
+static void check_reader(const char *path, const px_psf_synth_options *opt)
+{
+    px_psf *psf = NULL;
+    px_psf_summary sum;
+    double wlo, whi, dxy = 0, dsig = 0, dw = 0;
+    int f, iw;
+    px_status st = px_psf_read(path, &psf);
+    EXPECT(st == PX_SUCCESS, "px_psf_read: %s", px_last_error());
+    if (st != PX_SUCCESS) return;
+    px_psf_synth_range(opt->camera, &wlo, &whi);
+    EXPECT(px_psf_summarize(psf, &sum) == PX_SUCCESS, "%s", px_last_error());
+    EXPECT(sum.psfver == 3 && sum.nfiber == opt->nfibers && sum.fibermin == 0, "ver %d, %d fibers",
+           sum.psfver, sum.nfiber);
+    EXPECT(sum.npix_x == 4114 && sum.npix_y == 4128 && sum.hsizex == 8 && sum.hsizey == 5 &&
+               sum.ghdegx == 6 && sum.ghdegy == 6 && sum.legdeg == 3,
+           "summary shape");
+    EXPECT(sum.psferr == 0.01, "PSFERR %g", sum.psferr);
+    EXPECT(sum.has_tails == opt->tails, "has_tails %d", sum.has_tails);
+    /* The nominal range lands on the CCD for every fiber, by the reader's
+     * (specter's) own inverse trace. */
+    EXPECT(sum.wmin_all < wlo && sum.wmax_all > whi, "CCD covers %.1f-%.1f for all fibers",
+           sum.wmin_all, sum.wmax_all);
+    for (f = 0; f < opt->nfibers; f += 7)
+        for (iw = 0; iw < NWAVE; iw++) {
+            double w = wlo + (whi - wlo) * iw / (NWAVE - 1), x, y, mx, my, msx, msy, wy;
+            px_psf_xy(psf, f, w, &x, &y);
+            px_psf_synth_eval(opt, 1, &f, &w, &mx, &my, &msx, &msy);
+            dxy = fmax(dxy, fmax(fabs(x - mx), fabs(y - my)));
+            dsig = fmax(dsig, fabs(px_legval(&psf->param[PX_P_GHSIGX], f, w) - msx));
+            dsig = fmax(dsig, fabs(px_legval(&psf->param[PX_P_GHSIGY], f, w) - msy));
+            EXPECT(px_psf_wavelength(psf, f, y, &wy) == PX_SUCCESS, "%s", px_last_error());
+            dw = fmax(dw, fabs(wy - w));
+        }
+    EXPECT(dxy < 1e-7 && dsig < 1e-9, "reader vs model: xy %.3g px, sigma %.3g", dxy, dsig);
+    /* specter's inverse is a degree ncoef+2 fit, not exact; 1e-4 A is far
+     * below a wavelength bin (measured: a few 1e-7 A). */
+    EXPECT(dw < 1e-4, "inverse trace off by %.3g A", dw);
+    printf("  px_psf_read: xy vs model %.2g px, sigma %.2g, w(y(w)) %.2g A, CCD %.1f-%.1f A\n", dxy,
+           dsig, dw, sum.wmin_all, sum.wmax_all);
+    px_psf_destroy(psf);
 }
 
 static void check_determinism(void)
