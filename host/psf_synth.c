@@ -94,10 +94,11 @@ static double urand(uint64_t *state)
 
 static const camera_model *find_camera(char c)
 {
+    const camera_model *cam = NULL;
     size_t i;
-    for (i = 0; i < sizeof cameras / sizeof cameras[0]; i++)
-        if (cameras[i].name == c) return &cameras[i];
-    return NULL;
+    for (i = 0; i < sizeof cameras / sizeof cameras[0] && !cam; i++)
+        if (cameras[i].name == c) cam = &cameras[i];
+    return cam;
 }
 
 /* Legendre domain of the traces: the nominal range widened by 11.5 % at each
@@ -127,23 +128,28 @@ void px_psf_synth_defaults(px_psf_synth_options *opt)
 px_status px_psf_synth_range(char camera, double *wmin, double *wmax)
 {
     const camera_model *cam = find_camera(camera);
-    if (!cam)
-        return px_fail(PX_ERR_INVALID_ARG, "psf synth: unknown camera '%c' (b, r or z)", camera);
+    px_status st = PX_SUCCESS;
+    if (!cam) {
+        st = px_fail(PX_ERR_INVALID_ARG, "psf synth: unknown camera '%c' (b, r or z)", camera);
+        goto cleanup;
+    }
     *wmin = cam->wlo;
     *wmax = cam->whi;
-    return PX_SUCCESS;
+cleanup:
+    return st;
 }
 
 static px_status check_options(const px_psf_synth_options *opt)
 {
-    if (!opt) return px_fail(PX_ERR_INVALID_ARG, "psf synth: no options");
-    if (!find_camera(opt->camera))
-        return px_fail(PX_ERR_INVALID_ARG, "psf synth: unknown camera '%c' (b, r or z)",
-                       opt->camera);
-    if (opt->nfibers < 1 || opt->nfibers > PX_SYNTH_MAX_FIBERS)
-        return px_fail(PX_ERR_RANGE, "psf synth: %d fibers requested, 1 to %d possible",
-                       opt->nfibers, PX_SYNTH_MAX_FIBERS);
-    return PX_SUCCESS;
+    px_status st = PX_SUCCESS;
+    if (!opt)
+        st = px_fail(PX_ERR_INVALID_ARG, "psf synth: no options");
+    else if (!find_camera(opt->camera))
+        st = px_fail(PX_ERR_INVALID_ARG, "psf synth: unknown camera '%c' (b, r or z)", opt->camera);
+    else if (opt->nfibers < 1 || opt->nfibers > PX_SYNTH_MAX_FIBERS)
+        st = px_fail(PX_ERR_RANGE, "psf synth: %d fibers requested, 1 to %d possible", opt->nfibers,
+                     PX_SYNTH_MAX_FIBERS);
+    return st;
 }
 
 static void model_init(const px_psf_synth_options *opt, synth_model *m)
@@ -299,9 +305,9 @@ static void legfit_solve(const legfit *lf, const double *val, double *coef)
 static double gh_amplitude(int i, int j)
 {
     int n = i + j;
-    if (n == 0) return 0.0;
-    if (n % 2 == 0) return 0.03 * pow(0.6, n - 2);
-    return 0.008 * pow(0.6, n - 1);
+    double a = 0.0;
+    if (n > 0) a = (n % 2 == 0) ? 0.03 * pow(0.6, n - 2) : 0.008 * pow(0.6, n - 1);
+    return a;
 }
 
 /* xtr, ytr: [nf][SYN_TRACE_NCOEF]; tab: [SYN_NROWS][nf][SYN_NCOEF]. */

@@ -26,11 +26,14 @@ static int parse_int(const char *text, long lo, long hi, long *out)
 {
     char *end;
     long v;
+    int rc = -1;
     errno = 0;
     v = strtol(text, &end, 10);
-    if (errno || end == text || *end || v < lo || v > hi) return -1;
-    *out = v;
-    return 0;
+    if (!errno && end != text && !*end && v >= lo && v <= hi) {
+        *out = v;
+        rc = 0;
+    }
+    return rc;
 }
 
 int px_cmd_psf_synth(int argc, char **argv)
