@@ -213,6 +213,11 @@ px_status px_psf_build_inverse(px_psf *psf)
     for (f = 0; f < psf->nfiber; f++) {
         psf->wmin_f[f] = px_legval(&psf->winv, f, -0.5);
         psf->wmax_f[f] = px_legval(&psf->winv, f, psf->npix_y - 0.5);
+        if (!isfinite(psf->wmin_f[f]) || !isfinite(psf->wmax_f[f])) {
+            st = px_fail(PX_ERR_PSF_FORMAT, "%s: the inverse Y trace of fiber %d is not finite",
+                         psf->path, f);
+            goto cleanup;
+        }
     }
 cleanup:
     free(w);

@@ -32,7 +32,8 @@
 #include <sys/stat.h>
 
 #define MAX_GHDEG 40
-#define MAX_LEGDEG 200
+#define MAX_LEGDEG 100
+#define MAX_TRACE_NCOEF 50 /* the inverse fit costs nfiber x 1000 x (ncoef + 3)^2 */
 #define MAX_HSIZE 500
 #define MAX_NFIBER 100000
 #define MAX_NPIX 1000000
@@ -40,8 +41,10 @@
 typedef struct reader {
     const char *path;
     fitsfile *fp;
-    int compressed;    /* gzip (or other) magic at the start of the file */
-    long long dataend; /* largest end of data of the HDUs seen */
+    int compressed; /* gzip (or other) magic at the start of the file */
+    int gzip;
+    unsigned long gzip_isize; /* uncompressed size mod 2^32 from the gzip trailer */
+    long long dataend;        /* largest end of data of the HDUs seen */
 } reader;
 
 /* Record a CFITSIO failure as a message with CFITSIO's own words. */
@@ -207,7 +210,7 @@ static px_status read_trace(reader *rd, const char *name, int nfiber, px_legtab 
                      rd->path, name, naxes[1], nfiber);
         goto cleanup;
     }
-    if (naxes[0] < 1 || naxes[0] > MAX_LEGDEG + 1) {
+    if (naxes[0] < 1 || naxes[0] > MAX_TRACE_NCOEF) {
         st = px_fail(PX_ERR_PSF_FORMAT, "%s: %s image has %ld coefficients per fiber", rd->path,
                      name, naxes[0]);
         goto cleanup;
@@ -253,12 +256,16 @@ static int param_index(const px_psf *psf, const char *name)
                  {"TAILYSCA", PX_P_TAILYSCA},
                  {"TAILINDE", PX_P_TAILINDE}};
     size_t k;
-    int i, j, n = 0;
     for (k = 0; k < sizeof fixed / sizeof fixed[0]; k++)
         if (!strcmp(name, fixed[k].name)) return fixed[k].index;
-    if (sscanf(name, "GH-%d-%d%n", &i, &j, &n) == 2 && name[n] == '\0' && i >= 0 && j >= 0 &&
-        i <= psf->ghdegx && j <= psf->ghdegy)
-        return PX_P_GH + i * (psf->ghdegy + 1) + j;
+    if (!strncmp(name, "GH-", 3) && isdigit((unsigned char)name[3])) {
+        char *end;
+        long i = strtol(name + 3, &end, 10), j;
+        if (*end != '-' || !isdigit((unsigned char)end[1])) return -1;
+        j = strtol(end + 1, &end, 10);
+        if (*end == '\0' && i <= psf->ghdegx && j <= psf->ghdegy)
+            return PX_P_GH + (int)i * (psf->ghdegy + 1) + (int)j;
+    }
     return -1;
 }
 
@@ -463,13 +470,14 @@ static px_status read_table(reader *rd, px_psf *psf, double wmin, double wmax)
             psf->has_tails = 1;
             continue;
         }
-        /* specex's "no tail" values: the tail term is then exactly zero. */
-        t->c = px_calloc(1, sizeof *t->c);
+        /* specex's "no tail" values, one constant per fiber: the tail term is then exactly 0. */
+        t->c = px_calloc((size_t)psf->nfiber, sizeof *t->c);
         if (!t->c) {
             st = px_fail(PX_ERR_NOMEM, "%s: out of memory", rd->path);
             goto cleanup;
         }
-        t->c[0] = p == PX_P_TAILAMP ? 0.0 : p == PX_P_TAILINDE ? 2.0 : 1.0;
+        for (r = 0; r < psf->nfiber; r++)
+            t->c[r] = p == PX_P_TAILAMP ? 0.0 : p == PX_P_TAILINDE ? 2.0 : 1.0;
         t->ncoef = 1;
         t->wmin = wmin;
         t->wmax = wmax;
@@ -498,25 +506,35 @@ cleanup:
 /* Look at the first bytes ourselves, to tell "not FITS" from "damaged FITS". */
 static px_status sniff(reader *rd, int *is_fits)
 {
-    unsigned char magic[6] = {0};
+    unsigned char magic[6] = {0}, tail[4] = {0};
     size_t n;
     FILE *f = fopen(rd->path, "rb");
     if (!f) return px_fail(PX_ERR_IO, "%s: cannot open: %s", rd->path, strerror(errno));
     n = fread(magic, 1, sizeof magic, f);
+    rd->gzip = n >= 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+    /* gzip ends with the uncompressed size mod 2^32 (little-endian). */
+    if (rd->gzip && fseek(f, -4, SEEK_END) == 0 && fread(tail, 1, 4, f) == 4)
+        rd->gzip_isize = (unsigned long)tail[0] | (unsigned long)tail[1] << 8 |
+                         (unsigned long)tail[2] << 16 | (unsigned long)tail[3] << 24;
     fclose(f);
-    rd->compressed =
-        (n >= 2 && magic[0] == 0x1f &&
-         (magic[1] == 0x8b || magic[1] == 0x9d || magic[1] == 0x1e || magic[1] == 0xa0)) ||
-        (n >= 3 && !memcmp(magic, "PK\003", 3)) || (n >= 3 && !memcmp(magic, "BZh", 3));
+    rd->compressed = rd->gzip ||
+                     (n >= 2 && magic[0] == 0x1f &&
+                      (magic[1] == 0x9d || magic[1] == 0x1e || magic[1] == 0xa0)) ||
+                     (n >= 3 && !memcmp(magic, "PK\003", 3)) ||
+                     (n >= 3 && !memcmp(magic, "BZh", 3));
     *is_fits = rd->compressed || (n == 6 && !memcmp(magic, "SIMPLE", 6));
     return PX_SUCCESS;
 }
 
-/* Walk every HDU: a header cut short shows up here, and on an uncompressed
- * file the data of the last HDU must lie inside the file. */
+/* Walk every HDU: a header cut short shows up here, and the data of the last
+ * HDU must lie inside the file. A compressed file is checked after CFITSIO
+ * unpacked it in memory (FITSfile.filesize is that size); a gzip file cut
+ * short unpacks without complaint, so its size must also match the one its
+ * trailer records. */
 static px_status check_complete(reader *rd)
 {
     int status = 0, n = 0, i;
+    long long size = -1;
     struct stat sb;
     fits_get_num_hdus(rd->fp, &n, &status);
     if (status) return corrupt(rd, status);
@@ -525,9 +543,18 @@ static px_status check_complete(reader *rd)
         if (status) return corrupt(rd, status);
         note_hdu_end(rd);
     }
-    if (!rd->compressed && stat(rd->path, &sb) == 0 && (long long)sb.st_size < rd->dataend)
+    if (rd->compressed)
+        size = rd->fp->Fptr->filesize;
+    else if (stat(rd->path, &sb) == 0)
+        size = (long long)sb.st_size;
+    if (rd->gzip && (unsigned long)(size & 0xffffffffLL) != rd->gzip_isize)
+        return px_fail(PX_ERR_FITS,
+                       "%s: truncated or corrupt gzip file (unpacks to %lld bytes, its trailer "
+                       "says %lu)",
+                       rd->path, size, rd->gzip_isize);
+    if (size >= 0 && size < rd->dataend)
         return px_fail(PX_ERR_FITS, "%s: truncated FITS file (%lld bytes, its HDUs need %lld)",
-                       rd->path, (long long)sb.st_size, rd->dataend);
+                       rd->path, size, rd->dataend);
     return PX_SUCCESS;
 }
 

@@ -9,6 +9,7 @@ static const struct {
     const char *help;
 } commands[] = {
     {"devices", px_cmd_devices, "list OpenCL platforms and devices"},
+    {"psf", px_cmd_psf, "describe a PSF (info), evaluate its spots (spot, spots)"},
 };
 
 static void usage(FILE *f)
