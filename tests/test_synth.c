@@ -260,6 +260,7 @@ static void check_camera(char camera, int tails)
            gap_hi);
     free_rpsf(&p);
     check_reader(path, &opt);
+    unlink(path);
 }
 
 /* perfex's own reader on the same file: summary, traces against the model,
