@@ -39,5 +39,7 @@ int px_cmd_psf(int argc, char **argv);
 /* Sub-commands of `perfex psf` (cmd_psf_spots.c). */
 int px_cmd_psf_spot(int argc, char **argv);
 int px_cmd_psf_spots(int argc, char **argv);
+/* `perfex psf synth` (cmd_psf_synth.c). */
+int px_cmd_psf_synth(int argc, char **argv);
 
 #endif
