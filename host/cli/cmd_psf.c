@@ -22,7 +22,9 @@ static void usage(FILE *f)
                "                         PSFERR, tails (with --fiber: that fiber's trace)\n"
                "  spot PSF --fiber F --wavelength W   one spot: centre, corner and pixel values\n"
                "  spots PSF --at TABLE.fits -o OUT.fits   spots at the FIBER, WAVELENGTH rows "
-               "of a table\n\n"
+               "of a table\n"
+               "  synth -o PSF.fits [--camera b|r|z] [--fibers N] [--seed S] [--tails]\n"
+               "                         write a DESI-like synthetic PSF (PSFVER 3)\n\n"
                "perfex psf COMMAND --help shows the options of one command.\n");
 }
 
@@ -133,6 +135,7 @@ int px_cmd_psf(int argc, char **argv)
     if (!strcmp(sub, "info")) return cmd_info(argc - 1, argv + 1);
     if (!strcmp(sub, "spot")) return px_cmd_psf_spot(argc - 1, argv + 1);
     if (!strcmp(sub, "spots")) return px_cmd_psf_spots(argc - 1, argv + 1);
+    if (!strcmp(sub, "synth")) return px_cmd_psf_synth(argc - 1, argv + 1);
     fprintf(stderr, "perfex psf: unknown command '%s' (perfex psf --help lists them)\n", sub);
     return 2;
 }
