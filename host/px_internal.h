@@ -71,6 +71,8 @@ struct px_context_s {
         cl_program program;
     } programs[PX_MAX_PROGRAMS];
     int nprograms;
+    int programs_built;      /* programs compiled from source by this context */
+    int programs_from_cache; /* programs loaded from the on-disk binary cache */
 };
 
 /* ------------------------------------------------------------- programs */

@@ -34,6 +34,7 @@ px_context *px_cli_open(const px_device_request *req, int profiling);
 int px_cli_error(px_status st);
 
 int px_cmd_devices(int argc, char **argv);
+int px_cmd_compare(int argc, char **argv);
 int px_cmd_psf(int argc, char **argv);
 /* Sub-commands of `perfex psf` (cmd_psf_spots.c). */
 int px_cmd_psf_spot(int argc, char **argv);

@@ -9,6 +9,7 @@ static const struct {
     const char *help;
 } commands[] = {
     {"devices", px_cmd_devices, "list OpenCL platforms and devices"},
+    {"compare", px_cmd_compare, "compare two frames (parity statistics, truth chi)"},
 };
 
 static void usage(FILE *f)

@@ -177,4 +177,7 @@ void px_spots_free(px_spots *s);
 }
 #endif
 
+/* Image, frame, compare and truth interfaces. */
+#include "perfex/io.h"
+
 #endif

@@ -1,0 +1,174 @@
+/* perfex file interfaces: the preprocessed CCD image that goes in, the frame
+ * of extracted spectra that comes out, and the checks a user runs on frames.
+ *
+ * px_image is a DESI preproc image (IMAGE, IVAR, MASK) with the pixel weight
+ * rule already applied; px_frame is desispec's frame layout (FLUX, IVAR, MASK,
+ * WAVELENGTH, RESOLUTION, CHI2PIX) held in double precision; px_compare gives
+ * the parity statistics of ../shared/data/README.md between two frames and
+ * px_truth_chi the chi of a frame against a simulation's true photons.
+ * Every call returns a px_status and leaves a one-line message naming the
+ * file and the problem in px_last_error() on failure.
+ */
+#ifndef PERFEX_IO_H
+#define PERFEX_IO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "perfex/perfex.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Bits of a preproc MASK that zero a pixel's weight. */
+#define PX_MASK_BAD_BITS 0x2FFu
+
+/* Bits of a frame's MASK. */
+#define PX_FRAME_SOMEBADPIX 0x1u /* pixmask_fraction > 0.5 */
+#define PX_FRAME_ALLBADPIX 0x2u  /* pixmask_fraction == 1 */
+
+/* FITS header cards (80 characters each, not NUL-terminated) carried from
+ * the image into the frame: everything but the structural keywords. */
+typedef struct px_cards {
+    int n;
+    char *text; /* [n][80] */
+} px_cards;
+
+/* ------------------------------------------------------------------ image */
+
+/* A preprocessed CCD image. Pixel (x, y) is at [y * nx + x]; x runs along
+ * NAXIS1 (columns), y along NAXIS2 (rows), as in the PSF's conventions.
+ * ivar is 0 where (mask & PX_MASK_BAD_BITS) != 0, where IMAGE or IVAR is not
+ * finite, or where IVAR <= 0; pix is 0 there too, so no NaN goes further. */
+typedef struct px_image {
+    int nx, ny;
+    double *pix;     /* [ny][nx] electrons */
+    double *ivar;    /* [ny][nx] weights after the rule above */
+    uint32_t *mask;  /* [ny][nx] MASK as read (0 when the file has none) */
+    long nmasked;    /* pixels whose weight the rule set to 0 */
+    char camera[16]; /* CAMERA keyword, "" when absent */
+    px_cards cards;  /* IMAGE header cards to copy into a frame */
+    char path[1024];
+} px_image;
+
+/* Read IMAGE (the primary HDU when it holds a 2-d array, else EXTNAME
+ * IMAGE), IVAR and MASK (optional, any integer type, tile-compressed or not)
+ * from a FITS file, gzipped or not. Errors: PX_ERR_IO (missing, unreadable),
+ * PX_ERR_FITS (not FITS, truncated, corrupt gzip), PX_ERR_IMAGE_FORMAT (no
+ * IMAGE or IVAR, not 2-d, shapes that disagree). */
+px_status px_image_read(const char *path, px_image **out);
+void px_image_destroy(px_image *img);
+
+/* PX_ERR_IMAGE_FORMAT unless the image is npix_x columns by npix_y rows (the
+ * PSF's NPIX_X, NPIX_Y); psf_path goes into the message. px_image_read does
+ * not check this: the extraction calls it once it has the PSF. */
+px_status px_image_check_shape(const px_image *img, int npix_x, int npix_y, const char *psf_path);
+
+/* ------------------------------------------------------------------ frame */
+
+/* Extracted spectra. Arrays are row-major: flux[s * nwave + j];
+ * resolution[(s * (2 ndiag + 1) + k) * nwave + j] holds, as desispec stores
+ * it, the element R_s[j - (ndiag - k)][j]. */
+typedef struct px_frame {
+    int nspec, nwave, ndiag;
+    int specmin;        /* fiber of row 0 */
+    double *wave;       /* [nwave] Angstrom */
+    double *flux;       /* [nspec][nwave] electron/Angstrom */
+    double *ivar;       /* [nspec][nwave] */
+    uint32_t *mask;     /* [nspec][nwave] PX_FRAME_* bits */
+    double *resolution; /* [nspec][2 ndiag + 1][nwave]; NULL when ndiag < 0 */
+    double *chi2pix;    /* [nspec][nwave] */
+    char in_psf[1024];  /* IN_PSF */
+    char in_img[1024];  /* IN_IMG */
+    char device[256];   /* PXDEVICE: the device that ran the extraction */
+    char camera[16];    /* CAMERA */
+    px_cards cards;     /* other header keywords (from the image) */
+} px_frame;
+
+/* Zero-filled frame; ndiag < 0 means no RESOLUTION. */
+px_status px_frame_create(int nspec, int nwave, int ndiag, px_frame **out);
+void px_frame_destroy(px_frame *frame);
+
+/* Copy the image's path, CAMERA and header cards into the frame header. */
+px_status px_frame_set_image(px_frame *frame, const px_image *img);
+
+/* Write a frame that desispec.io.read_frame reads: FLUX (primary, float32,
+ * BUNIT electron/Angstrom), IVAR, MASK (uint32), WAVELENGTH (float64),
+ * RESOLUTION, CHI2PIX; header NSPEC, SPECMIN, FIBERMIN, NDIAG, WAVEMIN,
+ * WAVEMAX, WAVESTEP, IN_PSF, IN_IMG, CAMERA, PXVERS, PXDEVICE and the image
+ * cards. Written to a temporary file in the same directory and renamed over
+ * path on success; on failure nothing is left. */
+px_status px_frame_write(const px_frame *frame, const char *path);
+
+/* Read a frame written by perfex or desispec/specter (MASK, RESOLUTION and
+ * CHI2PIX may be absent: zeros, ndiag -1, zeros; SPECMIN absent: 0). */
+px_status px_frame_read(const char *path, px_frame **out);
+
+/* 1 when both paths name the same existing file (same device and inode),
+ * else 0. The extraction refuses an output path equal to an input. */
+int px_same_file(const char *a, const char *b);
+
+/* ---------------------------------------------------------------- compare */
+
+typedef struct px_compare_tol {
+    double pull_thresh;  /* |pull| threshold for min_frac (0.01) */
+    double min_frac;     /* fraction of bins with |pull| < pull_thresh (0.999) */
+    double max_pull;     /* max |pull| (0.05) */
+    double max_ivar_rel; /* median |ivar_a / ivar_b - 1| (1e-3) */
+    double max_res;      /* max |R_a - R_b| on compared bins (1e-4) */
+} px_compare_tol;
+
+void px_compare_tol_default(px_compare_tol *tol);
+
+#define PX_COMPARE_NTHRESH 6 /* |pull| < 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1 */
+
+typedef struct px_compare_stats {
+    int shape_ok;                  /* same nwave, ndiag, overlapping fibers */
+    int wave_ok;                   /* wavelengths within 1e-6 A */
+    int fibermin, nfiber;          /* fibers compared (those present in both) */
+    long nbins;                    /* nfiber * nwave */
+    long ncompared;                /* bins with both ivar > 0 and finite values */
+    long nmask_diff;               /* bins where (ivar_a > 0) != (ivar_b > 0) */
+    long nonfinite_a, nonfinite_b; /* NaN/Inf in FLUX, IVAR, RESOLUTION, CHI2PIX */
+    double thresh[PX_COMPARE_NTHRESH];
+    double frac[PX_COMPARE_NTHRESH]; /* fraction of compared bins under thresh */
+    double frac_pull;                /* fraction under tol.pull_thresh */
+    double max_pull;
+    double ivar_rel_median, ivar_rel_p99;
+    double res_max; /* max |R_a - R_b| on compared bins (all diagonals) */
+    int pass;       /* all tolerances met */
+    char why[256];  /* the first tolerance missed, "" when pass */
+} px_compare_stats;
+
+/* Statistics of frame a against reference b (tol NULL: defaults). A shape or
+ * wavelength mismatch is not an error: it gives pass = 0 with why set. */
+px_status px_compare(const px_frame *a, const px_frame *b, const px_compare_tol *tol,
+                     px_compare_stats *out);
+
+/* ------------------------------------------------------------------ truth */
+
+/* True photons per wavelength bin of a simulated preproc (PHOT [nspec][nwave]
+ * with SPECMIN in its header, WAVE [nwave]). */
+typedef struct px_truth {
+    int nspec, nwave, specmin;
+    double *phot; /* [nspec][nwave] */
+    double *wave; /* [nwave] */
+} px_truth;
+
+px_status px_truth_read(const char *path, px_truth **out);
+void px_truth_destroy(px_truth *truth);
+
+/* chi = (flux - R . (PHOT / dw)) * sqrt(ivar) over the frame's fibers found
+ * in the truth, on bins with ivar > 0 at least ndiag from either end. PHOT is
+ * interpolated linearly onto the frame grid (exact when the grids agree) and
+ * dw is the centred gradient of the frame grid. PX_ERR_RANGE when no bin
+ * qualifies. */
+px_status px_truth_chi(const px_frame *frame, const px_truth *truth, double *mean, double *std,
+                       long *n);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,421 @@
+/* Batched dense linear algebra for the per-patch solve and the resolution
+ * matrix: Cholesky factorisation, solves with the factor, diagonal blocks of
+ * the inverse, cyclic Jacobi eigendecomposition and the eigenvalue-floored
+ * inverse square root (specter's eigen_compose).
+ *
+ * Every kernel works on a batch: one work-group per matrix, launched with
+ * global size = nmat * LINALG_WG. Matrices live in global memory, row-major,
+ * each described by four longs (px_la_desc on the host): desc[4 g + 0] = offset
+ * of element (0,0) in doubles, [1] = n (or nrhs for right-hand sides),
+ * [2] = ld (row stride; for right-hand sides the stride between vectors),
+ * [3] = aux (kernel-specific: block size, offset of the eigenvalue vector).
+ * So matrices of different sizes share one launch. A per-matrix int status
+ * `info` reports failures instead of letting NaN through: 0 = success.
+ * Symmetric inputs are read from their lower triangle only (potrf) or in full
+ * (syevj).
+ *
+ * Tuning values (-D defines):
+ *   LINALG_WG            work-items per matrix (work-group size), default 64
+ *   LINALG_JACOBI_MAXN   largest matrix the Jacobi kernel accepts, default 256
+ *   LINALG_JACOBI_SWEEPS most Jacobi sweeps before info = 1, default 40
+ */
+#pragma OPENCL EXTENSION cl_khr_fp64 : enable
+
+#ifndef LINALG_WG
+#define LINALG_WG 64
+#endif
+#ifndef LINALG_JACOBI_MAXN
+#define LINALG_JACOBI_MAXN 256
+#endif
+#ifndef LINALG_JACOBI_SWEEPS
+#define LINALG_JACOBI_SWEEPS 40
+#endif
+
+#define LA_EPS 2.220446049250313e-16
+
+/* ------------------------------------------------------------------ potrf */
+
+/* A = L L^T in place (lower triangle; the strict upper triangle is left as
+ * it was). Left-looking by columns: column j needs only the finished rows of
+ * L, each work-item takes whole rows so its dot products run along memory.
+ * info = j + 1 when the pivot of column j is not positive and finite; the
+ * factorisation stops there. */
+__kernel __attribute__((reqd_work_group_size(LINALG_WG, 1, 1))) void
+la_potrf(__global double *a, __global const long *desc, __global int *info)
+{
+    const int g = get_group_id(0);
+    const int lid = get_local_id(0);
+    __global double *A = a + desc[4 * g];
+    const int n = (int)desc[4 * g + 1];
+    const int ld = (int)desc[4 * g + 2];
+    int status = 0;
+
+    for (int j = 0; j < n; j++) {
+        __global const double *rj = A + (long)j * ld;
+        for (int i = j + lid; i < n; i += LINALG_WG) {
+            __global const double *ri = A + (long)i * ld;
+            double s = ri[j];
+            for (int k = 0; k < j; k++)
+                s -= ri[k] * rj[k];
+            /* The pivot goes in as its root when usable, as it is when not,
+             * so every work-item reads one value and takes the same branch. */
+            if (i == j) s = (s > 0.0 && isfinite(s)) ? sqrt(s) : (isnan(s) ? -1.0 : fmin(s, 0.0));
+            A[(long)i * ld + j] = s;
+        }
+        barrier(CLK_GLOBAL_MEM_FENCE);
+        const double ljj = rj[j];
+        if (!(ljj > 0.0)) {
+            status = j + 1;
+            break;
+        }
+        const double r = 1.0 / ljj;
+        for (int i = j + 1 + lid; i < n; i += LINALG_WG)
+            A[(long)i * ld + j] *= r;
+        barrier(CLK_GLOBAL_MEM_FENCE);
+    }
+    if (lid == 0) info[g] = status;
+}
+
+/* ------------------------------------------------------------------ potrs */
+
+/* Solves A X = B with the factor from la_potrf, B overwritten by X.
+ * bdesc: [0] offset, [1] nrhs, [2] stride between right-hand-side vectors.
+ * Column-oriented substitution with one barrier per row: in the pass for
+ * row i every work-item reads the finished b_i and updates rows beyond it,
+ * and the division of b_i by the pivot is written one pass later, when
+ * nobody reads it any more. A matrix whose info is not 0 gets X = 0. */
+__kernel __attribute__((reqd_work_group_size(LINALG_WG, 1, 1))) void
+la_potrs(__global const double *a, __global const long *desc, __global double *b,
+         __global const long *bdesc, __global const int *info)
+{
+    const int g = get_group_id(0);
+    const int lid = get_local_id(0);
+    __global const double *A = a + desc[4 * g];
+    const int n = (int)desc[4 * g + 1];
+    const int ld = (int)desc[4 * g + 2];
+    __global double *B = b + bdesc[4 * g];
+    const int nrhs = (int)bdesc[4 * g + 1];
+    const int ldb = (int)bdesc[4 * g + 2];
+
+    if (info[g] != 0) {
+        for (int t = lid; t < n * nrhs; t += LINALG_WG)
+            B[(long)(t / n) * ldb + t % n] = 0.0;
+        return;
+    }
+    if (n < 1) return;
+    /* Forward: L y = b. */
+    for (int i = 0; i < n; i++) {
+        const double rii = 1.0 / A[(long)i * ld + i];
+        if (i > 0) {
+            const double rprev = 1.0 / A[(long)(i - 1) * ld + i - 1];
+            for (int r = lid; r < nrhs; r += LINALG_WG)
+                B[(long)r * ldb + i - 1] *= rprev;
+        }
+        const int m = n - i - 1;
+        for (int t = lid; t < m * nrhs; t += LINALG_WG) {
+            const int r = t / m, k = i + 1 + t % m;
+            __global double *br = B + (long)r * ldb;
+            br[k] -= A[(long)k * ld + i] * (br[i] * rii);
+        }
+        barrier(CLK_GLOBAL_MEM_FENCE);
+    }
+    for (int r = lid; r < nrhs; r += LINALG_WG)
+        B[(long)r * ldb + n - 1] /= A[(long)(n - 1) * ld + n - 1];
+    barrier(CLK_GLOBAL_MEM_FENCE);
+    /* Backward: L^T x = y, reading rows of L. */
+    for (int i = n - 1; i >= 0; i--) {
+        const double rii = 1.0 / A[(long)i * ld + i];
+        if (i < n - 1) {
+            const double rprev = 1.0 / A[(long)(i + 1) * ld + i + 1];
+            for (int r = lid; r < nrhs; r += LINALG_WG)
+                B[(long)r * ldb + i + 1] *= rprev;
+        }
+        __global const double *ri = A + (long)i * ld;
+        for (int t = lid; t < i * nrhs; t += LINALG_WG) {
+            const int r = t / i, k = t % i;
+            __global double *br = B + (long)r * ldb;
+            br[k] -= ri[k] * (br[i] * rii);
+        }
+        barrier(CLK_GLOBAL_MEM_FENCE);
+    }
+    for (int r = lid; r < nrhs; r += LINALG_WG)
+        B[(long)r * ldb] /= A[0];
+}
+
+/* ------------------------------------------------------------------ trtri */
+
+/* W = L^-1 (lower triangular, strict upper triangle of W set to 0) from the
+ * factor of la_potrf. Each work-item builds whole columns of W by forward
+ * substitution, so no barrier is needed; neighbouring work-items touch
+ * neighbouring columns, which vectorises on CPUs and coalesces on GPUs.
+ * wdesc: [0] offset, [2] ld. Nothing is written when info is not 0. */
+__kernel __attribute__((reqd_work_group_size(LINALG_WG, 1, 1))) void
+la_trtri(__global const double *a, __global const long *desc, __global double *w,
+         __global const long *wdesc, __global const int *info)
+{
+    const int g = get_group_id(0);
+    const int lid = get_local_id(0);
+    __global const double *A = a + desc[4 * g];
+    const int n = (int)desc[4 * g + 1];
+    const int ld = (int)desc[4 * g + 2];
+    __global double *W = w + wdesc[4 * g];
+    const int ldw = (int)wdesc[4 * g + 2];
+
+    if (info[g] != 0) return;
+    for (int j = lid; j < n; j += LINALG_WG) {
+        for (int i = 0; i < j; i++)
+            W[(long)i * ldw + j] = 0.0;
+        W[(long)j * ldw + j] = 1.0 / A[(long)j * ld + j];
+        for (int i = j + 1; i < n; i++) {
+            __global const double *ri = A + (long)i * ld;
+            double s = 0.0;
+            for (int k = j; k < i; k++)
+                s -= ri[k] * W[(long)k * ldw + j];
+            W[(long)i * ldw + j] = s / ri[i];
+        }
+    }
+}
+
+/* --------------------------------------------------------- inverse blocks */
+
+/* Diagonal blocks of A^-1 = W^T W with W = L^-1 from la_trtri: block f of
+ * size bs (= cdesc aux; n must be a multiple of it, bs = n gives the full
+ * inverse; n from desc) is C_ff[a][b] = sum_{k >= f bs + max(a, b)} W[k][f bs + a] W[k][f bs + b].
+ * The blocks are stored one after the other, each bs x bs row-major and
+ * symmetric in full, from cdesc offset. When info is not 0 they are zeros. */
+__kernel __attribute__((reqd_work_group_size(LINALG_WG, 1, 1))) void
+la_invblocks(__global const long *desc, __global const double *w, __global const long *wdesc,
+             __global double *c, __global const long *cdesc, __global const int *info)
+{
+    const int g = get_group_id(0);
+    const int lid = get_local_id(0);
+    __global const double *W = w + wdesc[4 * g];
+    const int n = (int)desc[4 * g + 1];
+    const int ldw = (int)wdesc[4 * g + 2];
+    __global double *C = c + cdesc[4 * g];
+    const int bs = (int)cdesc[4 * g + 3];
+    const int nb = n / bs;
+    const int npair = bs * (bs + 1) / 2;
+    const int ok = (info[g] == 0);
+
+    for (int t = lid; t < nb * npair; t += LINALG_WG) {
+        const int f = t / npair;
+        int p = t % npair;
+        /* p -> (ia, ib) with ia >= ib, rows of the lower triangle in order. */
+        int ia = (int)((sqrt(8.0 * p + 1.0) - 1.0) * 0.5);
+        while (ia * (ia + 1) / 2 > p)
+            ia--;
+        while ((ia + 1) * (ia + 2) / 2 <= p)
+            ia++;
+        const int ib = p - ia * (ia + 1) / 2;
+        const int ca = f * bs + ia, cb = f * bs + ib;
+        double s = 0.0;
+        if (ok)
+            for (int k = ca; k < n; k++)
+                s += W[(long)k * ldw + ca] * W[(long)k * ldw + cb];
+        __global double *Cf = C + (long)f * bs * bs;
+        Cf[ia * bs + ib] = s;
+        Cf[ib * bs + ia] = s;
+    }
+}
+
+/* ------------------------------------------------------------------ syevj */
+
+/* Symmetric eigendecomposition A = V diag(w) V^T by cyclic Jacobi in
+ * round-robin (parallel) order: each round rotates n/2 disjoint (p, q) pairs
+ * at once, a sweep is n - 1 rounds (odd n gets a dummy index). A is read in
+ * full and destroyed (its diagonal ends as w); V (vdesc offset and ld) gets
+ * the eigenvectors as columns; w (at vdesc aux, contiguous) the eigenvalues,
+ * not sorted. A rotation is skipped when |a_pq| <= eps sqrt(|a_pp a_qq|), which
+ * leaves every eigenvalue accurate to rounding; the loop ends after a sweep
+ * without rotations. info: 0 converged, 1 not converged in
+ * LINALG_JACOBI_SWEEPS sweeps (result still the last iterate), 2 n larger than
+ * LINALG_JACOBI_MAXN, 3 non-finite entries. */
+__kernel __attribute__((reqd_work_group_size(LINALG_WG, 1, 1))) void
+la_syevj(__global double *a, __global const long *desc, __global double *v,
+         __global const long *vdesc, __global double *w, __global int *info)
+{
+    __local double cs[LINALG_JACOBI_MAXN / 2 + 1], sn[LINALG_JACOBI_MAXN / 2 + 1];
+    __local int nrot[LINALG_WG];
+    __local int bad;
+    const int g = get_group_id(0);
+    const int lid = get_local_id(0);
+    __global double *A = a + desc[4 * g];
+    const int n = (int)desc[4 * g + 1];
+    const int ld = (int)desc[4 * g + 2];
+    __global double *V = v + vdesc[4 * g];
+    const int ldv = (int)vdesc[4 * g + 2];
+    __global double *wv = w + vdesc[4 * g + 3];
+
+    if (n > LINALG_JACOBI_MAXN) {
+        if (lid == 0) info[g] = 2;
+        return;
+    }
+    if (lid == 0) bad = 0;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int t = lid; t < n * n; t += LINALG_WG) {
+        const int i = t / n, j = t % n;
+        if (!isfinite(A[(long)i * ld + j])) bad = 1;
+        V[(long)i * ldv + j] = (i == j) ? 1.0 : 0.0;
+    }
+    barrier(CLK_GLOBAL_MEM_FENCE | CLK_LOCAL_MEM_FENCE);
+    int status = bad ? 3 : 1;
+    const int ne = n + (n & 1); /* players in the round-robin */
+    const int np = ne / 2;      /* pairs per round */
+
+    for (int sweep = 0; status == 1 && sweep < LINALG_JACOBI_SWEEPS && n > 1; sweep++) {
+        int myrot = 0;
+        for (int round = 0; round < ne - 1; round++) {
+            /* Pair k of this round: positions k and ne - 1 - k of the circle,
+             * position 0 fixed and the others turned by `round`. */
+#define LA_PLAYER(pos) ((pos) == 0 ? 0 : 1 + ((pos)-1 + round) % (ne - 1))
+            for (int k = lid; k < np; k += LINALG_WG) {
+                const int p0 = LA_PLAYER(k), q0 = LA_PLAYER(ne - 1 - k);
+                const int p = min(p0, q0), q = max(p0, q0);
+                double c = 1.0, s = 0.0;
+                if (q < n) {
+                    const double app = A[(long)p * ld + p], aqq = A[(long)q * ld + q];
+                    const double apq = A[(long)p * ld + q];
+                    if (fabs(apq) > LA_EPS * sqrt(fabs(app * aqq)) && fabs(apq) > 1e-300) {
+                        const double tau = (aqq - app) / (2.0 * apq);
+                        const double t = (tau >= 0.0 ? 1.0 : -1.0) / (fabs(tau) + hypot(1.0, tau));
+                        c = 1.0 / sqrt(1.0 + t * t);
+                        s = t * c;
+                        myrot++;
+                    }
+                }
+                cs[k] = c;
+                sn[k] = s;
+            }
+            barrier(CLK_LOCAL_MEM_FENCE);
+            /* Columns p, q of A and V: A <- A J, V <- V J. */
+            for (int t = lid; t < np * n; t += LINALG_WG) {
+                const int k = t / n, i = t % n;
+                const double s = sn[k];
+                if (s == 0.0) continue;
+                const double c = cs[k];
+                const int p0 = LA_PLAYER(k), q0 = LA_PLAYER(ne - 1 - k);
+                const int p = min(p0, q0), q = max(p0, q0);
+                __global double *ai = A + (long)i * ld;
+                const double x = ai[p], y = ai[q];
+                ai[p] = c * x - s * y;
+                ai[q] = s * x + c * y;
+                __global double *vi = V + (long)i * ldv;
+                const double vx = vi[p], vy = vi[q];
+                vi[p] = c * vx - s * vy;
+                vi[q] = s * vx + c * vy;
+            }
+            barrier(CLK_GLOBAL_MEM_FENCE);
+            /* Rows p, q of A: A <- J^T A. */
+            for (int t = lid; t < np * n; t += LINALG_WG) {
+                const int k = t / n, j = t % n;
+                const double s = sn[k];
+                if (s == 0.0) continue;
+                const double c = cs[k];
+                const int p0 = LA_PLAYER(k), q0 = LA_PLAYER(ne - 1 - k);
+                const int p = min(p0, q0), q = max(p0, q0);
+                __global double *ap = A + (long)p * ld, *aq = A + (long)q * ld;
+                const double x = ap[j], y = aq[j];
+                ap[j] = c * x - s * y;
+                aq[j] = s * x + c * y;
+            }
+            barrier(CLK_GLOBAL_MEM_FENCE | CLK_LOCAL_MEM_FENCE);
+#undef LA_PLAYER
+        }
+        nrot[lid] = myrot;
+        barrier(CLK_LOCAL_MEM_FENCE);
+        int total = 0;
+        for (int k = 0; k < LINALG_WG; k++)
+            total += nrot[k];
+        barrier(CLK_LOCAL_MEM_FENCE);
+        if (total == 0) status = 0;
+    }
+    if (n <= 1 && status == 1) status = 0;
+    for (int i = lid; i < n; i += LINALG_WG)
+        wv[i] = A[(long)i * ld + i];
+    if (lid == 0) info[g] = status;
+}
+
+/* ---------------------------------------------------------- eigen_compose */
+
+/* Q = V f(w) V^T from the output of la_syevj, with specter's eigenvalue
+ * floor (ex2d.eigen_compose): threshold = 10 eps;
+ *   mode 0 (inverse square root): r_i = sqrt(w_i), floor m = threshold
+ *          sqrt(max w); f = 1 / r_i where r_i > m, else 1 / m;
+ *   mode 1 (inverse): floor m = threshold max w; f = 1 / w_i where w_i > m,
+ *          else 1 / m;
+ *   mode 2 (square root): floor m as mode 0, f = r_i where w_i > m (specter
+ *          compares the eigenvalue itself there), else m.
+ * Negative eigenvalues take the floor, as specter's NaN comparison does.
+ * qdesc: [0] offset of Q (n x n), [2] ld, [3] offset of the row sums of Q
+ * (`norm`, the per-bin normalisation of the resolution matrix); vdesc as
+ * for la_syevj, n from desc. A matrix whose info is not 0 or whose largest
+ * eigenvalue is not positive gets Q = 0, norm = 0 and info = 4. */
+__kernel __attribute__((reqd_work_group_size(LINALG_WG, 1, 1))) void
+la_eigcompose(__global const double *v, __global const long *vdesc, __global const long *desc,
+              __global const double *w, __global double *q, __global const long *qdesc,
+              __global double *norm, __global int *info, const int mode)
+{
+    __local double f[LINALG_JACOBI_MAXN];
+    __local double red[LINALG_WG];
+    const int g = get_group_id(0);
+    const int lid = get_local_id(0);
+    const int n = (int)desc[4 * g + 1];
+    __global const double *V = v + vdesc[4 * g];
+    const int ldv = (int)vdesc[4 * g + 2];
+    __global const double *wv = w + vdesc[4 * g + 3];
+    __global double *Q = q + qdesc[4 * g];
+    const int ldq = (int)qdesc[4 * g + 2];
+    __global double *nv = norm + qdesc[4 * g + 3];
+    const double threshold = 10.0 * LA_EPS;
+
+    double mx = -INFINITY;
+    for (int i = lid; i < n; i += LINALG_WG)
+        mx = fmax(mx, wv[i]);
+    red[lid] = mx;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    mx = -INFINITY;
+    for (int k = 0; k < LINALG_WG; k++)
+        mx = fmax(mx, red[k]);
+    const int ok = info[g] == 0 && n <= LINALG_JACOBI_MAXN && mx > 0.0 && isfinite(mx);
+    if (ok) {
+        const double m = (mode == 1) ? threshold * mx : threshold * sqrt(mx);
+        for (int i = lid; i < n; i += LINALG_WG) {
+            const double wi = wv[i];
+            double fl;
+            if (mode == 2) /* specter compares w itself here, not its root */
+                fl = (wi > m) ? sqrt(wi) : m;
+            else if (mode == 1)
+                fl = (wi > m) ? wi : m;
+            else
+                fl = (sqrt(fmax(wi, 0.0)) > m) ? sqrt(wi) : m;
+            f[i] = (mode == 2) ? fl : 1.0 / fl;
+        }
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int t = lid; t < n * n; t += LINALG_WG) {
+        const int i = t / n, j = t % n;
+        double s = 0.0;
+        if (ok && j >= i) {
+            for (int k = 0; k < n; k++)
+                s += V[(long)i * ldv + k] * f[k] * V[(long)j * ldv + k];
+            Q[(long)i * ldq + j] = s;
+        }
+    }
+    barrier(CLK_GLOBAL_MEM_FENCE);
+    for (int t = lid; t < n * n; t += LINALG_WG) {
+        const int i = t / n, j = t % n;
+        if (j < i)
+            Q[(long)i * ldq + j] = ok ? Q[(long)j * ldq + i] : 0.0;
+        else if (!ok)
+            Q[(long)i * ldq + j] = 0.0;
+    }
+    barrier(CLK_GLOBAL_MEM_FENCE);
+    for (int i = lid; i < n; i += LINALG_WG) {
+        double s = 0.0;
+        for (int j = 0; j < n; j++)
+            s += Q[(long)i * ldq + j];
+        nv[i] = s;
+    }
+    if (lid == 0 && !ok) info[g] = 4;
+}
