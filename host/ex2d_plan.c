@@ -117,16 +117,14 @@ static void stamp_range(const px_psf *psf, double x, double y, int *x0, int *x1,
     *y1 = (int)(y + psf->hsizey + 1.5);
 }
 
-void px_plan_spot_range(const px_psf *psf, int fiber, double w, int *x0, int *x1, int *y0,
-                        int *y1)
+void px_plan_spot_range(const px_psf *psf, int fiber, double w, int *x0, int *x1, int *y0, int *y1)
 {
     const int nx = psf->npix_x, ny = psf->npix_y;
     double x, y;
     int xlo, xhi, ylo, yhi;
 
     *x0 = *x1 = *y0 = *y1 = 0;
-    if (w < psf->wmin_f[fiber])
-        return;
+    if (w < psf->wmin_f[fiber]) return;
     if (w > psf->wmax_f[fiber]) {
         *y0 = *y1 = ny;
         return;
@@ -138,14 +136,12 @@ void px_plan_spot_range(const px_psf *psf, int fiber, double w, int *x0, int *x1
         *y0 = *y1 = ny;
         return;
     }
-    if (yhi < 0)
-        return;
+    if (yhi < 0) return;
     if (xlo >= nx) {
         *x0 = *x1 = nx;
         return;
     }
-    if (xhi <= 0)
-        return;
+    if (xhi <= 0) return;
     if (xlo < 0)
         xlo = 0;
     else if (xhi > nx)
@@ -163,8 +159,7 @@ void px_plan_spot_range(const px_psf *psf, int fiber, double w, int *x0, int *x1
 static px_status cache_fill(const px_psf *psf, int fiber, row_cache *c)
 {
     const int ny = psf->npix_y;
-    if (c->fiber == fiber)
-        return PX_SUCCESS;
+    if (c->fiber == fiber) return PX_SUCCESS;
     if (!c->w) {
         c->w = malloc((size_t)ny * sizeof(double));
         c->x = malloc((size_t)ny * sizeof(double));
@@ -222,8 +217,7 @@ static int trace_extreme(const px_psf *psf, const row_cache *c, double wavemin, 
             on = (-0.5 <= y) && (y < psf->npix_y - 0.5);
         else
             on = (0 <= y - 0.5) && (y < psf->npix_y - 0.5);
-        if (!on)
-            continue;
+        if (!on) continue;
         if (!have || (want_max ? x > best : x < best)) {
             best = x;
             wbest = w;
@@ -231,8 +225,7 @@ static int trace_extreme(const px_psf *psf, const row_cache *c, double wavemin, 
         }
     }
     *wext = wbest;
-    if (!have)
-        return -1;
+    if (!have) return -1;
     return want_max ? best > psf->npix_x : best < 0;
 }
 
@@ -244,10 +237,8 @@ static void xyrange(const px_psf *psf, double psf_wmin, double psf_wmax, int slo
     int fymin = slo, fymax = slo, a, b, c, d, e;
     double yb = 0, wext;
 
-    if (wavemin < psf_wmin)
-        wavemin = psf_wmin;
-    if (wavemax > psf_wmax)
-        wavemax = psf_wmax;
+    if (wavemin < psf_wmin) wavemin = psf_wmin;
+    if (wavemax > psf_wmax) wavemax = psf_wmax;
     for (int f = slo; f < shi; f++) {
         double y = trace_y(psf, f, wavemin);
         if (f == slo || y < yb) {
@@ -280,8 +271,8 @@ static void xyrange(const px_psf *psf, double psf_wmin, double psf_wmax, int slo
 
     e = trace_extreme(psf, chi, wavemin, wavemax, 1, &wext);
     if (e < 0) {
-        double x = trace_x(psf, shi - 1,
-                           fmin(fmax(wavemax, psf->wmin_f[shi - 1]), psf->wmax_f[shi - 1]));
+        double x =
+            trace_x(psf, shi - 1, fmin(fmax(wavemax, psf->wmin_f[shi - 1]), psf->wmax_f[shi - 1]));
         *xmax = (int)(x + psf->hsizex + 1.5);
         *xmax = *xmax < *xmin ? *xmin : *xmax > psf->npix_x ? psf->npix_x : *xmax;
     } else if (e) {
@@ -290,8 +281,7 @@ static void xyrange(const px_psf *psf, double psf_wmin, double psf_wmax, int slo
         double x = trace_x(psf, shi - 1, wext);
         *xmax = (int)(x + psf->hsizex + 1.5); /* the uncut stamp, as specter */
         /* specter would fail past the edge; keep the box on the CCD. */
-        if (*xmax > psf->npix_x)
-            *xmax = psf->npix_x;
+        if (*xmax > psf->npix_x) *xmax = psf->npix_x;
     }
 }
 
@@ -305,11 +295,11 @@ static double angstroms_per_pixel(const px_psf *psf, int fiber, double w, double
     for (int r = 0; r < n; r++)
         ww[r] = inv_trace(psf, fiber, (double)r);
 #define GRAD(i)                                                                                    \
-    ((i) == 0 ? ww[1] - ww[0] : (i) == n - 1 ? ww[n - 1] - ww[n - 2] : (ww[(i) + 1] - ww[(i)-1]) / 2)
-    if (w <= ww[0])
-        return GRAD(0);
-    if (w >= ww[n - 1])
-        return GRAD(n - 1);
+    ((i) == 0       ? ww[1] - ww[0]                                                                \
+     : (i) == n - 1 ? ww[n - 1] - ww[n - 2]                                                        \
+                    : (ww[(i) + 1] - ww[(i)-1]) / 2)
+    if (w <= ww[0]) return GRAD(0);
+    if (w >= ww[n - 1]) return GRAD(n - 1);
     j = 0;
     while (j < n - 2 && !(w < ww[j + 1]))
         j++;
@@ -321,8 +311,7 @@ static double angstroms_per_pixel(const px_psf *psf, int fiber, double w, double
 
 void px_plan_free(px_plan *plan)
 {
-    if (!plan)
-        return;
+    if (!plan) return;
     free(plan->wave);
     free(plan->patch);
     memset(plan, 0, sizeof *plan);
@@ -331,13 +320,13 @@ void px_plan_free(px_plan *plan)
 static px_status check_options(const px_psf *psf, const px_plan_options *o)
 {
     if (o->specmin < 0 || o->nspec < 1 || o->specmin + o->nspec > psf->nfiber)
-        return px_fail(PX_ERR_RANGE, "ex2d_plan: fibers %d..%d outside the PSF's 0..%d",
-                       o->specmin, o->specmin + o->nspec - 1, psf->nfiber - 1);
+        return px_fail(PX_ERR_RANGE, "ex2d_plan: fibers %d..%d outside the PSF's 0..%d", o->specmin,
+                       o->specmin + o->nspec - 1, psf->nfiber - 1);
     if (o->bundlesize < 1)
         return px_fail(PX_ERR_INVALID_ARG, "ex2d_plan: bundle size %d < 1", o->bundlesize);
     if (o->nsubbundles < 1 || o->nsubbundles > o->bundlesize)
-        return px_fail(PX_ERR_INVALID_ARG, "ex2d_plan: %d sub-bundles, need 1..%d",
-                       o->nsubbundles, o->bundlesize);
+        return px_fail(PX_ERR_INVALID_ARG, "ex2d_plan: %d sub-bundles, need 1..%d", o->nsubbundles,
+                       o->bundlesize);
     if (o->nwavestep < 1)
         return px_fail(PX_ERR_INVALID_ARG, "ex2d_plan: nwavestep %d < 1", o->nwavestep);
     if (!(o->pixpad_frac >= 0) || !(o->wavepad_frac >= 0))
@@ -356,12 +345,10 @@ px_status px_plan_make(const px_psf *psf, const px_plan_options *opt, px_plan *o
     memset(&p, 0, sizeof p);
     memset(out, 0, sizeof *out);
     st = check_options(psf, opt);
-    if (st)
-        goto cleanup;
+    if (st) goto cleanup;
     p.opt = *opt;
     st = px_wave_grid(opt->wmin, opt->wmax, opt->dw, &p.wave, &p.nwave);
-    if (st)
-        goto cleanup;
+    if (st) goto cleanup;
     p.dw = p.nwave > 1 ? p.wave[1] - p.wave[0] : opt->dw;
 
     psf_wmin = wmin_all = psf->wmin_f[0];
@@ -394,14 +381,11 @@ px_status px_plan_make(const px_psf *psf, const px_plan_options *opt, px_plan *o
                 double sig = px_legval(&psf->param[PX_P_GHSIGY], fibers[i], waves[k]);
                 double wdisp = angstroms_per_pixel(psf, fibers[i], waves[k], ww) * sig;
                 int v = (int)rint(9.0 * wdisp / p.dw);
-                if (v > nd)
-                    nd = v;
+                if (v > nd) nd = v;
             }
         }
-        if (nd > p.spot_ny / 2)
-            nd = p.spot_ny / 2;
-        if (nd > p.spot_nx / 2)
-            nd = p.spot_nx / 2;
+        if (nd > p.spot_ny / 2) nd = p.spot_ny / 2;
+        if (nd > p.spot_nx / 2) nd = p.spot_nx / 2;
         p.ndiag = nd;
     }
 
@@ -426,25 +410,21 @@ px_status px_plan_make(const px_psf *psf, const px_plan_options *opt, px_plan *o
         int ibundle = 0;
         for (int blo = opt->specmin; blo < opt->specmin + opt->nspec;
              blo += opt->bundlesize, ibundle++) {
-            int bhi = blo + opt->bundlesize < opt->specmin + opt->nspec
-                          ? blo + opt->bundlesize
-                          : opt->specmin + opt->nspec;
+            int bhi = blo + opt->bundlesize < opt->specmin + opt->nspec ? blo + opt->bundlesize
+                                                                        : opt->specmin + opt->nspec;
             int bsize = bhi - blo;
             int nsub = bsize < opt->nsubbundles ? bsize : opt->nsubbundles;
             st = px_split_bundle(bsize, nsub, sfirst, scount);
-            if (st)
-                goto cleanup;
+            if (st) goto cleanup;
             for (int s = 0; s < nsub; s++) {
                 int klo = sfirst[s], khi = sfirst[s] + scount[s]; /* in the bundle */
                 int elo = klo > 0 ? klo - 1 : klo;
                 int ehi = khi < bsize ? khi + 1 : khi;
                 int speclo = blo + elo, spechi = blo + ehi;
                 st = cache_fill(psf, speclo, &clo);
-                if (st)
-                    goto cleanup;
+                if (st) goto cleanup;
                 st = cache_fill(psf, spechi - 1, &chi);
-                if (st)
-                    goto cleanup;
+                if (st) goto cleanup;
                 for (int iw = 0; iw < p.nwave; iw += opt->nwavestep) {
                     px_patch *q = &p.patch[p.npatch];
                     int ncore = iw + opt->nwavestep <= p.nwave ? opt->nwavestep : p.nwave - iw;
@@ -456,16 +436,12 @@ px_status px_plan_make(const px_psf *psf, const px_plan_options *opt, px_plan *o
                             &xhi, &ylo, &yhi);
                     ylo -= extra_ypix;
                     yhi += extra_ypix;
-                    if (ylo < 0)
-                        ylo = 0;
-                    if (yhi > psf->npix_y)
-                        yhi = psf->npix_y;
+                    if (ylo < 0) ylo = 0;
+                    if (yhi > psf->npix_y) yhi = psf->npix_y;
                     nlo = (int)((wlo - inv_trace(psf, speclo, (double)(ylo - wpad))) / p.dw) - 1;
                     nhi = (int)((inv_trace(psf, speclo, (double)(yhi + wpad)) - whi) / p.dw) - 1;
-                    if (nlo < p.ndiag)
-                        nlo = p.ndiag;
-                    if (nhi < p.ndiag)
-                        nhi = p.ndiag;
+                    if (nlo < p.ndiag) nlo = p.ndiag;
+                    if (nhi < p.ndiag) nhi = p.ndiag;
                     /* numpy.arange(wlo - nlo dw, whi + (nhi + 0.5) dw, dw) */
                     start = wlo - nlo * p.dw;
                     stop = whi + (nhi + 0.5) * p.dw;

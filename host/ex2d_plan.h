@@ -27,25 +27,25 @@ typedef struct px_plan_options {
 
 /* One unit of work. Fibers are PSF indices; bins count in the frame's grid. */
 typedef struct px_patch {
-    int bundle, subbundle;    /* bundle index from specmin, sub-bundle in it */
-    int spec_lo, nspec;       /* fibers solved: spec_lo .. spec_lo + nspec - 1 */
-    int keep_lo, nkeep;       /* fibers kept: keep_lo .. keep_lo + nkeep - 1 */
-    int iwave, ncore;         /* core bins iwave .. iwave + ncore - 1 of the grid */
-    int nlo, nhi;             /* padding bins below and above the core */
-    int nwave;                /* nlo + ncore + nhi: bins solved per fiber */
-    double wave0, wave_step;  /* padded bin i is at wave0 + i * wave_step */
-    int xmin, xmax;           /* pixel box columns [xmin, xmax) */
-    int ymin, ymax;           /* pixel box rows [ymin, ymax) */
+    int bundle, subbundle;   /* bundle index from specmin, sub-bundle in it */
+    int spec_lo, nspec;      /* fibers solved: spec_lo .. spec_lo + nspec - 1 */
+    int keep_lo, nkeep;      /* fibers kept: keep_lo .. keep_lo + nkeep - 1 */
+    int iwave, ncore;        /* core bins iwave .. iwave + ncore - 1 of the grid */
+    int nlo, nhi;            /* padding bins below and above the core */
+    int nwave;               /* nlo + ncore + nhi: bins solved per fiber */
+    double wave0, wave_step; /* padded bin i is at wave0 + i * wave_step */
+    int xmin, xmax;          /* pixel box columns [xmin, xmax) */
+    int ymin, ymax;          /* pixel box rows [ymin, ymax) */
 } px_patch;
 
 typedef struct px_plan {
     px_plan_options opt;
-    int nwave;       /* bins of the output grid */
-    double *wave;    /* [nwave] the output grid, as numpy.arange makes it */
-    double dw;       /* wave[1] - wave[0] (dw when there is one bin) */
-    int ndiag;       /* RESOLUTION has 2 ndiag + 1 rows */
-    int spot_ny;     /* rows of fiber 0's spot at mid range (specter's spotsize[0]) */
-    int spot_nx;     /* columns of that spot */
+    int nwave;    /* bins of the output grid */
+    double *wave; /* [nwave] the output grid, as numpy.arange makes it */
+    double dw;    /* wave[1] - wave[0] (dw when there is one bin) */
+    int ndiag;    /* RESOLUTION has 2 ndiag + 1 rows */
+    int spot_ny;  /* rows of fiber 0's spot at mid range (specter's spotsize[0]) */
+    int spot_nx;  /* columns of that spot */
     int npatch;
     px_patch *patch; /* [npatch] in specter's order: bundle, sub-bundle, wavelength */
 } px_plan;
@@ -69,7 +69,6 @@ px_status px_wave_grid(double wmin, double wmax, double dw, double **wave, int *
 /* specter's PSF.xypix pixel range of one spot cut to the CCD:
  * [x0, x1) x [y0, y1), with specter's conventions for spots off the CCD or
  * outside the fiber's wavelength range. */
-void px_plan_spot_range(const px_psf *psf, int fiber, double w, int *x0, int *x1, int *y0,
-                        int *y1);
+void px_plan_spot_range(const px_psf *psf, int fiber, double w, int *x0, int *x1, int *y0, int *y1);
 
 #endif

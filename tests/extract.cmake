@@ -1,0 +1,4 @@
+# The extraction (host/ex2d_plan.c, host/extract_*.c, kernels/extract.cl).
+# ex2d_plan compares the decomposition with specter's (reference file made by
+# tests/ex2d_plan_specter_ref.py; skips without ../shared/data).
+px_test(ex2d_plan ex2d_plan_test.c ${CMAKE_CURRENT_SOURCE_DIR}/ex2d_plan_specter_ref.txt)
