@@ -2,3 +2,6 @@
 # ex2d_plan compares the decomposition with specter's (reference file made by
 # tests/ex2d_plan_specter_ref.py; skips without ../shared/data).
 px_test(ex2d_plan ex2d_plan_test.c ${CMAKE_CURRENT_SOURCE_DIR}/ex2d_plan_specter_ref.txt)
+# extract_patch compares every stage of the batched patch solve with specter's
+# numbers for the patch of ../shared/data/patch-specter-r0-bundle0.fits.gz.
+px_test(extract_patch extract_patch_test.c)
