@@ -316,8 +316,9 @@ px_status px_program_get(px_context *ctx, const char *const *sources, const char
     for (i = 0; sources[i]; i++) {
         st = px_kernel_source_get(sources[i], &text);
         if (st != PX_SUCCESS) goto cleanup;
-        st = px_strcat_printf(&src, &srclen, "%s/* ---- %s.cl ---- */\n%s", i ? "\n" : "",
-                              sources[i], text);
+        /* #line makes the compiler log name the file and its own line numbers. */
+        st = px_strcat_printf(&src, &srclen, "%s#line 1 \"%s.cl\"\n%s", i ? "\n" : "", sources[i],
+                              text);
         free(text);
         text = NULL;
         if (st != PX_SUCCESS) {

@@ -21,11 +21,12 @@
  * agree to the last bits; u is not clipped to [-1, 1]. */
 static double legendre_sum(const double *c, int n, double u)
 {
-    double c0, c1, tmp;
+    double c0 = c[0], c1 = 0, tmp;
     int i, nd = n;
-    if (n == 1) return c[0];
-    c0 = c[n - 2];
-    c1 = c[n - 1];
+    if (n > 1) {
+        c0 = c[n - 2];
+        c1 = c[n - 1];
+    }
     for (i = 3; i <= n; i++) {
         tmp = c0;
         nd = nd - 1;
@@ -47,10 +48,11 @@ double px_legval(const px_legtab *t, int fiber, double w)
 
 static px_status check_fiber(const px_psf *psf, int fiber)
 {
+    px_status st = PX_SUCCESS;
     if (fiber < 0 || fiber >= psf->nfiber)
-        return px_fail(PX_ERR_RANGE, "%s: fiber %d outside the PSF's 0..%d", psf->path, fiber,
-                       psf->nfiber - 1);
-    return PX_SUCCESS;
+        st = px_fail(PX_ERR_RANGE, "%s: fiber %d outside the PSF's 0..%d", psf->path, fiber,
+                     psf->nfiber - 1);
+    return st;
 }
 
 px_status px_psf_xy(const px_psf *psf, int fiber, double wavelength, double *x, double *y)
@@ -96,7 +98,7 @@ cleanup:
  * major), b is overwritten. Returns 0 when the matrix is rank deficient. */
 static int legfit_qr(const double *u, double *b, int m, int n, double *a, double *scl, double *c)
 {
-    int i, j, k;
+    int i, j, k, ok = 0;
     double rmax = 0;
     for (i = 0; i < m; i++) {
         a[i] = 1.0;
@@ -123,7 +125,7 @@ static int legfit_qr(const double *u, double *b, int m, int n, double *a, double
         aj[j] -= alpha; /* aj[j..m) is now the Householder vector v */
         for (i = j; i < m; i++)
             vv += aj[i] * aj[i];
-        if (vv == 0) return 0;
+        if (vv == 0) goto cleanup; /* a zero column: rank deficient */
         for (k = j + 1; k < n; k++) {
             double *ak = a + (size_t)k * m;
             s = 0;
@@ -143,7 +145,7 @@ static int legfit_qr(const double *u, double *b, int m, int n, double *a, double
         if (fabs(alpha) > rmax) rmax = fabs(alpha);
     }
     for (j = 0; j < n; j++)
-        if (!(fabs(c[j]) > 1e-13 * rmax)) return 0;
+        if (!(fabs(c[j]) > 1e-13 * rmax)) goto cleanup;
     /* Back substitution; R's strict upper part sits in a above the diagonal. */
     for (j = n - 1; j >= 0; j--) {
         double s = b[j], d = c[j];
@@ -153,7 +155,9 @@ static int legfit_qr(const double *u, double *b, int m, int n, double *a, double
     }
     for (k = 0; k < n; k++)
         c[k] /= scl[k];
-    return 1;
+    ok = 1;
+cleanup:
+    return ok;
 }
 
 px_status px_psf_build_inverse(px_psf *psf)
@@ -213,6 +217,11 @@ px_status px_psf_build_inverse(px_psf *psf)
     for (f = 0; f < psf->nfiber; f++) {
         psf->wmin_f[f] = px_legval(&psf->winv, f, -0.5);
         psf->wmax_f[f] = px_legval(&psf->winv, f, psf->npix_y - 0.5);
+        if (!isfinite(psf->wmin_f[f]) || !isfinite(psf->wmax_f[f])) {
+            st = px_fail(PX_ERR_PSF_FORMAT, "%s: the inverse Y trace of fiber %d is not finite",
+                         psf->path, f);
+            goto cleanup;
+        }
     }
 cleanup:
     free(w);
@@ -263,13 +272,13 @@ cleanup:
 void px_psf_destroy(px_psf *psf)
 {
     int p;
-    if (!psf) return;
-    if (psf->param)
-        for (p = 0; p < psf->nparam; p++)
+    if (psf) {
+        for (p = 0; psf->param && p < psf->nparam; p++)
             free(psf->param[p].c);
-    free(psf->param);
-    free(psf->winv.c);
-    free(psf->wmin_f);
-    free(psf->wmax_f);
-    free(psf);
+        free(psf->param);
+        free(psf->winv.c);
+        free(psf->wmin_f);
+        free(psf->wmax_f);
+        free(psf);
+    }
 }

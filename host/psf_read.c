@@ -32,7 +32,8 @@
 #include <sys/stat.h>
 
 #define MAX_GHDEG 40
-#define MAX_LEGDEG 200
+#define MAX_LEGDEG 100
+#define MAX_TRACE_NCOEF 50 /* the inverse fit costs nfiber x 1000 x (ncoef + 3)^2 */
 #define MAX_HSIZE 500
 #define MAX_NFIBER 100000
 #define MAX_NPIX 1000000
@@ -40,8 +41,10 @@
 typedef struct reader {
     const char *path;
     fitsfile *fp;
-    int compressed;    /* gzip (or other) magic at the start of the file */
-    long long dataend; /* largest end of data of the HDUs seen */
+    int compressed; /* gzip (or other) magic at the start of the file */
+    int gzip;
+    unsigned long gzip_isize; /* uncompressed size mod 2^32 from the gzip trailer */
+    long long dataend;        /* largest end of data of the HDUs seen */
 } reader;
 
 /* Record a CFITSIO failure as a message with CFITSIO's own words. */
@@ -81,104 +84,108 @@ static void trim(char *s)
 /* Read a string keyword; *found = 0 when absent. */
 static px_status key_str(const reader *rd, const char *hdu, const char *key, char *val, int *found)
 {
+    px_status st = PX_SUCCESS;
     int status = 0;
     char comment[FLEN_COMMENT];
     *found = 0;
     fits_read_key(rd->fp, TSTRING, key, val, comment, &status);
     if (status == KEY_NO_EXIST) {
         fits_clear_errmsg();
-        return PX_SUCCESS;
+    } else if (status) {
+        st = fits_fail(rd, status, "cannot read a header keyword");
+    } else {
+        trim(val);
+        *found = 1;
     }
-    if (status) return fits_fail(rd, status, "cannot read a header keyword");
-    trim(val);
-    *found = 1;
-    return PX_SUCCESS;
+    return st;
 }
 
 static px_status key_int(const reader *rd, const char *hdu, const char *key, int *val)
 {
+    px_status st = PX_SUCCESS;
     int status = 0;
     fits_read_key(rd->fp, TINT, key, val, NULL, &status);
-    if (status == KEY_NO_EXIST) {
-        fits_clear_errmsg();
-        return px_fail(PX_ERR_PSF_FORMAT, "%s: %s HDU lacks keyword %s", rd->path, hdu, key);
-    }
-    if (status) {
-        fits_clear_errmsg();
-        return px_fail(PX_ERR_PSF_FORMAT, "%s: keyword %s of %s HDU is not an integer", rd->path,
-                       key, hdu);
-    }
-    return PX_SUCCESS;
+    if (status == KEY_NO_EXIST)
+        st = px_fail(PX_ERR_PSF_FORMAT, "%s: %s HDU lacks keyword %s", rd->path, hdu, key);
+    else if (status)
+        st = px_fail(PX_ERR_PSF_FORMAT, "%s: keyword %s of %s HDU is not an integer", rd->path, key,
+                     hdu);
+    fits_clear_errmsg();
+    return st;
 }
 
 /* A finite double keyword; *found = 0 (and no error) when absent and optional. */
 static px_status key_double(const reader *rd, const char *hdu, const char *key, int optional,
                             double *val, int *found)
 {
+    px_status st = PX_SUCCESS;
     int status = 0;
     if (found) *found = 0;
     fits_read_key(rd->fp, TDOUBLE, key, val, NULL, &status);
-    if (status == KEY_NO_EXIST && optional) {
-        fits_clear_errmsg();
-        return PX_SUCCESS;
-    }
-    if (status == KEY_NO_EXIST) {
-        fits_clear_errmsg();
-        return px_fail(PX_ERR_PSF_FORMAT, "%s: %s HDU lacks keyword %s", rd->path, hdu, key);
-    }
-    if (status) {
-        fits_clear_errmsg();
-        return px_fail(PX_ERR_PSF_FORMAT, "%s: keyword %s of %s HDU is not a number", rd->path, key,
-                       hdu);
-    }
-    if (!isfinite(*val))
-        return px_fail(PX_ERR_PSF_FORMAT, "%s: keyword %s of %s HDU is not finite", rd->path, key,
-                       hdu);
-    if (found) *found = 1;
-    return PX_SUCCESS;
+    if (status == KEY_NO_EXIST && optional)
+        ; /* absent is fine; *val keeps its default */
+    else if (status == KEY_NO_EXIST)
+        st = px_fail(PX_ERR_PSF_FORMAT, "%s: %s HDU lacks keyword %s", rd->path, hdu, key);
+    else if (status)
+        st = px_fail(PX_ERR_PSF_FORMAT, "%s: keyword %s of %s HDU is not a number", rd->path, key,
+                     hdu);
+    else if (!isfinite(*val))
+        st = px_fail(PX_ERR_PSF_FORMAT, "%s: keyword %s of %s HDU is not finite", rd->path, key,
+                     hdu);
+    else if (found)
+        *found = 1;
+    fits_clear_errmsg();
+    return st;
 }
 
 static px_status check_domain(const reader *rd, const char *what, double wmin, double wmax)
 {
+    px_status st = PX_SUCCESS;
     if (!isfinite(wmin) || !isfinite(wmax))
-        return px_fail(PX_ERR_PSF_FORMAT, "%s: %s wavelength domain is not finite", rd->path, what);
-    if (!(wmax > wmin))
-        return px_fail(PX_ERR_PSF_FORMAT, "%s: %s WAVEMAX (%g) is not above WAVEMIN (%g)", rd->path,
-                       what, wmax, wmin);
-    return PX_SUCCESS;
+        st = px_fail(PX_ERR_PSF_FORMAT, "%s: %s wavelength domain is not finite", rd->path, what);
+    else if (!(wmax > wmin))
+        st = px_fail(PX_ERR_PSF_FORMAT, "%s: %s WAVEMAX (%g) is not above WAVEMIN (%g)", rd->path,
+                     what, wmax, wmin);
+    return st;
 }
 
 /* Move to the HDU named name; a clear error when there is none. */
 static px_status move_named(reader *rd, const char *name, int want_type)
 {
+    px_status st = PX_SUCCESS;
     int status = 0, type = 0;
     fits_movnam_hdu(rd->fp, ANY_HDU, (char *)name, 0, &status);
     if (status == BAD_HDU_NUM) {
         fits_clear_errmsg();
-        return px_fail(PX_ERR_PSF_FORMAT, "%s: no HDU named %s", rd->path, name);
+        st = px_fail(PX_ERR_PSF_FORMAT, "%s: no HDU named %s", rd->path, name);
+        goto cleanup;
     }
-    if (status) return corrupt(rd, status);
     fits_get_hdu_type(rd->fp, &type, &status);
-    if (status) return corrupt(rd, status);
-    if (type != want_type)
-        return px_fail(PX_ERR_PSF_FORMAT, "%s: HDU %s is not %s", rd->path, name,
-                       want_type == IMAGE_HDU ? "an image" : "a binary table");
+    if (status) {
+        st = corrupt(rd, status);
+        goto cleanup;
+    }
+    if (type != want_type) {
+        st = px_fail(PX_ERR_PSF_FORMAT, "%s: HDU %s is not %s", rd->path, name,
+                     want_type == IMAGE_HDU ? "an image" : "a binary table");
+        goto cleanup;
+    }
     note_hdu_end(rd);
-    return PX_SUCCESS;
+cleanup:
+    return st;
 }
 
 /* Check every value of a Legendre table; name the first bad one. */
 static px_status check_finite(const reader *rd, const char *name, const px_legtab *t, int nfiber)
 {
-    int f, k;
-    for (f = 0; f < nfiber; f++)
-        for (k = 0; k < t->ncoef; k++) {
-            double v = t->c[(size_t)f * t->ncoef + k];
-            if (!isfinite(v))
-                return px_fail(PX_ERR_PSF_FORMAT, "%s: coefficient %s of fiber %d is %s", rd->path,
-                               name, f, isnan(v) ? "NaN" : "Inf");
-        }
-    return PX_SUCCESS;
+    px_status st = PX_SUCCESS;
+    size_t k, n = (size_t)nfiber * (size_t)t->ncoef;
+    for (k = 0; k < n && isfinite(t->c[k]); k++)
+        ;
+    if (k < n)
+        st = px_fail(PX_ERR_PSF_FORMAT, "%s: coefficient %s of fiber %d is %s", rd->path, name,
+                     (int)(k / (size_t)t->ncoef), isnan(t->c[k]) ? "NaN" : "Inf");
+    return st;
 }
 
 /* One trace image of a PSFVER 3 file into t. */
@@ -207,7 +214,7 @@ static px_status read_trace(reader *rd, const char *name, int nfiber, px_legtab 
                      rd->path, name, naxes[1], nfiber);
         goto cleanup;
     }
-    if (naxes[0] < 1 || naxes[0] > MAX_LEGDEG + 1) {
+    if (naxes[0] < 1 || naxes[0] > MAX_TRACE_NCOEF) {
         st = px_fail(PX_ERR_PSF_FORMAT, "%s: %s image has %ld coefficients per fiber", rd->path,
                      name, naxes[0]);
         goto cleanup;
@@ -253,13 +260,20 @@ static int param_index(const px_psf *psf, const char *name)
                  {"TAILYSCA", PX_P_TAILYSCA},
                  {"TAILINDE", PX_P_TAILINDE}};
     size_t k;
-    int i, j, n = 0;
+    int index = -1;
+    char *end;
+    long i, j;
     for (k = 0; k < sizeof fixed / sizeof fixed[0]; k++)
-        if (!strcmp(name, fixed[k].name)) return fixed[k].index;
-    if (sscanf(name, "GH-%d-%d%n", &i, &j, &n) == 2 && name[n] == '\0' && i >= 0 && j >= 0 &&
-        i <= psf->ghdegx && j <= psf->ghdegy)
-        return PX_P_GH + i * (psf->ghdegy + 1) + j;
-    return -1;
+        if (!strcmp(name, fixed[k].name)) index = fixed[k].index;
+    if (index < 0 && !strncmp(name, "GH-", 3) && isdigit((unsigned char)name[3])) {
+        i = strtol(name + 3, &end, 10);
+        if (*end == '-' && isdigit((unsigned char)end[1])) {
+            j = strtol(end + 1, &end, 10);
+            if (*end == '\0' && i <= psf->ghdegx && j <= psf->ghdegy)
+                index = PX_P_GH + (int)i * (psf->ghdegy + 1) + (int)j;
+        }
+    }
+    return index;
 }
 
 static void param_name(const px_psf *psf, int p, char *buf, size_t n)
@@ -276,66 +290,77 @@ static void param_name(const px_psf *psf, int p, char *buf, size_t n)
 /* Shape keywords of the PSF HDU, with sanity limits. */
 static px_status read_shape(reader *rd, px_psf *psf, double *wmin, double *wmax)
 {
-    px_status st;
+    px_status st = PX_SUCCESS;
     int fmax = 0, found = 0;
     const char *h = "PSF";
-    if ((st = key_int(rd, h, "FIBERMIN", &psf->fibermin)) != PX_SUCCESS) return st;
-    if ((st = key_int(rd, h, "FIBERMAX", &fmax)) != PX_SUCCESS) return st;
-    if ((st = key_int(rd, h, "NPIX_X", &psf->npix_x)) != PX_SUCCESS) return st;
-    if ((st = key_int(rd, h, "NPIX_Y", &psf->npix_y)) != PX_SUCCESS) return st;
-    if ((st = key_int(rd, h, "HSIZEX", &psf->hsizex)) != PX_SUCCESS) return st;
-    if ((st = key_int(rd, h, "HSIZEY", &psf->hsizey)) != PX_SUCCESS) return st;
-    if ((st = key_int(rd, h, "GHDEGX", &psf->ghdegx)) != PX_SUCCESS) return st;
-    if ((st = key_int(rd, h, "GHDEGY", &psf->ghdegy)) != PX_SUCCESS) return st;
-    if ((st = key_int(rd, h, "LEGDEG", &psf->legdeg)) != PX_SUCCESS) return st;
+    /* Each read runs only while the previous ones succeeded. */
+    st = key_int(rd, h, "FIBERMIN", &psf->fibermin);
+    if (st == PX_SUCCESS) st = key_int(rd, h, "FIBERMAX", &fmax);
+    if (st == PX_SUCCESS) st = key_int(rd, h, "NPIX_X", &psf->npix_x);
+    if (st == PX_SUCCESS) st = key_int(rd, h, "NPIX_Y", &psf->npix_y);
+    if (st == PX_SUCCESS) st = key_int(rd, h, "HSIZEX", &psf->hsizex);
+    if (st == PX_SUCCESS) st = key_int(rd, h, "HSIZEY", &psf->hsizey);
+    if (st == PX_SUCCESS) st = key_int(rd, h, "GHDEGX", &psf->ghdegx);
+    if (st == PX_SUCCESS) st = key_int(rd, h, "GHDEGY", &psf->ghdegy);
+    if (st == PX_SUCCESS) st = key_int(rd, h, "LEGDEG", &psf->legdeg);
     psf->psferr = 0.01;
-    if ((st = key_double(rd, h, "PSFERR", 1, &psf->psferr, &found)) != PX_SUCCESS) return st;
-    if (psf->psfver >= 3) {
-        if ((st = key_double(rd, h, "WAVEMIN", 0, wmin, NULL)) != PX_SUCCESS) return st;
-        if ((st = key_double(rd, h, "WAVEMAX", 0, wmax, NULL)) != PX_SUCCESS) return st;
-        if ((st = check_domain(rd, "PSF HDU", *wmin, *wmax)) != PX_SUCCESS) return st;
+    if (st == PX_SUCCESS) st = key_double(rd, h, "PSFERR", 1, &psf->psferr, &found);
+    if (st == PX_SUCCESS && psf->psfver >= 3) {
+        st = key_double(rd, h, "WAVEMIN", 0, wmin, NULL);
+        if (st == PX_SUCCESS) st = key_double(rd, h, "WAVEMAX", 0, wmax, NULL);
+        if (st == PX_SUCCESS) st = check_domain(rd, "PSF HDU", *wmin, *wmax);
     }
+    if (st != PX_SUCCESS) goto cleanup;
     if (psf->fibermin < 0 || fmax < psf->fibermin || fmax - psf->fibermin >= MAX_NFIBER)
-        return px_fail(PX_ERR_PSF_FORMAT,
-                       "%s: FIBERMIN %d and FIBERMAX %d give no usable fiber range", rd->path,
-                       psf->fibermin, fmax);
-    psf->nfiber = fmax - psf->fibermin + 1;
-    if (psf->npix_x < 1 || psf->npix_y < 1 || psf->npix_x > MAX_NPIX || psf->npix_y > MAX_NPIX)
-        return px_fail(PX_ERR_PSF_FORMAT, "%s: CCD size NPIX_X %d x NPIX_Y %d is not usable",
-                       rd->path, psf->npix_x, psf->npix_y);
-    if (psf->hsizex < 0 || psf->hsizey < 0 || psf->hsizex > MAX_HSIZE || psf->hsizey > MAX_HSIZE)
-        return px_fail(PX_ERR_PSF_FORMAT, "%s: spot half size HSIZEX %d, HSIZEY %d is not usable",
-                       rd->path, psf->hsizex, psf->hsizey);
-    if (psf->ghdegx < 0 || psf->ghdegy < 0 || psf->ghdegx > MAX_GHDEG || psf->ghdegy > MAX_GHDEG)
-        return px_fail(PX_ERR_PSF_FORMAT,
-                       "%s: Gauss-Hermite degrees GHDEGX %d, GHDEGY %d are not usable (0..%d)",
-                       rd->path, psf->ghdegx, psf->ghdegy, MAX_GHDEG);
-    if (psf->legdeg < 0 || psf->legdeg > MAX_LEGDEG)
-        return px_fail(PX_ERR_PSF_FORMAT, "%s: LEGDEG %d is not usable", rd->path, psf->legdeg);
-    if (psf->psferr < 0)
-        return px_fail(PX_ERR_PSF_FORMAT, "%s: PSFERR %g is negative", rd->path, psf->psferr);
-    return PX_SUCCESS;
+        st =
+            px_fail(PX_ERR_PSF_FORMAT, "%s: FIBERMIN %d and FIBERMAX %d give no usable fiber range",
+                    rd->path, psf->fibermin, fmax);
+    else if (psf->npix_x < 1 || psf->npix_y < 1 || psf->npix_x > MAX_NPIX || psf->npix_y > MAX_NPIX)
+        st = px_fail(PX_ERR_PSF_FORMAT, "%s: CCD size NPIX_X %d x NPIX_Y %d is not usable",
+                     rd->path, psf->npix_x, psf->npix_y);
+    else if (psf->hsizex < 0 || psf->hsizey < 0 || psf->hsizex > MAX_HSIZE ||
+             psf->hsizey > MAX_HSIZE)
+        st = px_fail(PX_ERR_PSF_FORMAT, "%s: spot half size HSIZEX %d, HSIZEY %d is not usable",
+                     rd->path, psf->hsizex, psf->hsizey);
+    else if (psf->ghdegx < 0 || psf->ghdegy < 0 || psf->ghdegx > MAX_GHDEG ||
+             psf->ghdegy > MAX_GHDEG)
+        st = px_fail(PX_ERR_PSF_FORMAT,
+                     "%s: Gauss-Hermite degrees GHDEGX %d, GHDEGY %d are not usable (0..%d)",
+                     rd->path, psf->ghdegx, psf->ghdegy, MAX_GHDEG);
+    else if (psf->legdeg < 0 || psf->legdeg > MAX_LEGDEG)
+        st = px_fail(PX_ERR_PSF_FORMAT, "%s: LEGDEG %d is not usable", rd->path, psf->legdeg);
+    else if (psf->psferr < 0)
+        st = px_fail(PX_ERR_PSF_FORMAT, "%s: PSFERR %g is negative", rd->path, psf->psferr);
+    else
+        psf->nfiber = fmax - psf->fibermin + 1;
+cleanup:
+    return st;
 }
 
 /* Column number of name in the current table, numeric or string as asked. */
 static px_status column(const reader *rd, const char *name, int want_string, int *col, long *repeat)
 {
-    int status = 0, type = 0;
+    px_status st = PX_SUCCESS;
+    int status = 0, type = 0, numeric;
     long width = 0;
     fits_get_colnum(rd->fp, CASEINSEN, (char *)name, col, &status);
     if (status == COL_NOT_FOUND || status == COL_NOT_UNIQUE) {
         fits_clear_errmsg();
-        return px_fail(PX_ERR_PSF_FORMAT, "%s: PSF table has no %s column", rd->path, name);
+        st = px_fail(PX_ERR_PSF_FORMAT, "%s: PSF table has no %s column", rd->path, name);
+        goto cleanup;
     }
-    if (status) return corrupt(rd, status);
     fits_get_coltype(rd->fp, *col, &type, repeat, &width, &status);
-    if (status) return corrupt(rd, status);
-    if (want_string ? type != TSTRING
-                    : (type == TSTRING || type == TLOGICAL || type == TBIT || type < 0 ||
-                       type == TCOMPLEX || type == TDBLCOMPLEX))
-        return px_fail(PX_ERR_PSF_FORMAT, "%s: PSF table column %s is not %s", rd->path, name,
-                       want_string ? "a string" : "numeric");
-    return PX_SUCCESS;
+    if (status) {
+        st = corrupt(rd, status);
+        goto cleanup;
+    }
+    numeric = type > 0 && type != TSTRING && type != TLOGICAL && type != TBIT && type != TCOMPLEX &&
+              type != TDBLCOMPLEX;
+    if (want_string ? type != TSTRING : !numeric)
+        st = px_fail(PX_ERR_PSF_FORMAT, "%s: PSF table column %s is not %s", rd->path, name,
+                     want_string ? "a string" : "numeric");
+cleanup:
+    return st;
 }
 
 /* The parameter table: PSF HDU (PSFVER 3) or HDU 1 (PSFVER 2). */
@@ -463,13 +488,14 @@ static px_status read_table(reader *rd, px_psf *psf, double wmin, double wmax)
             psf->has_tails = 1;
             continue;
         }
-        /* specex's "no tail" values: the tail term is then exactly zero. */
-        t->c = px_calloc(1, sizeof *t->c);
+        /* specex's "no tail" values, one constant per fiber: the tail term is then exactly 0. */
+        t->c = px_calloc((size_t)psf->nfiber, sizeof *t->c);
         if (!t->c) {
             st = px_fail(PX_ERR_NOMEM, "%s: out of memory", rd->path);
             goto cleanup;
         }
-        t->c[0] = p == PX_P_TAILAMP ? 0.0 : p == PX_P_TAILINDE ? 2.0 : 1.0;
+        for (r = 0; r < psf->nfiber; r++)
+            t->c[r] = p == PX_P_TAILAMP ? 0.0 : p == PX_P_TAILINDE ? 2.0 : 1.0;
         t->ncoef = 1;
         t->wmin = wmin;
         t->wmax = wmax;
@@ -498,37 +524,65 @@ cleanup:
 /* Look at the first bytes ourselves, to tell "not FITS" from "damaged FITS". */
 static px_status sniff(reader *rd, int *is_fits)
 {
-    unsigned char magic[6] = {0};
+    px_status st = PX_SUCCESS;
+    unsigned char magic[6] = {0}, tail[4] = {0};
     size_t n;
     FILE *f = fopen(rd->path, "rb");
-    if (!f) return px_fail(PX_ERR_IO, "%s: cannot open: %s", rd->path, strerror(errno));
+    if (!f) {
+        st = px_fail(PX_ERR_IO, "%s: cannot open: %s", rd->path, strerror(errno));
+        goto cleanup;
+    }
     n = fread(magic, 1, sizeof magic, f);
-    fclose(f);
-    rd->compressed =
-        (n >= 2 && magic[0] == 0x1f &&
-         (magic[1] == 0x8b || magic[1] == 0x9d || magic[1] == 0x1e || magic[1] == 0xa0)) ||
-        (n >= 3 && !memcmp(magic, "PK\003", 3)) || (n >= 3 && !memcmp(magic, "BZh", 3));
+    rd->gzip = n >= 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+    /* gzip ends with the uncompressed size mod 2^32 (little-endian). */
+    if (rd->gzip && fseek(f, -4, SEEK_END) == 0 && fread(tail, 1, 4, f) == 4)
+        rd->gzip_isize = (unsigned long)tail[0] | (unsigned long)tail[1] << 8 |
+                         (unsigned long)tail[2] << 16 | (unsigned long)tail[3] << 24;
+    rd->compressed = rd->gzip ||
+                     (n >= 2 && magic[0] == 0x1f &&
+                      (magic[1] == 0x9d || magic[1] == 0x1e || magic[1] == 0xa0)) ||
+                     (n >= 3 && !memcmp(magic, "PK\003", 3)) ||
+                     (n >= 3 && !memcmp(magic, "BZh", 3));
     *is_fits = rd->compressed || (n == 6 && !memcmp(magic, "SIMPLE", 6));
-    return PX_SUCCESS;
+cleanup:
+    if (f) fclose(f);
+    return st;
 }
 
-/* Walk every HDU: a header cut short shows up here, and on an uncompressed
- * file the data of the last HDU must lie inside the file. */
+/* Walk every HDU: a header cut short shows up here, and the data of the last
+ * HDU must lie inside the file. A compressed file is checked after CFITSIO
+ * unpacked it in memory (FITSfile.filesize is that size); a gzip file cut
+ * short unpacks without complaint, so its size must also match the one its
+ * trailer records. */
 static px_status check_complete(reader *rd)
 {
+    px_status st = PX_SUCCESS;
     int status = 0, n = 0, i;
+    long long size = -1;
     struct stat sb;
     fits_get_num_hdus(rd->fp, &n, &status);
-    if (status) return corrupt(rd, status);
-    for (i = 1; i <= n; i++) {
+    for (i = 1; i <= n && !status; i++) {
         fits_movabs_hdu(rd->fp, i, NULL, &status);
-        if (status) return corrupt(rd, status);
-        note_hdu_end(rd);
+        if (!status) note_hdu_end(rd);
     }
-    if (!rd->compressed && stat(rd->path, &sb) == 0 && (long long)sb.st_size < rd->dataend)
-        return px_fail(PX_ERR_FITS, "%s: truncated FITS file (%lld bytes, its HDUs need %lld)",
-                       rd->path, (long long)sb.st_size, rd->dataend);
-    return PX_SUCCESS;
+    if (status) {
+        st = corrupt(rd, status);
+        goto cleanup;
+    }
+    if (rd->compressed)
+        size = rd->fp->Fptr->filesize;
+    else if (stat(rd->path, &sb) == 0)
+        size = (long long)sb.st_size;
+    if (rd->gzip && (unsigned long)(size & 0xffffffffLL) != rd->gzip_isize)
+        st = px_fail(PX_ERR_FITS,
+                     "%s: truncated or corrupt gzip file (unpacks to %lld bytes, its trailer "
+                     "says %lu)",
+                     rd->path, size, rd->gzip_isize);
+    else if (size >= 0 && size < rd->dataend)
+        st = px_fail(PX_ERR_FITS, "%s: truncated FITS file (%lld bytes, its HDUs need %lld)",
+                     rd->path, size, rd->dataend);
+cleanup:
+    return st;
 }
 
 px_status px_psf_read(const char *path, px_psf **out)

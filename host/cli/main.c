@@ -10,6 +10,7 @@ static const struct {
 } commands[] = {
     {"devices", px_cmd_devices, "list OpenCL platforms and devices"},
     {"compare", px_cmd_compare, "compare two frames (parity statistics, truth chi)"},
+    {"psf", px_cmd_psf, "describe a PSF (info), evaluate its spots (spot, spots)"},
 };
 
 static void usage(FILE *f)
