@@ -27,7 +27,8 @@ px_status px_fits_fail(int fstatus, const char *path, const char *what)
     char text[FLEN_ERRMSG];
     cfitsio_text(fstatus, text, sizeof text);
     if (fstatus == END_OF_FILE || fstatus == READ_ERROR)
-        return px_fail(PX_ERR_FITS, "%s: truncated file: %s ends early (CFITSIO: %s)", path, what,
+        return px_fail(PX_ERR_FITS,
+                       "%s: truncated or damaged file: %s cannot be read (CFITSIO: %s)", path, what,
                        text);
     return px_fail(PX_ERR_FITS, "%s: %s failed (CFITSIO %d: %s)", path, what, fstatus, text);
 }
@@ -90,6 +91,26 @@ px_status px_fits_goto(fitsfile *fp, const char *path, const char *extname, int 
     *found = 0;
     fits_movnam_hdu(fp, ANY_HDU, (char *)extname, 0, &fstatus);
     if (fstatus == BAD_HDU_NUM) {
+        /* CFITSIO stops its search at the first HDU it cannot read, so "not
+         * found" may mean "cut short": the HDU after the last one read must
+         * end the file cleanly (END_OF_FILE), not fail to read. */
+        int nhdu = 0, at = 0;
+        fstatus = 0;
+        fits_clear_errmsg();
+        fits_get_num_hdus(fp, &nhdu, &fstatus);
+        fits_movabs_hdu(fp, nhdu + 1, NULL, &fstatus);
+        if (fstatus != END_OF_FILE && fstatus != 0) {
+            char text[FLEN_ERRMSG];
+            cfitsio_text(fstatus, text, sizeof text);
+            st = px_fail(PX_ERR_FITS,
+                         "%s: truncated or damaged file: HDU %d cannot be read while looking for "
+                         "%s (CFITSIO %d: %s)",
+                         path, nhdu + 1, extname, fstatus, text);
+            goto cleanup;
+        }
+        fstatus = 0;
+        fits_clear_errmsg();
+        fits_movabs_hdu(fp, 1, &at, &fstatus);
         fits_clear_errmsg();
         goto cleanup;
     }
@@ -172,9 +193,14 @@ static int structural(const char *key, const char *card)
         if (!strcmp(key, exact[i])) return 1;
     for (i = 0; prefix[i]; i++)
         if (has_prefix(key, prefix[i])) return 1;
-    /* The two comment cards CFITSIO and astropy add to every primary header. */
-    if (!strcmp(key, "COMMENT") && (strstr(card, "FITS (Flexible Image Transport System)") ||
-                                    strstr(card, "Astrophysics', volume 376")))
+    /* The comment cards CFITSIO and astropy add by themselves: the FITS
+     * standard reference and the long-string convention's explanation. */
+    if (!strcmp(key, "COMMENT") &&
+        (strstr(card, "FITS (Flexible Image Transport System)") ||
+         strstr(card, "Astrophysics', volume 376") || strstr(card, "long string keyword") ||
+         strstr(card, "continued over multiple keywords") ||
+         strstr(card, "HEASARC convention uses") ||
+         strstr(card, "keyword which has the name CONTINUE")))
         return 1;
     return 0;
 }

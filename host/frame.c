@@ -126,10 +126,9 @@ static px_status write_primary_keys(fitsfile *fp, const char *path, const px_fra
     fits_write_key(fp, TINT, "FIBERMIN", &fibermin, "first fiber, counted over spectrographs",
                    &fstatus);
     fits_write_key(fp, TINT, "NDIAG", (void *)&f->ndiag, "RESOLUTION half-width", &fstatus);
-    fits_write_key(fp, TDOUBLE, "WAVEMIN", &wmin, "first wavelength [Angstrom]", &fstatus);
-    fits_write_key(fp, TDOUBLE, "WAVEMAX", &wmax, "last wavelength [Angstrom]", &fstatus);
-    fits_write_key(fp, TDOUBLE, "WAVESTEP", &wstep, "wavelength step [Angstrom]", &fstatus);
-    fits_write_key_longwarn(fp, &fstatus);
+    fits_write_key_dbl(fp, "WAVEMIN", wmin, -17, "first wavelength [Angstrom]", &fstatus);
+    fits_write_key_dbl(fp, "WAVEMAX", wmax, -17, "last wavelength [Angstrom]", &fstatus);
+    fits_write_key_dbl(fp, "WAVESTEP", wstep, -17, "wavelength step [Angstrom]", &fstatus);
     fits_write_key_longstr(fp, "IN_PSF", (char *)f->in_psf, "input PSF", &fstatus);
     fits_write_key_longstr(fp, "IN_IMG", (char *)f->in_img, "input image", &fstatus);
     if (f->camera[0]) fits_write_key(fp, TSTRING, "CAMERA", (void *)f->camera, "camera", &fstatus);

@@ -32,12 +32,13 @@ cleanup:
 }
 
 /* MASK may be any integer type (int16, int32, uint32 via BZERO); read it a
- * row at a time as 64-bit integers and keep the low 32 bits. */
+ * row at a time as C long (64-bit here; CFITSIO's tile decompression has no
+ * TLONGLONG) and keep the low 32 bits. */
 static px_status read_mask(fitsfile *fp, const char *path, long nx, long ny, uint32_t *mask)
 {
     px_status st = PX_SUCCESS;
     int fstatus = 0, anynul = 0, equiv = 0;
-    long long *row = NULL;
+    long *row = NULL;
     long first[2] = {1, 1}, x, y;
     if (fits_get_img_equivtype(fp, &equiv, &fstatus)) {
         st = px_fits_fail(fstatus, path, "reading the MASK HDU");
@@ -55,12 +56,12 @@ static px_status read_mask(fitsfile *fp, const char *path, long nx, long ny, uin
     }
     for (y = 0; y < ny; y++) {
         first[1] = y + 1;
-        if (fits_read_pix(fp, TLONGLONG, first, nx, NULL, row, &anynul, &fstatus)) {
+        if (fits_read_pix(fp, TLONG, first, nx, NULL, row, &anynul, &fstatus)) {
             st = px_fits_fail(fstatus, path, "MASK data");
             goto cleanup;
         }
         for (x = 0; x < nx; x++)
-            mask[y * nx + x] = (uint32_t)((unsigned long long)row[x] & 0xFFFFFFFFull);
+            mask[y * nx + x] = (uint32_t)((unsigned long)row[x] & 0xFFFFFFFFul);
     }
 cleanup:
     free(row);

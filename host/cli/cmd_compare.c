@@ -18,7 +18,8 @@ enum {
     OPT_IVAR,
     OPT_RES,
     OPT_TRUTH,
-    OPT_TRUTH_TOL
+    OPT_TRUTH_TOL,
+    OPT_REF_SPECMIN
 };
 
 static void usage(FILE *f)
@@ -34,7 +35,9 @@ static void usage(FILE *f)
                "  --max-res X        largest |RESOLUTION difference| allowed (default 1e-4)\n"
                "  --truth PREPROC    also chi of FRAME against the PHOT/WAVE HDUs of a simulated\n"
                "                     preproc: chi = (flux - R.(PHOT/dw)) sqrt(ivar)\n"
-               "  --truth-tol X      allowed |mean chi| and |std chi - 1| (default 0.02)\n");
+               "  --truth-tol X      allowed |mean chi| and |std chi - 1| (default 0.02)\n"
+               "  --ref-specmin N    fiber of REFERENCE's first row when its header has no\n"
+               "                     SPECMIN (specter's frames; default 0)\n");
 }
 
 static int parse_double(const char *flag, const char *text, double *out)
@@ -80,6 +83,7 @@ int px_cmd_compare(int argc, char **argv)
                                          {"max-res", required_argument, 0, OPT_RES},
                                          {"truth", required_argument, 0, OPT_TRUTH},
                                          {"truth-tol", required_argument, 0, OPT_TRUTH_TOL},
+                                         {"ref-specmin", required_argument, 0, OPT_REF_SPECMIN},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     px_compare_tol tol;
@@ -87,7 +91,7 @@ int px_cmd_compare(int argc, char **argv)
     px_frame *a = NULL, *b = NULL;
     px_truth *truth = NULL;
     const char *truth_path = NULL;
-    double truth_tol = 0.02, mean = 0, std = 0;
+    double truth_tol = 0.02, mean = 0, std = 0, ref_specmin = -1;
     long nchi = 0;
     int c, rc = 2, bad = 0;
     px_status st;
@@ -116,6 +120,9 @@ int px_cmd_compare(int argc, char **argv)
         case OPT_TRUTH_TOL:
             bad |= parse_double("--truth-tol", optarg, &truth_tol);
             break;
+        case OPT_REF_SPECMIN:
+            bad |= parse_double("--ref-specmin", optarg, &ref_specmin);
+            break;
         case 'h':
             usage(stdout);
             rc = 0;
@@ -140,6 +147,7 @@ int px_cmd_compare(int argc, char **argv)
         px_cli_error(st);
         goto cleanup;
     }
+    if (ref_specmin >= 0) b->specmin = (int)ref_specmin;
     if (truth_path) {
         st = px_truth_read(truth_path, &truth);
         if (st != PX_SUCCESS) {
