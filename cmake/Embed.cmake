@@ -9,5 +9,6 @@ function(px_embed_files out array count suffix)
     COMMAND ${CMAKE_COMMAND} -DOUT=${out} -DARRAY=${array} -DCOUNT=${count} -DSUFFIX=${suffix}
             "-DFILES=${ARGN}" -P ${PX_EMBED_SCRIPT}
     DEPENDS ${ARGN} ${PX_EMBED_SCRIPT}
-    COMMENT "Embedding ${array}")
+    COMMENT "Embedding ${array}"
+    VERBATIM)
 endfunction()
