@@ -16,13 +16,13 @@
 #include <string.h>
 #include <strings.h>
 
-static const char *type_name(px_device_type t)
+const char *px_device_type_word(px_device_type t)
 {
     switch (t) {
     case PX_DEVICE_CPU:
-        return "CPU";
+        return "cpu";
     case PX_DEVICE_GPU:
-        return "GPU";
+        return "gpu";
     case PX_DEVICE_ACCELERATOR:
         return "accelerator";
     default:
@@ -93,12 +93,15 @@ cleanup:
 
 /* --------------------------------------------------------------- selection */
 
-static int is_index(const char *s)
+/* The decimal index s stands for, or -1 when s is a name; too many digits
+ * give an index no device has. */
+static long index_of(const char *s)
 {
-    if (!s || !*s) return 0;
-    for (; *s; s++)
-        if (!isdigit((unsigned char)*s)) return 0;
-    return 1;
+    const char *p;
+    if (!s || !*s) return -1;
+    for (p = s; *p; p++)
+        if (!isdigit((unsigned char)*p)) return -1;
+    return p - s > 9 ? 1000000000L : strtol(s, NULL, 10);
 }
 
 static int contains_nocase(const char *hay, const char *needle)
@@ -112,18 +115,18 @@ static int contains_nocase(const char *hay, const char *needle)
 static int platform_matches(const px_device_info *d, const char *p)
 {
     if (!p || !*p) return 1;
-    if (is_index(p)) return d->platform_index == atoi(p);
+    if (index_of(p) >= 0) return d->platform_index == index_of(p);
     return contains_nocase(d->platform_name, p) || contains_nocase(d->platform_vendor, p);
 }
 
 static int device_matches(const px_device_info *d, const char *dev, int in_platform)
 {
     if (!dev || !*dev) return 1;
-    if (is_index(dev)) return (in_platform ? d->device_index : d->index) == atoi(dev);
+    if (index_of(dev) >= 0) return (in_platform ? d->device_index : d->index) == index_of(dev);
     return contains_nocase(d->name, dev);
 }
 
-/* "[0] NAME (CPU, PLATFORM, fp64), [1] ..." */
+/* "[0] NAME (cpu, PLATFORM), [1] NAME (gpu, PLATFORM, no fp64), ..." */
 static void list_devices(char *buf, size_t n, const px_device_info *devs, int count)
 {
     size_t len = 0;
@@ -137,7 +140,7 @@ static void list_devices(char *buf, size_t n, const px_device_info *devs, int co
     }
     for (i = 0; i < count && len < n; i++)
         len += (size_t)snprintf(buf + len, n - len, "%s[%d] %s (%s, %s%s)", i ? ", " : "",
-                                devs[i].index, devs[i].name, type_name(devs[i].type),
+                                devs[i].index, devs[i].name, px_device_type_word(devs[i].type),
                                 devs[i].platform_name, devs[i].fp64 ? "" : ", no fp64");
 }
 
@@ -147,9 +150,7 @@ static void describe_request(char *buf, size_t n, const px_device_request *req)
     buf[0] = '\0';
     if (req->type != PX_DEVICE_ANY)
         len += (size_t)snprintf(buf + len, n - len, " --device-type %s",
-                                req->type == PX_DEVICE_CPU   ? "cpu"
-                                : req->type == PX_DEVICE_GPU ? "gpu"
-                                                             : "accelerator");
+                                px_device_type_word(req->type));
     if (req->platform && *req->platform && len < n)
         len += (size_t)snprintf(buf + len, n - len, " --platform '%s'", req->platform);
     if (req->device && *req->device && len < n)
@@ -160,6 +161,8 @@ static void describe_request(char *buf, size_t n, const px_device_request *req)
 px_status px_select_device(const px_device_request *req, const px_device_info *devs, int count,
                            int *index)
 {
+    /* Devices of another kind (CL_DEVICE_TYPE_CUSTOM) run no OpenCL C and
+     * are never chosen. */
     static const px_device_type order[] = {PX_DEVICE_GPU, PX_DEVICE_CPU, PX_DEVICE_ACCELERATOR};
     px_device_request empty = {PX_DEVICE_ANY, NULL, NULL};
     char avail[1200], what[400];
@@ -351,6 +354,7 @@ px_status px_context_create(const px_context_options *opt, px_context **out)
     px_context *ctx = NULL;
     px_device_request empty = {PX_DEVICE_ANY, NULL, NULL};
     cl_context_properties props[3];
+    char what[200];
     int n = 0, pick = -1;
     cl_int err;
     px_status st;
@@ -374,11 +378,13 @@ px_status px_context_create(const px_context_options *opt, px_context **out)
     props[0] = CL_CONTEXT_PLATFORM;
     props[1] = (cl_context_properties)ctx->platform;
     props[2] = 0;
+    snprintf(what, sizeof what, "clCreateContext on %s", ctx->info.name);
     ctx->cl = clCreateContext(props, 1, &ctx->device, NULL, NULL, &err);
-    PX_CHECK_CL(err, "clCreateContext");
+    PX_CHECK_CL(err, what);
+    snprintf(what, sizeof what, "clCreateCommandQueue on %s", ctx->info.name);
     ctx->queue = clCreateCommandQueue(ctx->cl, ctx->device,
                                       ctx->profiling ? CL_QUEUE_PROFILING_ENABLE : 0, &err);
-    PX_CHECK_CL(err, "clCreateCommandQueue");
+    PX_CHECK_CL(err, what);
     *out = ctx;
     ctx = NULL;
 cleanup:

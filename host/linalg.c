@@ -118,6 +118,13 @@ px_status px_la_syevj(px_context *ctx, size_t nmat, cl_mem a, cl_mem desc, cl_me
     return la_launch(ctx, "la_syevj", nmat, 6, m, NULL, e);
 }
 
+px_status px_la_syevq(px_context *ctx, size_t nmat, cl_mem a, cl_mem desc, cl_mem v, cl_mem vdesc,
+                      cl_mem w, cl_mem info, const px_la_events *e)
+{
+    const cl_mem m[] = {a, desc, v, vdesc, w, info};
+    return la_launch(ctx, "la_syevq", nmat, 6, m, NULL, e);
+}
+
 px_status px_la_eigcompose(px_context *ctx, size_t nmat, cl_mem desc, cl_mem v, cl_mem vdesc,
                            cl_mem w, cl_mem q, cl_mem qdesc, cl_mem norm, cl_mem info,
                            px_la_compose mode, const px_la_events *e)

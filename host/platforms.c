@@ -53,14 +53,6 @@ static int ieq_any(const char *value, const char *alternatives, int substring)
     return 0;
 }
 
-static const char *type_word(px_device_type t)
-{
-    return t == PX_DEVICE_CPU           ? "cpu"
-           : t == PX_DEVICE_GPU         ? "gpu"
-           : t == PX_DEVICE_ACCELERATOR ? "accelerator"
-                                        : "";
-}
-
 static int key_ok(const char *k)
 {
     int upper = 0, lower = 0;
@@ -162,7 +154,7 @@ static px_status parse_entry(entry *e, const px_device_info *dev, px_tuning *t, 
                                  e->where, line);
                     goto cleanup;
                 }
-                ok = ieq_any(type_word(dev->type), v, 0);
+                ok = ieq_any(px_device_type_word(dev->type), v, 0);
                 rank = RANK_TYPE;
             } else {
                 st = px_fail(PX_ERR_PARSE,
@@ -219,38 +211,6 @@ static int by_specificity(const void *a, const void *b)
     return strcmp(x->name, y->name);
 }
 
-static px_status read_file(const char *path, char **text)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    long len;
-    px_status st = PX_SUCCESS;
-    if (!f) {
-        st = px_fail(PX_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-        goto cleanup;
-    }
-    if (fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
-        st = px_fail(PX_ERR_IO, "%s: cannot read", path);
-        goto cleanup;
-    }
-    buf = malloc((size_t)len + 1);
-    if (!buf) {
-        st = px_fail(PX_ERR_NOMEM, "%s: out of memory", path);
-        goto cleanup;
-    }
-    if (fread(buf, 1, (size_t)len, f) != (size_t)len) {
-        st = px_fail(PX_ERR_IO, "%s: cannot read", path);
-        goto cleanup;
-    }
-    buf[len] = '\0';
-    *text = buf;
-    buf = NULL;
-cleanup:
-    if (f) fclose(f);
-    free(buf);
-    return st;
-}
-
 /* The entries: the files of $PERFEX_PLATFORM_DIR when set, else the embedded
  * copies; sorted by name so that ties resolve the same way everywhere. */
 static px_status load_entries(entry **out, int *count)
@@ -285,7 +245,7 @@ static px_status load_entries(entry **out, int *count)
             memcpy(es[n].name, de->d_name, len - 5);
             snprintf(es[n].where, sizeof es[n].where, "%s/%s", dir, de->d_name);
             n++;
-            st = read_file(es[n - 1].where, &es[n - 1].text);
+            st = px_read_text_file(es[n - 1].where, &es[n - 1].text, NULL);
             if (st != PX_SUCCESS) goto cleanup;
         }
     } else {

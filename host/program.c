@@ -23,7 +23,7 @@
 
 /* ----------------------------------------------------------------- sources */
 
-static px_status read_whole(const char *path, char **text, size_t *size)
+px_status px_read_text_file(const char *path, char **text, size_t *size)
 {
     FILE *f = fopen(path, "rb");
     char *buf = NULL;
@@ -69,7 +69,7 @@ px_status px_kernel_source_get(const char *name, char **text)
     }
     if (dir && *dir) {
         snprintf(path, sizeof path, "%s/%s.cl", dir, name);
-        st = read_whole(path, text, NULL);
+        st = px_read_text_file(path, text, NULL);
         if (st != PX_SUCCESS)
             st = px_fail(st, "%s/%s.cl: kernel source not readable (PERFEX_KERNEL_DIR is set)", dir,
                          name);
@@ -187,7 +187,7 @@ static cl_program cache_load(px_context *ctx, const char *path, const char *opts
     cl_program prog = NULL;
     const unsigned char *bin;
     cl_int err, status;
-    if (read_whole(path, &data, &size) != PX_SUCCESS) goto cleanup;
+    if (px_read_text_file(path, &data, &size) != PX_SUCCESS) goto cleanup;
     if (size < hdr || memcmp(data, CACHE_MAGIC, sizeof CACHE_MAGIC - 1) != 0) goto cleanup;
     memcpy(&bsize, data + hdr - 16, 8);
     memcpy(&bsum, data + hdr - 8, 8);

@@ -37,6 +37,11 @@ void px_clear_error(void);
         }                                                                                          \
     } while (0)
 
+/* --------------------------------------------------------------- devices */
+
+/* "cpu", "gpu", "accelerator" or "any": the words of --device-type (device.c). */
+const char *px_device_type_word(px_device_type t);
+
 /* ---------------------------------------------------------------- tuning */
 
 /* Key/value pairs from platforms/, merged default -> type -> vendor -> name.
@@ -91,6 +96,8 @@ extern const int px_n_embedded_platforms;
 /* Source text of kernels/NAME.cl: from $PERFEX_KERNEL_DIR when set, else the
  * embedded copy. *text is malloc'ed. */
 px_status px_kernel_source_get(const char *name, char **text);
+/* A whole file as a NUL-terminated malloc'ed string (program.c); *size may be NULL. */
+px_status px_read_text_file(const char *path, char **text, size_t *size);
 
 /* The compile options for a device: the one place for vendor quirks, plus the
  * tuning -D defines and extra (may be NULL). *opts is malloc'ed. */

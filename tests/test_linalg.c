@@ -350,7 +350,9 @@ static void test_invblocks(void)
 /* ------------------------------------------- Jacobi and inverse square root */
 
 #define NEIG 9
-static void test_jacobi(void)
+typedef px_status (*eig_fn)(px_context *, size_t, cl_mem, cl_mem, cl_mem, cl_mem, cl_mem, cl_mem,
+                            const px_la_events *);
+static void test_eigen(eig_fn eig, const char *name)
 {
     /* 0-5 random SPD of mixed sizes (odd and even), 6: eigenvalues 1..1e-10,
      * 7: rank-deficient by structure (an SPD block with zero rows and
@@ -415,7 +417,7 @@ static void test_jacobi(void)
     cl_mem mw = upload(w, wtot * sizeof(double)), mi = upload(info, sizeof info);
     cl_mem mq = upload(q, total * sizeof(double)), mqd = upload(qd, sizeof qd);
     cl_mem mn = upload(nrm, wtot * sizeof(double));
-    CHECK(px_la_syevj(ctx, NEIG, ma, md, mv, mvd, mw, mi, NULL));
+    CHECK(eig(ctx, NEIG, ma, md, mv, mvd, mw, mi, NULL));
     download(mv, v, total * sizeof(double));
     download(mw, w, wtot * sizeof(double));
     download(mi, info, sizeof info);
@@ -430,7 +432,7 @@ static void test_jacobi(void)
         const double *ag = a + d[g].off, *vg = v + vd[g].off, *wg = w + vd[g].aux;
         const double *qg = q + qd[g].off, *ng = nrm + qd[g].aux;
         if (g == 8) {
-            EXPECT(info[g] == PX_LA_NONFINITE, "NaN matrix: syevj info %d", info[g]);
+            EXPECT(info[g] == PX_LA_NONFINITE, "%s NaN matrix: info %d", name, info[g]);
             EXPECT(info2[g] == PX_LA_NOTPOS, "NaN matrix: eigcompose info %d", info2[g]);
             int clean = 1;
             for (int i = 0; i < n; i++)
@@ -441,7 +443,7 @@ static void test_jacobi(void)
             EXPECT(clean, "NaN matrix: Q and norm not zeroed");
             continue;
         }
-        EXPECT(info[g] == 0, "syevj n=%d: info %d", n, info[g]);
+        EXPECT(info[g] == 0, "%s n=%d: info %d", name, n, info[g]);
         EXPECT(info2[g] == 0, "eigcompose n=%d: info %d", n, info2[g]);
         /* Eigenvalues against dsyevd, sorted, relative to the largest. */
         double *ref = malloc(sizeof(double) * n * n), *wr = malloc(sizeof(double) * n);
@@ -455,7 +457,8 @@ static void test_jacobi(void)
         double wmax = fmax(fabs(wr[0]), fabs(wr[n - 1])), we = 0;
         for (int k = 0; k < n; k++)
             we = fmax(we, fabs(ws[k] - wr[k]));
-        EXPECT(we <= 1e-12 * wmax, "syevj n=%d eigenvalues: max diff %.3g (max %.3g)", n, we, wmax);
+        EXPECT(we <= 1e-12 * wmax, "%s n=%d eigenvalues: max diff %.3g (max %.3g)", name, n, we,
+               wmax);
         /* A V = V diag(w) and V^T V = I. */
         double re = 0, oe = 0, anorm = maxabs(wr, n);
         for (int i = 0; i < n; i++)
@@ -468,8 +471,8 @@ static void test_jacobi(void)
                 re = fmax(re, fabs(s - vg[i * ld + k] * wg[k]));
                 oe = fmax(oe, fabs(o - (i == k)));
             }
-        EXPECT(re <= 1e-12 * anorm, "syevj n=%d: |A V - V w| %.3g", n, re);
-        EXPECT(oe <= 1e-12, "syevj n=%d: |V^T V - I| %.3g", n, oe);
+        EXPECT(re <= 1e-12 * anorm, "%s n=%d: |A V - V w| %.3g", name, n, re);
+        EXPECT(oe <= 1e-12, "%s n=%d: |V^T V - I| %.3g", name, n, oe);
 
         /* Q against the reference C^-1/2 (dsyevd + specter's floor). */
         double *qr = malloc(sizeof(double) * n * n);
@@ -509,8 +512,21 @@ static void test_jacobi(void)
         /* The error of C^-1/2 grows like the square root of the condition
          * number: 1e-9 for the random blocks, looser for 1e10. */
         const double qtol = (g == 6) ? 1e-5 : 1e-9;
-        EXPECT(qe <= qtol * qs, "invsqrt n=%d: max|Q - Q_lapack| %.3g (scale %.3g)", n, qe, qs);
-        EXPECT(ne <= qtol * qs * n, "invsqrt n=%d: row sums differ by %.3g", n, ne);
+        if (g == 7 && eig != px_la_syevj) {
+            /* Householder mixes the exactly singular directions with the
+             * rest, so their eigenvalues come out as rounding noise (as in
+             * LAPACK, hence in specter) and Q there is noise times 1/floor:
+             * only finiteness can be asked of it. */
+            int finite = 1;
+            for (int i = 0; i < n; i++)
+                for (int j = 0; j < n; j++)
+                    finite &= isfinite(qg[i * ld + j]);
+            EXPECT(finite, "%s invsqrt n=%d: Q not finite", name, n);
+        } else {
+            EXPECT(qe <= qtol * qs, "%s invsqrt n=%d: max|Q - Q_lapack| %.3g (scale %.3g)", name, n,
+                   qe, qs);
+            EXPECT(ne <= qtol * qs * n, "%s invsqrt n=%d: row sums differ by %.3g", name, n, ne);
+        }
         if (g >= 3 && g <= 5) {
             /* Q C Q = I. */
             double ie = 0;
@@ -532,8 +548,8 @@ static void test_jacobi(void)
             EXPECT(ie <= 1e-9, "invsqrt n=%d: |Q C Q - I| %.3g", n, ie);
             free(t);
         }
-        if (g == 6 || g == 7)
-            printf("invsqrt n=%d (%s): max|Q - Q_lapack| / max|Q| = %.2g\n", n,
+        if (g == 6 || (g == 7 && eig == px_la_syevj))
+            printf("%s invsqrt n=%d (%s): max|Q - Q_lapack| / max|Q| = %.2g\n", name, n,
                    g == 6 ? "cond 1e10" : "floored", qe / qs);
         free(ref);
         free(wr);
@@ -613,16 +629,6 @@ static void test_compose_modes(void)
 
 /* --------------------------------------------------------------- bench */
 
-static double ev_ms(cl_event e)
-{
-    cl_ulong t0 = 0, t1 = 0;
-    clWaitForEvents(1, &e);
-    clGetEventProfilingInfo(e, CL_PROFILING_COMMAND_START, sizeof t0, &t0, NULL);
-    clGetEventProfilingInfo(e, CL_PROFILING_COMMAND_END, sizeof t1, &t1, NULL);
-    clReleaseEvent(e);
-    return (t1 - t0) * 1e-6;
-}
-
 static double now_ms(void)
 {
     struct timespec ts;
@@ -630,12 +636,23 @@ static double now_ms(void)
     return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
 }
 
+/* Device time of the launches between two markers is not what a batch costs
+ * the pipeline: the host wall time around clFinish is, so that is reported
+ * (the program is built before the first timing). */
+#define TIMED(label, call)                                                                         \
+    do {                                                                                           \
+        double t0_ = now_ms();                                                                     \
+        CHECK(call);                                                                               \
+        clFinish(ctx->queue);                                                                      \
+        printf("  %-28s %9.1f ms\n", label, now_ms() - t0_);                                       \
+    } while (0)
+
 static void bench(int nmat, int nfib, int nbin)
 {
     const int n = nfib * nbin, nblk = nmat * nfib;
     px_la_desc *d = malloc(sizeof *d * nmat), *bd = malloc(sizeof *bd * nmat);
     px_la_desc *cd = malloc(sizeof *cd * nmat), *jd = malloc(sizeof *jd * nblk);
-    size_t nn = (size_t)n * n;
+    size_t nn = (size_t)n * n, nc = (size_t)n * nbin * nmat;
     double *a = malloc(sizeof(double) * nn * nmat), *b = malloc(sizeof(double) * n * nmat);
     for (int g = 0; g < nmat; g++) {
         d[g] = (px_la_desc){(cl_long)(g * nn), n, n, 0};
@@ -650,38 +667,31 @@ static void bench(int nmat, int nfib, int nbin)
     cl_mem ma = upload(a, sizeof(double) * nn * nmat), md = upload(d, sizeof *d * nmat);
     cl_mem mb = upload(b, sizeof(double) * n * nmat), mbd = upload(bd, sizeof *bd * nmat);
     cl_mem mw = upload(a, sizeof(double) * nn * nmat);
-    cl_mem mc = upload(a, sizeof(double) * n * nbin * nmat), mcd = upload(cd, sizeof *cd * nmat);
-    cl_mem mv = upload(a, sizeof(double) * n * nbin * nmat), mjd = upload(jd, sizeof *jd * nblk);
-    cl_mem mq = upload(a, sizeof(double) * n * nbin * nmat);
+    cl_mem mc = upload(a, sizeof(double) * nc), mcd = upload(cd, sizeof *cd * nmat);
+    cl_mem mc2 = upload(a, sizeof(double) * nc);
+    cl_mem mv = upload(a, sizeof(double) * nc), mjd = upload(jd, sizeof *jd * nblk);
+    cl_mem mq = upload(a, sizeof(double) * nc);
     cl_mem mev = upload(b, sizeof(double) * n * nmat), mn = upload(b, sizeof(double) * n * nmat);
     int *info = calloc(nblk, sizeof(int));
     cl_mem mi = upload(info, sizeof(int) * nblk), mji = upload(info, sizeof(int) * nblk);
-    cl_event e1, e2, e3, e4, e5;
-    px_la_events o1 = {0, NULL, &e1}, o2 = {0, NULL, &e2}, o3 = {0, NULL, &e3};
-    px_la_events o4 = {0, NULL, &e4}, o5 = {0, NULL, &e5};
-    /* Build (or load) the program outside the timing. */
     CHECK(px_la_limits(ctx, NULL, NULL));
-    double t0 = now_ms();
-    CHECK(px_la_potrf(ctx, nmat, ma, md, mi, &o1));
-    CHECK(px_la_potrs(ctx, nmat, ma, md, mb, mbd, mi, &o2));
-    CHECK(px_la_invblocks(ctx, nmat, ma, md, mw, md, mc, mcd, mi, &o3));
-    CHECK(px_la_syevj(ctx, nblk, mc, mjd, mv, mjd, mev, mji, &o4));
-    CHECK(px_la_eigcompose(ctx, nblk, mjd, mv, mjd, mev, mq, mjd, mn, mji, PX_LA_INVSQRT, &o5));
+    printf("bench: %d matrices n=%d (%d fibers x %d bins), %d eigen blocks %dx%d\n", nmat, n, nfib,
+           nbin, nblk, nbin, nbin);
+    TIMED("potrf", px_la_potrf(ctx, nmat, ma, md, mi, NULL));
+    TIMED("potrs (1 rhs)", px_la_potrs(ctx, nmat, ma, md, mb, mbd, mi, NULL));
+    TIMED("invblocks (trtri + blocks)",
+          px_la_invblocks(ctx, nmat, ma, md, mw, md, mc, mcd, mi, NULL));
+    clEnqueueCopyBuffer(ctx->queue, mc, mc2, 0, 0, sizeof(double) * nc, 0, NULL, NULL);
     clFinish(ctx->queue);
-    double wall = now_ms() - t0;
+    TIMED("syevq (Householder + QL)", px_la_syevq(ctx, nblk, mc2, mjd, mv, mjd, mev, mji, NULL));
+    TIMED("syevj (Jacobi)", px_la_syevj(ctx, nblk, mc, mjd, mv, mjd, mev, mji, NULL));
+    TIMED("eigcompose (Q, norm)",
+          px_la_eigcompose(ctx, nblk, mjd, mv, mjd, mev, mq, mjd, mn, mji, PX_LA_INVSQRT, NULL));
     download(mji, info, sizeof(int) * nblk);
     int bad = 0;
     for (int k = 0; k < nblk; k++)
         bad += info[k] != 0;
-    printf("bench: %d matrices n=%d (%d fibers x %d bins), %d Jacobi blocks %dx%d\n", nmat, n, nfib,
-           nbin, nblk, nbin, nbin);
-    printf("  potrf        %9.1f ms\n", ev_ms(e1));
-    printf("  potrs (1rhs) %9.1f ms\n", ev_ms(e2));
-    printf("  invblocks    %9.1f ms (trtri + blocks; event of the second launch only)\n",
-           ev_ms(e3));
-    printf("  syevj        %9.1f ms\n", ev_ms(e4));
-    printf("  eigcompose   %9.1f ms\n", ev_ms(e5));
-    printf("  wall total   %9.1f ms, %d blocks with info != 0\n", wall, bad);
+    printf("  %d blocks with info != 0\n", bad);
     free(d);
     free(bd);
     free(cd);
@@ -689,7 +699,7 @@ static void bench(int nmat, int nfib, int nbin)
     free(a);
     free(b);
     free(info);
-    cl_mem all[] = {ma, md, mb, mbd, mw, mc, mcd, mv, mjd, mq, mev, mn, mi, mji};
+    cl_mem all[] = {ma, md, mb, mbd, mw, mc, mc2, mcd, mv, mjd, mq, mev, mn, mi, mji};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         clReleaseMemObject(all[i]);
 }
@@ -706,7 +716,8 @@ int main(int argc, char **argv)
     }
     test_cholesky();
     test_invblocks();
-    test_jacobi();
+    test_eigen(px_la_syevj, "syevj");
+    test_eigen(px_la_syevq, "syevq");
     test_compose_modes();
     px_context_destroy(ctx);
     return px_test_finish("test_linalg");
