@@ -5,3 +5,11 @@ px_test(ex2d_plan ex2d_plan_test.c ${CMAKE_CURRENT_SOURCE_DIR}/ex2d_plan_specter
 # extract_patch compares every stage of the batched patch solve with specter's
 # numbers for the patch of ../shared/data/patch-specter-r0-bundle0.fits.gz.
 px_test(extract_patch extract_patch_test.c)
+# extract_kernels: every stage against a dense host computation on synthetic
+# patches (masked strip, fully masked patch, low-weight edge bins, cut stamps,
+# regularize 0 and 0.5); LAPACKE (test-only) gives the reference solve/eigen.
+if(PX_HAVE_LAPACKE)
+  px_test(extract_kernels extract_kernels_test.c)
+  target_include_directories(extract_kernels PRIVATE ${PX_LAPACKE_INC})
+  target_link_libraries(extract_kernels PRIVATE ${PX_LAPACKE_LIB} ${PX_LAPACK_LIB} m)
+endif()
