@@ -13,3 +13,9 @@ if(PX_HAVE_LAPACKE)
   target_include_directories(extract_kernels PRIVATE ${PX_LAPACKE_INC})
   target_link_libraries(extract_kernels PRIVATE ${PX_LAPACKE_LIB} ${PX_LAPACK_LIB} m)
 endif()
+# perfex extract end to end (bundle 0 against specter and the truth; about a
+# minute on PoCL), where specter fails (edges, masked fibers), and bad input.
+px_cli_test(cli_extract_bundle0 extract_bundle0.sh)
+set_tests_properties(cli_extract_bundle0 PROPERTIES TIMEOUT 600)
+px_cli_test(cli_extract_edges extract_edges.sh)
+px_cli_test(cli_extract_errors extract_errors.sh)
