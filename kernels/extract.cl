@@ -60,12 +60,12 @@
 #define EXD_YMIN 4
 #define EXD_NX 5
 #define EXD_NY 6
-#define EXD_SPOT 7  /* first spot item */
-#define EXD_MAT 8   /* iCov n x n */
-#define EXD_VEC 9   /* n-vectors */
-#define EXD_BLK 10  /* per-fiber blocks, nspec nwave^2 */
-#define EXD_PIX 11  /* per box pixel */
-#define EXD_RR 12   /* row ranges, nspec ny pairs */
+#define EXD_SPOT 7 /* first spot item */
+#define EXD_MAT 8  /* iCov n x n */
+#define EXD_VEC 9  /* n-vectors */
+#define EXD_BLK 10 /* per-fiber blocks, nspec nwave^2 */
+#define EXD_PIX 11 /* per box pixel */
+#define EXD_RR 12  /* row ranges, nspec ny pairs */
 #define EXD_SPECLO 13
 #define EXD_KEEPLO 14
 #define EXD_NKEEP 15
@@ -90,16 +90,14 @@
         c1 = min(EX_SX, (int)(d[EXD_XMIN] + d[EXD_NX] - (x0)));                                    \
     } while (0)
 
-__kernel void ex_weights(__global const long *pd, __global const int *sx0,
-                         __global const int *sy0, __global const double *stamp,
-                         __global const double *pix, __global const double *ivar, int img_x0,
-                         int img_y0, int img_w, __global double *fluxweight,
-                         __global double *rhs, __global double *goodw)
+__kernel void ex_weights(__global const long *pd, __global const int *sx0, __global const int *sy0,
+                         __global const double *stamp, __global const double *pix,
+                         __global const double *ivar, int img_x0, int img_y0, int img_w,
+                         __global double *fluxweight, __global double *rhs, __global double *goodw)
 {
     const int i = get_global_id(0);
     __global const long *d = pd + get_global_id(1) * EX_PD;
-    if (i >= d[EXD_N])
-        return;
+    if (i >= d[EXD_N]) return;
     const long it = d[EXD_SPOT] + i;
     const int x0 = sx0[it], y0 = sy0[it];
     __global const double *s = stamp + it * (EX_SX * EX_SY);
@@ -170,8 +168,7 @@ __kernel void ex_icov(__global const long *pd, __global const int *sx0, __global
     const long g = get_global_id(2);
     __global const long *d = pd + g * EX_PD;
     const long n = d[EXD_N];
-    if (i >= n || k > i)
-        return;
+    if (i >= n || k > i) return;
     double v = 0;
     if (pstat[g * EX_PS + EXS_FLAG] != 0.0) {
         v = (i == k) ? 1e-8 : 0.0;
@@ -212,15 +209,14 @@ __kernel void ex_icov(__global const long *pd, __global const int *sx0, __global
 __kernel void ex_resolution(__global const long *pd, __global const double *pstat,
                             __global const int *info, __global const long *blkinfo_off,
                             __global const double *fluxweight, __global const double *x,
-                            __global const double *norm, __global double *q,
-                            __global double *flux, __global double *fivar)
+                            __global const double *norm, __global double *q, __global double *flux,
+                            __global double *fivar)
 {
     const int j = get_global_id(0), ispec = get_global_id(1);
     const long g = get_global_id(2);
     __global const long *d = pd + g * EX_PD;
     const int nw = (int)d[EXD_NWAVE];
-    if (j >= nw || ispec >= d[EXD_NSPEC])
-        return;
+    if (j >= nw || ispec >= d[EXD_NSPEC]) return;
     const long v0 = d[EXD_VEC] + (long)ispec * nw;
     __global double *row = q + d[EXD_BLK] + (long)ispec * nw * nw + (long)j * nw;
     const double nj = norm[v0 + j];
@@ -249,8 +245,7 @@ __kernel void ex_rowrange(__global const long *pd, __global const int *sy0, __gl
 {
     const int row = get_global_id(0), ispec = get_global_id(1);
     __global const long *d = pd + get_global_id(2) * EX_PD;
-    if (row >= d[EXD_NY] || ispec >= d[EXD_NSPEC])
-        return;
+    if (row >= d[EXD_NY] || ispec >= d[EXD_NSPEC]) return;
     const int nw = (int)d[EXD_NWAVE];
     const int y = (int)d[EXD_YMIN] + row;
     const long it = d[EXD_SPOT] + (long)ispec * nw;
@@ -274,8 +269,7 @@ __kernel void ex_model(__global const long *pd, __global const int *sx0, __globa
 {
     const long p = get_global_id(0);
     __global const long *d = pd + get_global_id(1) * EX_PD;
-    if (p >= d[EXD_NX] * d[EXD_NY])
-        return;
+    if (p >= d[EXD_NX] * d[EXD_NY]) return;
     const int row = (int)(p / d[EXD_NX]);
     const int px = (int)(d[EXD_XMIN] + p % d[EXD_NX]), py = (int)d[EXD_YMIN] + row;
     const int nw = (int)d[EXD_NWAVE];
@@ -302,8 +296,7 @@ __kernel void ex_chi2(__global const long *pd, __global const int *sx0, __global
 {
     const int i = get_global_id(0);
     __global const long *d = pd + get_global_id(1) * EX_PD;
-    if (i >= d[EXD_N])
-        return;
+    if (i >= d[EXD_N]) return;
     const long it = d[EXD_SPOT] + i;
     const int x0 = sx0[it], y0 = sy0[it];
     __global const double *s = stamp + it * (EX_SX * EX_SY);
@@ -319,8 +312,7 @@ __kernel void ex_chi2(__global const long *pd, __global const int *sx0, __global
             const double e = m * psferr + 1e-32;
             const double mivar = 1.0 / (e * e);
             double tot = 0;
-            if (mivar > 0 && w > 0)
-                tot = 1.0 / (1.0 / mivar + 1.0 / w);
+            if (mivar > 0 && w > 0) tot = 1.0 / (1.0 / mivar + 1.0 / w);
             const double chi = (IMG(pix, x0 + c, y0 + r) - m) * sqrt(tot);
             sum += a * (chi * chi);
             wsum += (tot > 0) ? a : 0.0;
@@ -336,13 +328,12 @@ __kernel void ex_stitch(__global const long *pd, int specmin, int nwave_frame, i
                         __global const double *dwave, __global const double *flux,
                         __global const double *fivar, __global const double *chi2,
                         __global const double *goodw, __global const double *r,
-                        __global double *oflux, __global double *oivar,
-                        __global double *ochi2, __global double *opixmask, __global double *ord)
+                        __global double *oflux, __global double *oivar, __global double *ochi2,
+                        __global double *opixmask, __global double *ord)
 {
     const int j = get_global_id(0), kf = get_global_id(1);
     __global const long *d = pd + get_global_id(2) * EX_PD;
-    if (j >= d[EXD_NCORE] || kf >= d[EXD_NKEEP])
-        return;
+    if (j >= d[EXD_NCORE] || kf >= d[EXD_NKEEP]) return;
     const int nw = (int)d[EXD_NWAVE];
     const int ispec = (int)(d[EXD_KEEPLO] + kf - d[EXD_SPECLO]);
     const int jj = (int)d[EXD_NLO] + j;
