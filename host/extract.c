@@ -159,7 +159,8 @@ px_status px_extract(px_context *ctx, const px_psf *psf, const px_image *image,
     px_ex_frame fr;
     double *dwave = NULL, *pixmask = NULL, psferr, budget;
     size_t nfr, nrd;
-    int batch, done = 0;
+    int batch, done = 0, pfirst, pend;
+    long cap;
 
     memset(&plan, 0, sizeof plan);
     memset(&fr, 0, sizeof fr);
@@ -246,12 +247,20 @@ px_status px_extract(px_context *ctx, const px_psf *psf, const px_image *image,
         for (int i = 0; i < plan.npatch; i++)
             mx = fmax(mx, patch_bytes(&plan.patch[i], pd->stamp_nx, pd->stamp_ny, pd->nparam));
         batch = (int)fmax(1, fmin(plan.npatch, budget / mx));
-        batch = (int)px_tuning_get_long(&ctx->tuning, "extract_batch_max", batch) < batch
-                    ? (int)px_tuning_get_long(&ctx->tuning, "extract_batch_max", batch)
-                    : batch;
+        /* platforms/ may cap it (host key extract_batch_max) */
+        cap = px_tuning_get_long(&ctx->tuning, "extract_batch_max", 0);
+        if (cap > 0 && cap < batch) batch = (int)cap;
     }
-    while (done < plan.npatch) {
-        int count = plan.npatch - done < batch ? plan.npatch - done : batch;
+    if (opt->nparts > 1 && (opt->part < 0 || opt->part >= opt->nparts)) {
+        st = px_fail(PX_ERR_INVALID_ARG, "px_extract: part %d of %d", opt->part, opt->nparts);
+        goto cleanup;
+    }
+    pfirst = opt->nparts > 1 ? (int)((long long)plan.npatch * opt->part / opt->nparts) : 0;
+    pend = opt->nparts > 1 ? (int)((long long)plan.npatch * (opt->part + 1) / opt->nparts)
+                           : plan.npatch;
+    done = pfirst;
+    while (done < pend) {
+        int count = pend - done < batch ? pend - done : batch;
         st = run_batch(ctx, pd, &plan, done, count, &img, &fr, opt->regularize, psferr, opt->model,
                        psf->npix_x);
         if (st && is_alloc_failure(st) && batch > 1) {
@@ -262,7 +271,7 @@ px_status px_extract(px_context *ctx, const px_psf *psf, const px_image *image,
         }
         if (st) goto cleanup;
         done += count;
-        if (opt->progress) opt->progress(done, plan.npatch, opt->progress_arg);
+        if (opt->progress) opt->progress(done - pfirst, pend - pfirst, opt->progress_arg);
     }
 
     st = px_frame_create(fr.nspec, fr.nwave, plan.ndiag, &frame);

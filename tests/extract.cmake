@@ -19,3 +19,5 @@ px_cli_test(cli_extract_bundle0 extract_bundle0.sh)
 set_tests_properties(cli_extract_bundle0 PROPERTIES TIMEOUT 600)
 px_cli_test(cli_extract_edges extract_edges.sh)
 px_cli_test(cli_extract_errors extract_errors.sh)
+# px_extract work sharing: 3 parts summed equal one run, any batch size.
+px_test(extract_parts extract_parts_test.c)

@@ -33,7 +33,13 @@ typedef struct px_extract_options {
     double pixpad_frac;    /* --pixpad-frac (0.8) */
     double wavepad_frac;   /* --wavepad-frac (0.2) */
     int batch;             /* patches per launch (0: sized from the device's memory) */
-    double *model;         /* when not NULL: [npix_y][npix_x] model image, filled */
+    /* Work sharing (MPI): run only part `part` of `nparts` (default 0 of 1),
+     * the patches [npatch part / nparts, npatch (part + 1) / nparts) of the
+     * plan in its order. The frame then holds those patches' cells and zeros
+     * elsewhere (mask 0): the parts of one plan cover disjoint cells, so
+     * summing the parts' arrays gives the whole frame bit for bit. */
+    int part, nparts;
+    double *model; /* when not NULL: [npix_y][npix_x] model image, filled */
     /* Called after each batch with patches done and total (may be NULL). */
     void (*progress)(int done, int total, void *arg);
     void *progress_arg;
