@@ -8,7 +8,7 @@
  * each described by four longs (px_la_desc on the host): desc[4 g + 0] = offset
  * of element (0,0) in doubles, [1] = n (or nrhs for right-hand sides),
  * [2] = ld (row stride; for right-hand sides the stride between vectors),
- * [3] = aux (kernel-specific: block size, offset of the eigenvalue vector).
+ * [3] = aux (kernel-specific: bandwidth, block size, eigenvalue offset).
  * So matrices of different sizes share one launch. A per-matrix int status
  * `info` reports failures instead of letting NaN through: 0 = success.
  * Symmetric inputs are read from their lower triangle only (potrf) or in full
@@ -35,11 +35,18 @@
 
 /* ------------------------------------------------------------------ potrf */
 
+/* Bandwidth of matrix g: desc aux, 0 (or >= n) meaning dense. Entries more
+ * than bw below the diagonal are taken as zero and never read or written;
+ * the factor keeps the band. */
+#define LA_BW(desc, g, n)                                                                          \
+    ((desc)[4 * (g) + 3] > 0 && (desc)[4 * (g) + 3] < (n) ? (int)(desc)[4 * (g) + 3] : (n)-1)
+
 /* A = L L^T in place (lower triangle; the strict upper triangle is left as
  * it was). Left-looking by columns: column j needs only the finished rows of
- * L, each work-item takes whole rows so its dot products run along memory.
- * info = j + 1 when the pivot of column j is not positive and finite; the
- * factorisation stops there. */
+ * L, each work-item takes whole rows so its dot products run along memory;
+ * with a band, rows and dot products are cut to it (n bw^2 / 2 flops
+ * instead of n^3 / 3). info = j + 1 when the pivot of column j is not
+ * positive and finite; the factorisation stops there. */
 __kernel __attribute__((reqd_work_group_size(LINALG_WG, 1, 1))) void
 la_potrf(__global double *a, __global const long *desc, __global int *info)
 {
@@ -48,14 +55,16 @@ la_potrf(__global double *a, __global const long *desc, __global int *info)
     __global double *A = a + desc[4 * g];
     const int n = (int)desc[4 * g + 1];
     const int ld = (int)desc[4 * g + 2];
+    const int bw = LA_BW(desc, g, n);
     int status = 0;
 
     for (int j = 0; j < n; j++) {
         __global const double *rj = A + (long)j * ld;
-        for (int i = j + lid; i < n; i += LINALG_WG) {
+        const int iend = min(n, j + bw + 1);
+        for (int i = j + lid; i < iend; i += LINALG_WG) {
             __global const double *ri = A + (long)i * ld;
             double s = ri[j];
-            for (int k = 0; k < j; k++)
+            for (int k = max(0, i - bw); k < j; k++)
                 s -= ri[k] * rj[k];
             /* The pivot goes in as its root when usable, as it is when not,
              * so every work-item reads one value and takes the same branch. */
@@ -69,7 +78,7 @@ la_potrf(__global double *a, __global const long *desc, __global int *info)
             break;
         }
         const double r = 1.0 / ljj;
-        for (int i = j + 1 + lid; i < n; i += LINALG_WG)
+        for (int i = j + 1 + lid; i < iend; i += LINALG_WG)
             A[(long)i * ld + j] *= r;
         barrier(CLK_GLOBAL_MEM_FENCE);
     }
@@ -78,12 +87,13 @@ la_potrf(__global double *a, __global const long *desc, __global int *info)
 
 /* ------------------------------------------------------------------ potrs */
 
-/* Solves A X = B with the factor from la_potrf, B overwritten by X.
- * bdesc: [0] offset, [1] nrhs, [2] stride between right-hand-side vectors.
- * Column-oriented substitution with one barrier per row: in the pass for
- * row i every work-item reads the finished b_i and updates rows beyond it,
- * and the division of b_i by the pivot is written one pass later, when
- * nobody reads it any more. A matrix whose info is not 0 gets X = 0. */
+/* Solves A X = B with the factor from la_potrf (same desc, band included),
+ * B overwritten by X. bdesc: [0] offset, [1] nrhs, [2] stride between
+ * right-hand-side vectors. Column-oriented substitution with one barrier per
+ * row: in the pass for row i every work-item reads the finished b_i and
+ * updates the rows the band reaches from it, and the division of b_i by the
+ * pivot is written one pass later, when nobody reads it any more. A matrix
+ * whose info is not 0 gets X = 0. */
 __kernel __attribute__((reqd_work_group_size(LINALG_WG, 1, 1))) void
 la_potrs(__global const double *a, __global const long *desc, __global double *b,
          __global const long *bdesc, __global const int *info)
@@ -93,6 +103,7 @@ la_potrs(__global const double *a, __global const long *desc, __global double *b
     __global const double *A = a + desc[4 * g];
     const int n = (int)desc[4 * g + 1];
     const int ld = (int)desc[4 * g + 2];
+    const int bw = LA_BW(desc, g, n);
     __global double *B = b + bdesc[4 * g];
     const int nrhs = (int)bdesc[4 * g + 1];
     const int ldb = (int)bdesc[4 * g + 2];
@@ -111,7 +122,7 @@ la_potrs(__global const double *a, __global const long *desc, __global double *b
             for (int r = lid; r < nrhs; r += LINALG_WG)
                 B[(long)r * ldb + i - 1] *= rprev;
         }
-        const int m = n - i - 1;
+        const int m = min(n - 1, i + bw) - i;
         for (int t = lid; t < m * nrhs; t += LINALG_WG) {
             const int r = t / m, k = i + 1 + t % m;
             __global double *br = B + (long)r * ldb;
@@ -130,9 +141,10 @@ la_potrs(__global const double *a, __global const long *desc, __global double *b
             for (int r = lid; r < nrhs; r += LINALG_WG)
                 B[(long)r * ldb + i + 1] *= rprev;
         }
+        const int lo = max(0, i - bw), m = i - lo;
         __global const double *ri = A + (long)i * ld;
-        for (int t = lid; t < i * nrhs; t += LINALG_WG) {
-            const int r = t / i, k = t % i;
+        for (int t = lid; t < m * nrhs; t += LINALG_WG) {
+            const int r = t / m, k = lo + t % m;
             __global double *br = B + (long)r * ldb;
             br[k] -= ri[k] * (br[i] * rii);
         }
@@ -142,80 +154,69 @@ la_potrs(__global const double *a, __global const long *desc, __global double *b
         B[(long)r * ldb] /= A[0];
 }
 
-/* ------------------------------------------------------------------ trtri */
+/* ----------------------------------------------------------------- selinv */
 
-/* W = L^-1 (lower triangular, strict upper triangle of W set to 0) from the
- * factor of la_potrf. Each work-item builds whole columns of W by forward
- * substitution, so no barrier is needed; neighbouring work-items touch
- * neighbouring columns, which vectorises on CPUs and coalesces on GPUs.
- * wdesc: [0] offset, [2] ld. Nothing is written when info is not 0. */
+/* Diagonal blocks of C = A^-1 from the factor of la_potrf by the Takahashi
+ * recurrence, which only needs C inside the band: from L^T C = L^-1,
+ *   C[i][j] = (delta_ij / L_ii - sum_{k = i+1}^{i+bw} L[k][i] C[k][j]) / L_ii
+ * for j >= i, rows from the last up: first all j > i of a row at once, then
+ * the diagonal, which needs them. Blocks of size
+ * bs (cdesc aux; n a multiple of it, bs = n gives the full inverse) must lie
+ * inside the computed band, so it is widened to bz = max(bw, bs - 1) while
+ * L is read only inside its own band bw. Cost n bz bw instead of the n^3/3
+ * of a dense inverse. The band of C lives in work, band-stored: element
+ * (i, j) at wdesc off + i ld + (j - i + bz), wdesc ld >= 2 bz + 1. Block f is
+ * written full (symmetric) and row-major at cdesc off + f bs^2. Zeros where
+ * info is not 0. (specter inverts by eigh with eigenvalues floored at 10 eps
+ * max; for the SPD, regularised iCov the floor never binds and the two agree
+ * to rounding times the condition number; see tests/test_linalg.c.) */
 __kernel __attribute__((reqd_work_group_size(LINALG_WG, 1, 1))) void
-la_trtri(__global const double *a, __global const long *desc, __global double *w,
-         __global const long *wdesc, __global const int *info)
+la_selinv(__global const double *a, __global const long *desc, __global double *w,
+          __global const long *wdesc, __global double *c, __global const long *cdesc,
+          __global const int *info)
 {
     const int g = get_group_id(0);
     const int lid = get_local_id(0);
     __global const double *A = a + desc[4 * g];
     const int n = (int)desc[4 * g + 1];
     const int ld = (int)desc[4 * g + 2];
-    __global double *W = w + wdesc[4 * g];
-    const int ldw = (int)wdesc[4 * g + 2];
-
-    if (info[g] != 0) return;
-    for (int j = lid; j < n; j += LINALG_WG) {
-        for (int i = 0; i < j; i++)
-            W[(long)i * ldw + j] = 0.0;
-        W[(long)j * ldw + j] = 1.0 / A[(long)j * ld + j];
-        for (int i = j + 1; i < n; i++) {
-            __global const double *ri = A + (long)i * ld;
-            double s = 0.0;
-            for (int k = j; k < i; k++)
-                s -= ri[k] * W[(long)k * ldw + j];
-            W[(long)i * ldw + j] = s / ri[i];
-        }
-    }
-}
-
-/* --------------------------------------------------------- inverse blocks */
-
-/* Diagonal blocks of A^-1 = W^T W with W = L^-1 from la_trtri: block f of
- * size bs (= cdesc aux; n must be a multiple of it, bs = n gives the full
- * inverse; n from desc) is C_ff[a][b] = sum_{k >= f bs + max(a, b)} W[k][f bs + a] W[k][f bs + b].
- * The blocks are stored one after the other, each bs x bs row-major and
- * symmetric in full, from cdesc offset. When info is not 0 they are zeros. */
-__kernel __attribute__((reqd_work_group_size(LINALG_WG, 1, 1))) void
-la_invblocks(__global const long *desc, __global const double *w, __global const long *wdesc,
-             __global double *c, __global const long *cdesc, __global const int *info)
-{
-    const int g = get_group_id(0);
-    const int lid = get_local_id(0);
-    __global const double *W = w + wdesc[4 * g];
-    const int n = (int)desc[4 * g + 1];
-    const int ldw = (int)wdesc[4 * g + 2];
+    const int bw = LA_BW(desc, g, n);
+    __global double *Z = w + wdesc[4 * g];
+    const int ldz = (int)wdesc[4 * g + 2];
     __global double *C = c + cdesc[4 * g];
     const int bs = (int)cdesc[4 * g + 3];
-    const int nb = n / bs;
-    const int npair = bs * (bs + 1) / 2;
+    const int bz = max(bw, bs - 1);
     const int ok = (info[g] == 0);
 
-    for (int t = lid; t < nb * npair; t += LINALG_WG) {
-        const int f = t / npair;
-        int p = t % npair;
-        /* p -> (ia, ib) with ia >= ib, rows of the lower triangle in order. */
-        int ia = (int)((sqrt(8.0 * p + 1.0) - 1.0) * 0.5);
-        while (ia * (ia + 1) / 2 > p)
-            ia--;
-        while ((ia + 1) * (ia + 2) / 2 <= p)
-            ia++;
-        const int ib = p - ia * (ia + 1) / 2;
-        const int ca = f * bs + ia, cb = f * bs + ib;
-        double s = 0.0;
-        if (ok)
-            for (int k = ca; k < n; k++)
-                s += W[(long)k * ldw + ca] * W[(long)k * ldw + cb];
-        __global double *Cf = C + (long)f * bs * bs;
-        Cf[ia * bs + ib] = s;
-        Cf[ib * bs + ia] = s;
+    if (ok) {
+        for (int i = n - 1; i >= 0; i--) {
+            const double rii = 1.0 / A[(long)i * ld + i];
+            const int kend = min(n - 1, i + bw), jend = min(n - 1, i + bz);
+            /* Off the diagonal first: they need only rows below i. */
+            for (int j = i + 1 + lid; j <= jend; j += LINALG_WG) {
+                double s = 0.0;
+                for (int k = i + 1; k <= kend; k++)
+                    s -= A[(long)k * ld + i] * Z[(long)k * ldz + (j - k + bz)];
+                s *= rii;
+                Z[(long)i * ldz + (j - i + bz)] = s;
+                Z[(long)j * ldz + (i - j + bz)] = s;
+            }
+            barrier(CLK_GLOBAL_MEM_FENCE);
+            /* The diagonal uses the row just made (C[k][i] = C[i][k]). */
+            if (lid == 0) {
+                double s = rii;
+                for (int k = i + 1; k <= kend; k++)
+                    s -= A[(long)k * ld + i] * Z[(long)k * ldz + (i - k + bz)];
+                Z[(long)i * ldz + bz] = s * rii;
+            }
+            barrier(CLK_GLOBAL_MEM_FENCE);
+        }
+    }
+    const int nb = (bs > 0) ? n / bs : 0;
+    for (int t = lid; t < nb * bs * bs; t += LINALG_WG) {
+        const int f = t / (bs * bs), ia = (t / bs) % bs, ib = t % bs;
+        const int ri = f * bs + ia, cj = f * bs + ib;
+        C[t] = ok ? Z[(long)ri * ldz + (cj - ri + bz)] : 0.0;
     }
 }
 

@@ -6,8 +6,9 @@
  * strides, with a matrix that is not positive definite, one with a NaN and
  * rank-deficient blocks that exercise the floor.
  *
- * `test_linalg bench` instead times the stages for the extraction's sizes
- * (64 matrices of 7 fibers x 75 bins) and prints the figures.
+ * `test_linalg bench [NMAT NFIB NBIN BW]` instead times the stages for the
+ * extraction's sizes (default 64 matrices of 7 fibers x 75 bins, dense; BW a
+ * bandwidth) and prints the figures.
  */
 #include "linalg.h"
 #include "testutil.h"
@@ -45,6 +46,35 @@ static void rand_spd(double *a, int n, int ld, double shift)
             a[i * ld + j] = a[j * ld + i] = s / n + (i == j ? shift : 0.0);
         }
     free(b);
+}
+
+/* Symmetric band matrix, entries within bw of the diagonal uniform, the
+ * diagonal dominant (so SPD), zeros outside the band. */
+static void rand_band(double *a, int n, int ld, int bw)
+{
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j <= i; j++)
+            a[i * ld + j] = a[j * ld + i] = (i - j <= bw) ? urand() : 0.0;
+    for (int i = 0; i < n; i++) {
+        double s = 0.5;
+        for (int j = 0; j < n; j++)
+            s += (j != i) ? fabs(a[i * ld + j]) : 0.0;
+        a[i * ld + i] = s;
+    }
+}
+
+/* A copy of the batch for the device with NaN outside each band, which the
+ * kernels must never read. */
+static double *poison_outside_band(const double *a, size_t total, const px_la_desc *d, int nmat)
+{
+    double *p = malloc(total * sizeof(double));
+    memcpy(p, a, total * sizeof(double));
+    for (int g = 0; g < nmat; g++)
+        if (d[g].aux > 0)
+            for (int i = 0; i < d[g].n; i++)
+                for (int j = 0; j < d[g].n; j++)
+                    if (i - j > d[g].aux) p[d[g].off + i * d[g].ld + j] = NAN;
+    return p;
 }
 
 /* Random orthogonal U (n x n) from LAPACK's QR of a random matrix. */
@@ -139,13 +169,17 @@ static void download(cl_mem m, void *data, size_t bytes)
 
 /* --------------------------------------------- Cholesky factor and solve */
 
-#define NCHOL 11
+#define NCHOL 14
 static void test_cholesky(void)
 {
     /* Mixed sizes and strides in one batch; index 8 is indefinite, 9 has a
-     * NaN, 10 is SPD again (a failure must not leak into its neighbours). */
-    const int ns[NCHOL] = {1, 2, 7, 33, 75, 150, 525, 700, 40, 20, 9};
-    const int pad[NCHOL] = {0, 3, 0, 1, 0, 5, 0, 0, 2, 0, 1};
+     * NaN, 10 is SPD again (a failure must not leak into its neighbours);
+     * 11-13 are banded (bandwidth 85 as 7 fibers x 75 bins in fiber-major
+     * order, tridiagonal, and a band wider than the matrix = dense) with NaN
+     * stored outside the band. */
+    const int ns[NCHOL] = {1, 2, 7, 33, 75, 150, 525, 700, 40, 20, 9, 525, 100, 50};
+    const int pad[NCHOL] = {0, 3, 0, 1, 0, 5, 0, 0, 2, 0, 1, 0, 1, 0};
+    const int bws[NCHOL] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 85, 1, 70};
     const int nrhs = 3;
     px_la_desc d[NCHOL], bd[NCHOL];
     size_t total = 0, btotal = 0;
@@ -153,7 +187,7 @@ static void test_cholesky(void)
         d[g].off = (cl_long)total;
         d[g].n = ns[g];
         d[g].ld = ns[g] + pad[g];
-        d[g].aux = 0;
+        d[g].aux = bws[g];
         total += (size_t)ns[g] * (ns[g] + pad[g]) + 5;
         bd[g].off = (cl_long)btotal;
         bd[g].n = nrhs;
@@ -166,7 +200,10 @@ static void test_cholesky(void)
     int info[NCHOL];
     for (int g = 0; g < NCHOL; g++) {
         double *ag = a + d[g].off;
-        rand_spd(ag, ns[g], (int)d[g].ld, 0.5);
+        if (bws[g] > 0)
+            rand_band(ag, ns[g], (int)d[g].ld, bws[g]);
+        else
+            rand_spd(ag, ns[g], (int)d[g].ld, 0.5);
         for (int i = 0; i < nrhs * (int)bd[g].ld; i++)
             b[bd[g].off + i] = urand();
     }
@@ -174,8 +211,10 @@ static void test_cholesky(void)
     a[d[8].off + 12 * d[8].ld + 12] = -3.0;
     a[d[9].off + 5 * d[9].ld + 2] = NAN;
 
-    cl_mem ma = upload(a, total * sizeof(double)), md = upload(d, sizeof d);
+    double *apois = poison_outside_band(a, total, d, NCHOL);
+    cl_mem ma = upload(apois, total * sizeof(double)), md = upload(d, sizeof d);
     cl_mem mb = upload(b, btotal * sizeof(double)), mbd = upload(bd, sizeof bd);
+    free(apois);
     cl_mem mi = upload(info, sizeof info);
     CHECK(px_la_potrf(ctx, NCHOL, ma, md, mi, NULL));
     CHECK(px_la_potrs(ctx, NCHOL, ma, md, mb, mbd, mi, NULL));
@@ -195,7 +234,7 @@ static void test_cholesky(void)
         if (rinfo == 0 && g != 9) {
             double err = 0, scale = 0;
             for (int i = 0; i < n; i++)
-                for (int j = 0; j <= i; j++) {
+                for (int j = (bws[g] > 0 ? (i > bws[g] ? i - bws[g] : 0) : 0); j <= i; j++) {
                     err = fmax(err, fabs(l[d[g].off + i * ld + j] - ref[i * ld + j]));
                     scale = fmax(scale, fabs(ref[i * ld + j]));
                 }
@@ -236,21 +275,27 @@ static void test_cholesky(void)
 
 /* --------------------------------------------------- inverse diagonal blocks */
 
-#define NINV 6
+#define NINV 9
 static void test_invblocks(void)
 {
     /* Index 4: eigenvalues from 1 to 1e-8 (condition 1e8, as a regularised
      * iCov can be), compared also with specter's floored eigh inverse. Index 5
-     * is indefinite: its blocks must come back as zeros. */
-    const int ns[NINV] = {1, 7, 150, 525, 300, 30};
-    const int bs[NINV] = {1, 7, 50, 75, 75, 10};
+     * is indefinite: its blocks must come back as zeros. 6-8 are banded: the
+     * extraction's shape (7 x 75, bandwidth 85), a band narrower than the
+     * blocks (so the computed band of C is widened to them), tridiagonal. */
+    const int ns[NINV] = {1, 7, 150, 525, 300, 30, 525, 150, 40};
+    const int bs[NINV] = {1, 7, 50, 75, 75, 10, 75, 50, 8};
+    const int bws[NINV] = {0, 0, 0, 0, 0, 0, 85, 10, 1};
     px_la_desc d[NINV], wd[NINV], cd[NINV];
-    size_t total = 0, ctotal = 0;
+    size_t total = 0, ctotal = 0, wtotal = 0;
     for (int g = 0; g < NINV; g++) {
-        d[g] = (px_la_desc){(cl_long)total, ns[g], ns[g] + (g & 1), 0};
-        wd[g] = (px_la_desc){(cl_long)total, ns[g], ns[g] + (g & 1), 0};
+        int bw = bws[g] > 0 ? bws[g] : ns[g] - 1;
+        int bz = bw > bs[g] - 1 ? bw : bs[g] - 1;
+        d[g] = (px_la_desc){(cl_long)total, ns[g], ns[g] + (g & 1), bws[g]};
+        wd[g] = (px_la_desc){(cl_long)wtotal, ns[g], 2 * bz + 1 + (g & 1), 0};
         cd[g] = (px_la_desc){(cl_long)ctotal, ns[g], bs[g], bs[g]};
         total += (size_t)ns[g] * (ns[g] + (g & 1));
+        wtotal += (size_t)ns[g] * wd[g].ld;
         ctotal += (size_t)ns[g] * bs[g];
     }
     double *a = calloc(total, sizeof(double)), *c = calloc(ctotal, sizeof(double));
@@ -265,13 +310,21 @@ static void test_invblocks(void)
             compose(a + d[g].off, (int)d[g].ld, u, lam, n);
             free(u);
             free(lam);
+        } else if (bws[g] > 0) {
+            rand_band(a + d[g].off, ns[g], (int)d[g].ld, bws[g]);
         } else {
             rand_spd(a + d[g].off, ns[g], (int)d[g].ld, 0.2);
         }
     }
     a[d[5].off + 3 * d[5].ld + 3] = -1.0;
-    cl_mem ma = upload(a, total * sizeof(double)), md = upload(d, sizeof d);
-    cl_mem mw = upload(a, total * sizeof(double)), mwd = upload(wd, sizeof wd);
+    double *apois = poison_outside_band(a, total, d, NINV);
+    double *wnan = malloc(wtotal * sizeof(double));
+    for (size_t i = 0; i < wtotal; i++)
+        wnan[i] = NAN; /* the work band must be written before it is read */
+    cl_mem ma = upload(apois, total * sizeof(double)), md = upload(d, sizeof d);
+    cl_mem mw = upload(wnan, wtotal * sizeof(double)), mwd = upload(wd, sizeof wd);
+    free(apois);
+    free(wnan);
     cl_mem mc = upload(c, ctotal * sizeof(double)), mcd = upload(cd, sizeof cd);
     cl_mem mi = upload(info, sizeof info);
     CHECK(px_la_potrf(ctx, NINV, ma, md, mi, NULL));
@@ -647,18 +700,26 @@ static double now_ms(void)
         printf("  %-28s %9.1f ms\n", label, now_ms() - t0_);                                       \
     } while (0)
 
-static void bench(int nmat, int nfib, int nbin)
+static void bench(int nmat, int nfib, int nbin, int bw)
 {
     const int n = nfib * nbin, nblk = nmat * nfib;
     px_la_desc *d = malloc(sizeof *d * nmat), *bd = malloc(sizeof *bd * nmat);
     px_la_desc *cd = malloc(sizeof *cd * nmat), *jd = malloc(sizeof *jd * nblk);
+    px_la_desc *wd = malloc(sizeof *wd * nmat);
     size_t nn = (size_t)n * n, nc = (size_t)n * nbin * nmat;
+    const int bz =
+        (bw > 0 && bw < n ? bw : n - 1) > nbin - 1 ? (bw > 0 && bw < n ? bw : n - 1) : nbin - 1;
+    const int ldw = 2 * bz + 1;
     double *a = malloc(sizeof(double) * nn * nmat), *b = malloc(sizeof(double) * n * nmat);
     for (int g = 0; g < nmat; g++) {
-        d[g] = (px_la_desc){(cl_long)(g * nn), n, n, 0};
+        d[g] = (px_la_desc){(cl_long)(g * nn), n, n, bw};
+        wd[g] = (px_la_desc){(cl_long)g * n * ldw, n, ldw, 0};
         bd[g] = (px_la_desc){(cl_long)g * n, 1, n, 0};
         cd[g] = (px_la_desc){(cl_long)g * n * nbin, n, nbin, nbin};
-        rand_spd(a + g * nn, n, n, 0.5);
+        if (bw > 0)
+            rand_band(a + g * nn, n, n, bw);
+        else
+            rand_spd(a + g * nn, n, n, 0.5);
         for (int i = 0; i < n; i++)
             b[g * n + i] = urand();
     }
@@ -666,7 +727,9 @@ static void bench(int nmat, int nfib, int nbin)
         jd[k] = (px_la_desc){(cl_long)k * nbin * nbin, nbin, nbin, (cl_long)k * nbin};
     cl_mem ma = upload(a, sizeof(double) * nn * nmat), md = upload(d, sizeof *d * nmat);
     cl_mem mb = upload(b, sizeof(double) * n * nmat), mbd = upload(bd, sizeof *bd * nmat);
-    cl_mem mw = upload(a, sizeof(double) * nn * nmat);
+    double *wz = calloc((size_t)n * ldw * nmat, sizeof(double));
+    cl_mem mw = upload(wz, sizeof(double) * n * ldw * nmat), mwd = upload(wd, sizeof *wd * nmat);
+    free(wz);
     cl_mem mc = upload(a, sizeof(double) * nc), mcd = upload(cd, sizeof *cd * nmat);
     cl_mem mc2 = upload(a, sizeof(double) * nc);
     cl_mem mv = upload(a, sizeof(double) * nc), mjd = upload(jd, sizeof *jd * nblk);
@@ -675,12 +738,12 @@ static void bench(int nmat, int nfib, int nbin)
     int *info = calloc(nblk, sizeof(int));
     cl_mem mi = upload(info, sizeof(int) * nblk), mji = upload(info, sizeof(int) * nblk);
     CHECK(px_la_limits(ctx, NULL, NULL));
-    printf("bench: %d matrices n=%d (%d fibers x %d bins), %d eigen blocks %dx%d\n", nmat, n, nfib,
-           nbin, nblk, nbin, nbin);
+    printf("bench: %d matrices n=%d (%d fibers x %d bins, bandwidth %d), %d eigen blocks %dx%d\n",
+           nmat, n, nfib, nbin, bw > 0 ? bw : n - 1, nblk, nbin, nbin);
     TIMED("potrf", px_la_potrf(ctx, nmat, ma, md, mi, NULL));
     TIMED("potrs (1 rhs)", px_la_potrs(ctx, nmat, ma, md, mb, mbd, mi, NULL));
-    TIMED("invblocks (trtri + blocks)",
-          px_la_invblocks(ctx, nmat, ma, md, mw, md, mc, mcd, mi, NULL));
+    TIMED("invblocks (selected inverse)",
+          px_la_invblocks(ctx, nmat, ma, md, mw, mwd, mc, mcd, mi, NULL));
     clEnqueueCopyBuffer(ctx->queue, mc, mc2, 0, 0, sizeof(double) * nc, 0, NULL, NULL);
     clFinish(ctx->queue);
     TIMED("syevq (Householder + QL)", px_la_syevq(ctx, nblk, mc2, mjd, mv, mjd, mev, mji, NULL));
@@ -696,10 +759,11 @@ static void bench(int nmat, int nfib, int nbin)
     free(bd);
     free(cd);
     free(jd);
+    free(wd);
     free(a);
     free(b);
     free(info);
-    cl_mem all[] = {ma, md, mb, mbd, mw, mc, mc2, mcd, mv, mjd, mq, mev, mn, mi, mji};
+    cl_mem all[] = {ma, md, mb, mbd, mw, mwd, mc, mc2, mcd, mv, mjd, mq, mev, mn, mi, mji};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         clReleaseMemObject(all[i]);
 }
@@ -709,8 +773,8 @@ int main(int argc, char **argv)
     ctx = px_test_context();
     if (argc > 1 && strcmp(argv[1], "bench") == 0) {
         int nmat = argc > 2 ? atoi(argv[2]) : 64, nfib = argc > 3 ? atoi(argv[3]) : 7;
-        int nbin = argc > 4 ? atoi(argv[4]) : 75;
-        bench(nmat, nfib, nbin);
+        int nbin = argc > 4 ? atoi(argv[4]) : 75, bw = argc > 5 ? atoi(argv[5]) : 0;
+        bench(nmat, nfib, nbin, bw);
         px_context_destroy(ctx);
         return 0;
     }
