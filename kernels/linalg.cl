@@ -290,35 +290,37 @@ la_syevj(__global double *a, __global const long *desc, __global double *v,
             }
             barrier(CLK_LOCAL_MEM_FENCE);
             /* Columns p, q of A and V: A <- A J, V <- V J. */
-            for (int t = lid; t < np * n; t += LINALG_WG) {
-                const int k = t / n, i = t % n;
+            for (int k = lid; k < np; k += LINALG_WG) {
                 const double s = sn[k];
                 if (s == 0.0) continue;
                 const double c = cs[k];
                 const int p0 = LA_PLAYER(k), q0 = LA_PLAYER(ne - 1 - k);
                 const int p = min(p0, q0), q = max(p0, q0);
-                __global double *ai = A + (long)i * ld;
-                const double x = ai[p], y = ai[q];
-                ai[p] = c * x - s * y;
-                ai[q] = s * x + c * y;
-                __global double *vi = V + (long)i * ldv;
-                const double vx = vi[p], vy = vi[q];
-                vi[p] = c * vx - s * vy;
-                vi[q] = s * vx + c * vy;
+                for (int i = 0; i < n; i++) {
+                    __global double *ai = A + (long)i * ld;
+                    const double x = ai[p], y = ai[q];
+                    ai[p] = c * x - s * y;
+                    ai[q] = s * x + c * y;
+                    __global double *vi = V + (long)i * ldv;
+                    const double vx = vi[p], vy = vi[q];
+                    vi[p] = c * vx - s * vy;
+                    vi[q] = s * vx + c * vy;
+                }
             }
             barrier(CLK_GLOBAL_MEM_FENCE);
             /* Rows p, q of A: A <- J^T A. */
-            for (int t = lid; t < np * n; t += LINALG_WG) {
-                const int k = t / n, j = t % n;
+            for (int k = lid; k < np; k += LINALG_WG) {
                 const double s = sn[k];
                 if (s == 0.0) continue;
                 const double c = cs[k];
                 const int p0 = LA_PLAYER(k), q0 = LA_PLAYER(ne - 1 - k);
                 const int p = min(p0, q0), q = max(p0, q0);
                 __global double *ap = A + (long)p * ld, *aq = A + (long)q * ld;
-                const double x = ap[j], y = aq[j];
-                ap[j] = c * x - s * y;
-                aq[j] = s * x + c * y;
+                for (int j = 0; j < n; j++) {
+                    const double x = ap[j], y = aq[j];
+                    ap[j] = c * x - s * y;
+                    aq[j] = s * x + c * y;
+                }
             }
             barrier(CLK_GLOBAL_MEM_FENCE | CLK_LOCAL_MEM_FENCE);
 #undef LA_PLAYER
@@ -443,10 +445,14 @@ la_syevq(__global double *a, __global const long *desc, __global double *v,
             hp_part += hv[i] * hp[i];
         }
         const double kk = 0.5 * beta * la_wg_sum(hp_part, red);
-        for (int t = lid; t < L * L; t += LINALG_WG) {
-            const int i = t / L, j = t % L;
-            const double wi = hp[i] - kk * hv[i], wj = hp[j] - kk * hv[j];
-            A[(long)(k + 1 + i) * ld + k + 1 + j] -= hv[i] * wj + wi * hv[j];
+        for (int i = lid; i < L; i += LINALG_WG)
+            hp[i] -= kk * hv[i]; /* hp is now w */
+        barrier(CLK_LOCAL_MEM_FENCE);
+        for (int i = lid; i < L; i += LINALG_WG) {
+            __global double *ri = A + (long)(k + 1 + i) * ld + k + 1;
+            const double hi = hv[i], wi = hp[i];
+            for (int j = 0; j < L; j++)
+                ri[j] -= hi * hp[j] + wi * hv[j];
         }
         /* Keep h in row k (no longer part of the trailing block). */
         for (int i = lid; i < L; i += LINALG_WG)
@@ -475,9 +481,11 @@ la_syevq(__global double *a, __global const long *desc, __global double *v,
             hp[j] = beta * s;
         }
         barrier(CLK_LOCAL_MEM_FENCE);
-        for (int t = lid; t < L * L; t += LINALG_WG) {
-            const int i = t / L, j = t % L;
-            V[(long)(k + 1 + i) * ldv + k + 1 + j] -= hk[i] * hp[j];
+        for (int i = lid; i < L; i += LINALG_WG) {
+            __global double *vi = V + (long)(k + 1 + i) * ldv + k + 1;
+            const double hi = hk[i];
+            for (int j = 0; j < L; j++)
+                vi[j] -= hi * hp[j];
         }
         barrier(CLK_GLOBAL_MEM_FENCE | CLK_LOCAL_MEM_FENCE);
     }
@@ -508,7 +516,7 @@ la_syevq(__global double *a, __global const long *desc, __global double *v,
                 int i = m - 1, underflow = 0;
                 for (; i >= l; i--) {
                     const double f = s * el[i], b = c * el[i];
-                    r = hypot(f, gg);
+                    r = sqrt(f * f + gg * gg); /* no hypot: entries are far from overflow */
                     el[i + 1] = r;
                     if (r == 0.0) { /* the block splits: restart on it */
                         dl[i + 1] -= p;
@@ -550,11 +558,13 @@ la_syevq(__global double *a, __global const long *desc, __global double *v,
         }
         for (int r = lid; r < n; r += LINALG_WG) {
             __global double *vr = V + (long)r * ldv;
+            double f = vr[hi + 1]; /* carried down the chain in a register */
             for (int i = hi; i >= lo; i--) {
-                const double c = rc[i], s = rs[i], f = vr[i + 1], x = vr[i];
+                const double c = rc[i], s = rs[i], x = vr[i];
                 vr[i + 1] = s * x + c * f;
-                vr[i] = c * x - s * f;
+                f = c * x - s * f;
             }
+            vr[lo] = f;
         }
         barrier(CLK_GLOBAL_MEM_FENCE | CLK_LOCAL_MEM_FENCE);
     }
@@ -619,23 +629,21 @@ la_eigcompose(__global const double *v, __global const long *vdesc, __global con
         }
     }
     barrier(CLK_LOCAL_MEM_FENCE);
-    for (int t = lid; t < n * n; t += LINALG_WG) {
-        const int i = t / n, j = t % n;
-        double s = 0.0;
-        if (ok && j >= i) {
-            for (int k = 0; k < n; k++)
-                s += V[(long)i * ldv + k] * f[k] * V[(long)j * ldv + k];
+    for (int i = lid; i < n; i += LINALG_WG) {
+        __global const double *vi = V + (long)i * ldv;
+        for (int j = i; j < n; j++) {
+            __global const double *vj = V + (long)j * ldv;
+            double s = 0.0;
+            if (ok)
+                for (int k = 0; k < n; k++)
+                    s += vi[k] * f[k] * vj[k];
             Q[(long)i * ldq + j] = s;
         }
     }
     barrier(CLK_GLOBAL_MEM_FENCE);
-    for (int t = lid; t < n * n; t += LINALG_WG) {
-        const int i = t / n, j = t % n;
-        if (j < i)
-            Q[(long)i * ldq + j] = ok ? Q[(long)j * ldq + i] : 0.0;
-        else if (!ok)
-            Q[(long)i * ldq + j] = 0.0;
-    }
+    for (int i = lid; i < n; i += LINALG_WG)
+        for (int j = 0; j < i; j++)
+            Q[(long)i * ldq + j] = Q[(long)j * ldq + i];
     barrier(CLK_GLOBAL_MEM_FENCE);
     for (int i = lid; i < n; i += LINALG_WG) {
         double s = 0.0;
