@@ -44,9 +44,11 @@ typedef struct px_la_events {
     cl_event *ev; /* may be NULL */
 } px_la_events;
 
-/* A = L L^T in place (lower triangle). desc: off, n, ld, aux = bandwidth bw
- * (A[i][j] = 0 for i - j > bw, never read; 0 means dense). info[g] = 0 or
- * the 1-based column whose pivot failed. Cost n bw^2 / 2. */
+/* A = L L^T in place: L in the lower triangle, L^T in the strict upper one
+ * (px_la_invblocks reads it there). A is read from its lower triangle.
+ * desc: off, n, ld, aux = bandwidth bw (A[i][j] = 0 for |i - j| > bw, never
+ * read or written; 0 means dense). info[g] = 0 or the 1-based column whose
+ * pivot failed. Cost n bw^2 / 2. */
 px_status px_la_potrf(px_context *ctx, size_t nmat, cl_mem a, cl_mem desc, cl_mem info,
                       const px_la_events *e);
 

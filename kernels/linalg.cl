@@ -41,9 +41,9 @@
 #define LA_BW(desc, g, n)                                                                          \
     ((desc)[4 * (g) + 3] > 0 && (desc)[4 * (g) + 3] < (n) ? (int)(desc)[4 * (g) + 3] : (n)-1)
 
-/* A = L L^T in place (lower triangle; the strict upper triangle is left as
- * it was). Left-looking by columns: column j needs only the finished rows of
- * L, each work-item takes whole rows so its dot products run along memory;
+/* A = L L^T in place: L in the lower triangle and L^T in the strict upper
+ * one (inside the band; beyond it nothing is written). Left-looking by columns: column j needs only
+ * the finished rows of L, each work-item takes whole rows so its dot products run along memory;
  * with a band, rows and dot products are cut to it (n bw^2 / 2 flops
  * instead of n^3 / 3). info = j + 1 when the pivot of column j is not
  * positive and finite; the factorisation stops there. */
@@ -78,8 +78,11 @@ la_potrf(__global double *a, __global const long *desc, __global int *info)
             break;
         }
         const double r = 1.0 / ljj;
-        for (int i = j + 1 + lid; i < iend; i += LINALG_WG)
-            A[(long)i * ld + j] *= r;
+        for (int i = j + 1 + lid; i < iend; i += LINALG_WG) {
+            const double x = A[(long)i * ld + j] * r;
+            A[(long)i * ld + j] = x;
+            A[(long)j * ld + i] = x; /* L^T too, for la_selinv's row reads */
+        }
         barrier(CLK_GLOBAL_MEM_FENCE);
     }
     if (lid == 0) info[g] = status;
@@ -156,7 +159,8 @@ la_potrs(__global const double *a, __global const long *desc, __global double *b
 
 /* ----------------------------------------------------------------- selinv */
 
-/* Diagonal blocks of C = A^-1 from the factor of la_potrf by the Takahashi
+/* Diagonal blocks of C = A^-1 from the factor of la_potrf (read as L^T in
+ * the upper triangle, along rows) by the Takahashi
  * recurrence, which only needs C inside the band: from L^T C = L^-1,
  *   C[i][j] = (delta_ij / L_ii - sum_{k = i+1}^{i+bw} L[k][i] C[k][j]) / L_ii
  * for j >= i, rows from the last up: first all j > i of a row at once, then
@@ -191,12 +195,16 @@ la_selinv(__global const double *a, __global const long *desc, __global double *
     if (ok) {
         for (int i = n - 1; i >= 0; i--) {
             const double rii = 1.0 / A[(long)i * ld + i];
+            __global const double *Lt = A + (long)i * ld; /* Lt[k] = L[k][i], k > i */
             const int kend = min(n - 1, i + bw), jend = min(n - 1, i + bz);
-            /* Off the diagonal first: they need only rows below i. */
+            /* Off the diagonal first: they need only rows below i, read as
+             * rows of the symmetric band (C[k][j] = C[j][k]) so that each
+             * work-item streams along memory. */
             for (int j = i + 1 + lid; j <= jend; j += LINALG_WG) {
                 double s = 0.0;
+                __global const double *zj = Z + (long)j * ldz + bz - j; /* C[j][k] = zj[k] */
                 for (int k = i + 1; k <= kend; k++)
-                    s -= A[(long)k * ld + i] * Z[(long)k * ldz + (j - k + bz)];
+                    s -= Lt[k] * zj[k];
                 s *= rii;
                 Z[(long)i * ldz + (j - i + bz)] = s;
                 Z[(long)j * ldz + (i - j + bz)] = s;
@@ -206,7 +214,7 @@ la_selinv(__global const double *a, __global const long *desc, __global double *
             if (lid == 0) {
                 double s = rii;
                 for (int k = i + 1; k <= kend; k++)
-                    s -= A[(long)k * ld + i] * Z[(long)k * ldz + (i - k + bz)];
+                    s -= Lt[k] * Z[(long)k * ldz + (i - k + bz)];
                 Z[(long)i * ldz + bz] = s * rii;
             }
             barrier(CLK_GLOBAL_MEM_FENCE);

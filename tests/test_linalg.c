@@ -236,10 +236,11 @@ static void test_cholesky(void)
             for (int i = 0; i < n; i++)
                 for (int j = (bws[g] > 0 ? (i > bws[g] ? i - bws[g] : 0) : 0); j <= i; j++) {
                     err = fmax(err, fabs(l[d[g].off + i * ld + j] - ref[i * ld + j]));
+                    err = fmax(err, fabs(l[d[g].off + j * ld + i] - ref[i * ld + j]));
                     scale = fmax(scale, fabs(ref[i * ld + j]));
                 }
-            EXPECT(err <= 1e-12 * scale, "potrf n=%d: max|L - L_lapack| %.3g (scale %.3g)", n, err,
-                   scale);
+            EXPECT(err <= 1e-12 * scale,
+                   "potrf n=%d: max|L - L_lapack| (and L^T) %.3g (scale %.3g)", n, err, scale);
             /* Right-hand sides stored as vectors: column-major for LAPACK. */
             for (int r = 0; r < nrhs; r++)
                 for (int i = 0; i < n; i++)
