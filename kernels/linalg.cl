@@ -18,6 +18,10 @@
  *   LINALG_WG            work-items per matrix (work-group size), default 64
  *   LINALG_JACOBI_MAXN   largest matrix the Jacobi kernel accepts, default 256
  *   LINALG_JACOBI_SWEEPS most Jacobi sweeps before info = 1, default 40
+ *   LINALG_QL_CHUNK      eigenvector columns per work-item in the QL
+ *                        rotations of la_syevq, default 128 (on a CPU one
+ *                        long unit-stride loop is fastest; 1 suits GPUs,
+ *                        where neighbouring work-items coalesce)
  */
 #pragma OPENCL EXTENSION cl_khr_fp64 : enable
 
@@ -26,6 +30,9 @@
 #endif
 #ifndef LINALG_JACOBI_MAXN
 #define LINALG_JACOBI_MAXN 256
+#endif
+#ifndef LINALG_QL_CHUNK
+#define LINALG_QL_CHUNK 128
 #endif
 #ifndef LINALG_JACOBI_SWEEPS
 #define LINALG_JACOBI_SWEEPS 40
@@ -350,17 +357,22 @@ la_syevj(__global double *a, __global const long *desc, __global double *v,
 /* ------------------------------------------------------------------ syevq */
 
 /* Sum of x over the work-group (every work-item gets it); red has
- * LINALG_WG entries. */
+ * LINALG_WG + 1 entries. One work-item adds: every work-item adding all
+ * entries costs LINALG_WG times more on a CPU, where work-items run in turn. */
 static double la_wg_sum(double x, __local double *red)
 {
     const int lid = get_local_id(0);
     barrier(CLK_LOCAL_MEM_FENCE);
     red[lid] = x;
     barrier(CLK_LOCAL_MEM_FENCE);
-    double s = 0.0;
-    for (int k = 0; k < LINALG_WG; k++)
-        s += red[k];
-    return s;
+    if (lid == 0) {
+        double s = 0.0;
+        for (int k = 0; k < LINALG_WG; k++)
+            s += red[k];
+        red[LINALG_WG] = s;
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return red[LINALG_WG];
 }
 
 /* The same decomposition as la_syevj, same arguments and outputs, by
@@ -379,7 +391,7 @@ la_syevq(__global double *a, __global const long *desc, __global double *v,
     __local double dl[LINALG_JACOBI_MAXN], el[LINALG_JACOBI_MAXN];
     __local double rc[LINALG_JACOBI_MAXN], rs[LINALG_JACOBI_MAXN];
     __local double hv[LINALG_JACOBI_MAXN], hp[LINALG_JACOBI_MAXN], hbeta[LINALG_JACOBI_MAXN];
-    __local double red[LINALG_WG];
+    __local double red[LINALG_WG + 1];
     __local int ctl[3]; /* state (0 rotations ready, 1 done, 2 failed), lo, hi */
     const int g = get_group_id(0);
     const int lid = get_local_id(0);
@@ -476,26 +488,25 @@ la_syevq(__global double *a, __global const long *desc, __global double *v,
         el[n - 1] = 0.0;
     }
     barrier(CLK_GLOBAL_MEM_FENCE | CLK_LOCAL_MEM_FENCE);
-    /* V = H_0 H_1 ... H_{n-3}, applied from the last one. */
+    /* V^T = H_{n-3} ... H_1 H_0 (each H symmetric), built as V^T <- V^T H_k
+     * from the last k so that only the trailing block changes; V^T is kept
+     * until the end because the QL rotations then act on its rows, which
+     * is unit-stride work. */
     for (int k = n - 3; k >= 0; k--) {
         const double beta = hbeta[k];
         if (beta == 0.0) continue;
         const int L = n - k - 1;
         __global const double *hk = A + (long)k * ld + k + 1;
-        for (int j = lid; j < L; j += LINALG_WG) {
-            double s = 0.0;
-            for (int i = 0; i < L; i++)
-                s += hk[i] * V[(long)(k + 1 + i) * ldv + k + 1 + j];
-            hp[j] = beta * s;
-        }
-        barrier(CLK_LOCAL_MEM_FENCE);
         for (int i = lid; i < L; i += LINALG_WG) {
             __global double *vi = V + (long)(k + 1 + i) * ldv + k + 1;
-            const double hi = hk[i];
+            double s = 0.0;
             for (int j = 0; j < L; j++)
-                vi[j] -= hi * hp[j];
+                s += vi[j] * hk[j];
+            s *= beta;
+            for (int j = 0; j < L; j++)
+                vi[j] -= s * hk[j];
         }
-        barrier(CLK_GLOBAL_MEM_FENCE | CLK_LOCAL_MEM_FENCE);
+        barrier(CLK_GLOBAL_MEM_FENCE);
     }
 
     /* Implicit QL on (dl, el): work-item 0 finds the next unreduced block
@@ -564,20 +575,33 @@ la_syevq(__global double *a, __global const long *desc, __global double *v,
             if (lid == 0) info[g] = (state == 2) ? 1 : 0;
             break;
         }
-        for (int r = lid; r < n; r += LINALG_WG) {
-            __global double *vr = V + (long)r * ldv;
-            double f = vr[hi + 1]; /* carried down the chain in a register */
+        /* Rotation i mixes columns i, i+1 of V: rows i, i+1 of V^T. Each
+         * work-item takes LINALG_QL_CHUNK consecutive columns of V^T, a
+         * unit-stride, vectorisable loop. */
+        for (int r0 = lid * LINALG_QL_CHUNK; r0 < n; r0 += LINALG_WG * LINALG_QL_CHUNK) {
+            const int r1 = min(n, r0 + LINALG_QL_CHUNK);
             for (int i = hi; i >= lo; i--) {
-                const double c = rc[i], s = rs[i], x = vr[i];
-                vr[i + 1] = s * x + c * f;
-                f = c * x - s * f;
+                const double c = rc[i], s = rs[i];
+                __global double *vi = V + (long)i * ldv, *vn = V + (long)(i + 1) * ldv;
+                for (int r = r0; r < r1; r++) {
+                    const double x = vi[r], f = vn[r];
+                    vn[r] = s * x + c * f;
+                    vi[r] = c * x - s * f;
+                }
             }
-            vr[lo] = f;
         }
         barrier(CLK_GLOBAL_MEM_FENCE | CLK_LOCAL_MEM_FENCE);
     }
-    for (int i = lid; i < n; i += LINALG_WG)
+    /* V^T -> V in place: the work-item of row i swaps the pairs right of
+     * the diagonal. */
+    for (int i = lid; i < n; i += LINALG_WG) {
+        for (int j = i + 1; j < n; j++) {
+            const double x = V[(long)i * ldv + j];
+            V[(long)i * ldv + j] = V[(long)j * ldv + i];
+            V[(long)j * ldv + i] = x;
+        }
         wv[i] = dl[i];
+    }
 }
 
 /* ---------------------------------------------------------- eigen_compose */
