@@ -121,11 +121,18 @@ static void ref_invsqrt(const double *s, int ld, int n, double *q)
     free(f);
 }
 
+/* fmax that keeps a NaN (fmax drops it), so a NaN result fails every
+ * "error <= tolerance" check. */
+static double emax(double a, double b)
+{
+    return (isnan(a) || isnan(b)) ? NAN : (a > b ? a : b);
+}
+
 static double maxabs(const double *x, size_t n)
 {
     double m = 0;
     for (size_t i = 0; i < n; i++)
-        m = fmax(m, fabs(x[i]));
+        m = emax(m, fabs(x[i]));
     return m;
 }
 
@@ -167,19 +174,30 @@ static void download(cl_mem m, void *data, size_t bytes)
         }                                                                                          \
     } while (0)
 
+/* LAPACK's band Cholesky (dpbtrf) of the band of a (bandwidth bw, row
+ * stride ld), returned as column-major band storage ab (ldab = bw + 1). */
+static int ref_pbtrf(const double *a, int n, int ld, int bw, double *ab)
+{
+    for (int j = 0; j < n; j++)
+        for (int i = j; i <= j + bw && i < n; i++)
+            ab[(i - j) + (size_t)j * (bw + 1)] = a[(size_t)i * ld + j];
+    return LAPACKE_dpbtrf(LAPACK_COL_MAJOR, 'L', n, bw, ab, bw + 1);
+}
+
 /* --------------------------------------------- Cholesky factor and solve */
 
-#define NCHOL 14
+#define NCHOL 15
 static void test_cholesky(void)
 {
     /* Mixed sizes and strides in one batch; index 8 is indefinite, 9 has a
      * NaN, 10 is SPD again (a failure must not leak into its neighbours);
      * 11-13 are banded (bandwidth 85 as 7 fibers x 75 bins in fiber-major
-     * order, tridiagonal, and a band wider than the matrix = dense) with NaN
-     * stored outside the band. */
-    const int ns[NCHOL] = {1, 2, 7, 33, 75, 150, 525, 700, 40, 20, 9, 525, 100, 50};
-    const int pad[NCHOL] = {0, 3, 0, 1, 0, 5, 0, 0, 2, 0, 1, 0, 1, 0};
-    const int bws[NCHOL] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 85, 1, 70};
+     * order, tridiagonal, a band wider than the matrix = dense, and the
+     * largest patch, 27 fibers x 100 bins) with NaN stored outside the
+     * band. Band matrices are checked against LAPACK's band Cholesky. */
+    const int ns[NCHOL] = {1, 2, 7, 33, 75, 150, 525, 700, 40, 20, 9, 525, 100, 50, 2700};
+    const int pad[NCHOL] = {0, 3, 0, 1, 0, 5, 0, 0, 2, 0, 1, 0, 1, 0, 0};
+    const int bws[NCHOL] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 85, 1, 70, 110};
     const int nrhs = 3;
     px_la_desc d[NCHOL], bd[NCHOL];
     size_t total = 0, btotal = 0;
@@ -224,9 +242,19 @@ static void test_cholesky(void)
 
     for (int g = 0; g < NCHOL; g++) {
         const int n = ns[g], ld = (int)d[g].ld;
+        const int bw = bws[g] > 0 && bws[g] < n ? bws[g] : 0;
         double *ref = malloc(sizeof(double) * n * ld), *xr = malloc(sizeof(double) * n * nrhs);
+        double *ab = bw ? malloc(sizeof(double) * n * (bw + 1)) : NULL;
+        int rinfo;
         memcpy(ref, a + d[g].off, sizeof(double) * n * ld);
-        int rinfo = LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', n, ref, ld);
+        if (bw) {
+            rinfo = ref_pbtrf(a + d[g].off, n, ld, bw, ab);
+            for (int j = 0; j < n; j++)
+                for (int i = j; i <= j + bw && i < n; i++)
+                    ref[(size_t)i * ld + j] = ab[(i - j) + (size_t)j * (bw + 1)];
+        } else {
+            rinfo = LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', n, ref, ld);
+        }
         if (g == 9) /* LAPACK's reference dpotrf does not check for NaN */
             EXPECT(info[g] > 0, "matrix %d with a NaN: info %d", g, info[g]);
         else
@@ -235,9 +263,9 @@ static void test_cholesky(void)
             double err = 0, scale = 0;
             for (int i = 0; i < n; i++)
                 for (int j = (bws[g] > 0 ? (i > bws[g] ? i - bws[g] : 0) : 0); j <= i; j++) {
-                    err = fmax(err, fabs(l[d[g].off + i * ld + j] - ref[i * ld + j]));
-                    err = fmax(err, fabs(l[d[g].off + j * ld + i] - ref[i * ld + j]));
-                    scale = fmax(scale, fabs(ref[i * ld + j]));
+                    err = emax(err, fabs(l[d[g].off + i * ld + j] - ref[i * ld + j]));
+                    err = emax(err, fabs(l[d[g].off + j * ld + i] - ref[i * ld + j]));
+                    scale = emax(scale, fabs(ref[i * ld + j]));
                 }
             EXPECT(err <= 1e-12 * scale,
                    "potrf n=%d: max|L - L_lapack| (and L^T) %.3g (scale %.3g)", n, err, scale);
@@ -245,12 +273,15 @@ static void test_cholesky(void)
             for (int r = 0; r < nrhs; r++)
                 for (int i = 0; i < n; i++)
                     xr[r * n + i] = b[bd[g].off + r * bd[g].ld + i];
-            LAPACKE_dpotrs(LAPACK_COL_MAJOR, 'U', n, nrhs, ref, ld, xr, n);
+            if (bw)
+                LAPACKE_dpbtrs(LAPACK_COL_MAJOR, 'L', n, bw, nrhs, ab, bw + 1, xr, n);
+            else
+                LAPACKE_dpotrs(LAPACK_COL_MAJOR, 'U', n, nrhs, ref, ld, xr, n);
             double xe = 0, xs = 0;
             for (int r = 0; r < nrhs; r++)
                 for (int i = 0; i < n; i++) {
-                    xe = fmax(xe, fabs(x[bd[g].off + r * bd[g].ld + i] - xr[r * n + i]));
-                    xs = fmax(xs, fabs(xr[r * n + i]));
+                    xe = emax(xe, fabs(x[bd[g].off + r * bd[g].ld + i] - xr[r * n + i]));
+                    xs = emax(xs, fabs(xr[r * n + i]));
                 }
             EXPECT(xe <= 1e-10 * xs, "potrs n=%d: max|x - x_lapack| %.3g (scale %.3g)", n, xe, xs);
         } else {
@@ -262,6 +293,7 @@ static void test_cholesky(void)
         }
         free(ref);
         free(xr);
+        free(ab);
     }
     clReleaseMemObject(ma);
     clReleaseMemObject(md);
@@ -354,8 +386,8 @@ static void test_invblocks(void)
                 for (int j = 0; j < b; j++) {
                     int gi = f * b + i, gj = f * b + j;
                     double r = gi >= gj ? ref[gi * ld + gj] : ref[gj * ld + gi];
-                    err = fmax(err, fabs(c[cd[g].off + f * b * b + i * b + j] - r));
-                    scale = fmax(scale, fabs(r));
+                    err = emax(err, fabs(c[cd[g].off + f * b * b + i * b + j] - r));
+                    scale = emax(scale, fabs(r));
                 }
         EXPECT(err <= tol * scale, "invblocks n=%d bs=%d vs dpotri: %.3g (scale %.3g)", n, b, err,
                scale);
@@ -376,8 +408,8 @@ static void test_invblocks(void)
                 for (int i = 0; i < b; i++)
                     for (int j = 0; j < b; j++) {
                         double r = cinv[(f * b + i) * n + f * b + j];
-                        e2 = fmax(e2, fabs(c[cd[g].off + f * b * b + i * b + j] - r));
-                        s2 = fmax(s2, fabs(r));
+                        e2 = emax(e2, fabs(c[cd[g].off + f * b * b + i * b + j] - r));
+                        s2 = emax(s2, fabs(r));
                     }
             EXPECT(e2 <= tol * s2, "invblocks n=%d vs floored eigh inverse: %.3g (scale %.3g)", n,
                    e2, s2);
@@ -389,6 +421,76 @@ static void test_invblocks(void)
             free(cinv);
         }
         free(ref);
+    }
+    clReleaseMemObject(ma);
+    clReleaseMemObject(md);
+    clReleaseMemObject(mw);
+    clReleaseMemObject(mwd);
+    clReleaseMemObject(mc);
+    clReleaseMemObject(mcd);
+    clReleaseMemObject(mi);
+    free(a);
+    free(c);
+}
+
+/* The largest patch (27 fibers x 100 bins, bandwidth 110) beside the usual
+ * one: inverse blocks against LAPACK's band solve of the blocks' columns of
+ * the identity (first, middle and last block). */
+static void test_invblocks_large(void)
+{
+    const int ns[2] = {2700, 525}, bs[2] = {100, 75}, bws[2] = {110, 85};
+    px_la_desc d[2], wd[2], cd[2];
+    size_t total = 0, ctotal = 0, wtotal = 0;
+    for (int g = 0; g < 2; g++) {
+        int bz = bws[g] > bs[g] - 1 ? bws[g] : bs[g] - 1;
+        d[g] = (px_la_desc){(cl_long)total, ns[g], ns[g], bws[g]};
+        wd[g] = (px_la_desc){(cl_long)wtotal, ns[g], 2 * bz + 1, 0};
+        cd[g] = (px_la_desc){(cl_long)ctotal, ns[g], bs[g], bs[g]};
+        total += (size_t)ns[g] * ns[g];
+        wtotal += (size_t)ns[g] * wd[g].ld;
+        ctotal += (size_t)ns[g] * bs[g];
+    }
+    double *a = calloc(total, sizeof(double)), *c = calloc(ctotal, sizeof(double));
+    int info[2];
+    for (int g = 0; g < 2; g++)
+        rand_band(a + d[g].off, ns[g], ns[g], bws[g]);
+    double *apois = poison_outside_band(a, total, d, 2);
+    cl_mem ma = upload(apois, total * sizeof(double)), md = upload(d, sizeof d);
+    double *wz = calloc(wtotal, sizeof(double));
+    cl_mem mw = upload(wz, wtotal * sizeof(double)), mwd = upload(wd, sizeof wd);
+    cl_mem mc = upload(c, ctotal * sizeof(double)), mcd = upload(cd, sizeof cd);
+    cl_mem mi = upload(info, sizeof info);
+    free(apois);
+    free(wz);
+    CHECK(px_la_potrf(ctx, 2, ma, md, mi, NULL));
+    CHECK(px_la_invblocks(ctx, 2, ma, md, mw, mwd, mc, mcd, mi, NULL));
+    download(mc, c, ctotal * sizeof(double));
+    download(mi, info, sizeof info);
+    for (int g = 0; g < 2; g++) {
+        const int n = ns[g], b = bs[g], bw = bws[g], nb = n / b;
+        double *ab = malloc(sizeof(double) * n * (bw + 1)), *x = malloc(sizeof(double) * n * b);
+        int rinfo = ref_pbtrf(a + d[g].off, n, n, bw, ab);
+        EXPECT(info[g] == 0 && rinfo == 0, "large invblocks n=%d: info %d, LAPACK %d", n, info[g],
+               rinfo);
+        const int fs[3] = {0, nb / 2, nb - 1};
+        double err = 0, scale = 0;
+        for (int t = 0; t < 3; t++) {
+            const int f = fs[t];
+            memset(x, 0, sizeof(double) * n * b);
+            for (int r = 0; r < b; r++)
+                x[(size_t)r * n + f * b + r] = 1.0;
+            LAPACKE_dpbtrs(LAPACK_COL_MAJOR, 'L', n, bw, b, ab, bw + 1, x, n);
+            for (int i = 0; i < b; i++)
+                for (int j = 0; j < b; j++) {
+                    double r = x[(size_t)j * n + f * b + i];
+                    err = emax(err, fabs(c[cd[g].off + (size_t)f * b * b + i * b + j] - r));
+                    scale = emax(scale, fabs(r));
+                }
+        }
+        EXPECT(err <= 1e-12 * scale, "large invblocks n=%d bw=%d: %.3g (scale %.3g)", n, bw, err,
+               scale);
+        free(ab);
+        free(x);
     }
     clReleaseMemObject(ma);
     clReleaseMemObject(md);
@@ -508,9 +610,9 @@ static void test_eigen(eig_fn eig, const char *name)
         LAPACKE_dsyevd(LAPACK_ROW_MAJOR, 'N', 'L', n, ref, n, wr);
         memcpy(ws, wg, sizeof(double) * n);
         qsort(ws, n, sizeof(double), cmp_double);
-        double wmax = fmax(fabs(wr[0]), fabs(wr[n - 1])), we = 0;
+        double wmax = emax(fabs(wr[0]), fabs(wr[n - 1])), we = 0;
         for (int k = 0; k < n; k++)
-            we = fmax(we, fabs(ws[k] - wr[k]));
+            we = emax(we, fabs(ws[k] - wr[k]));
         EXPECT(we <= 1e-12 * wmax, "%s n=%d eigenvalues: max diff %.3g (max %.3g)", name, n, we,
                wmax);
         /* A V = V diag(w) and V^T V = I. */
@@ -522,8 +624,8 @@ static void test_eigen(eig_fn eig, const char *name)
                     s += ag[i * ld + j] * vg[j * ld + k];
                     o += vg[j * ld + i] * vg[j * ld + k];
                 }
-                re = fmax(re, fabs(s - vg[i * ld + k] * wg[k]));
-                oe = fmax(oe, fabs(o - (i == k)));
+                re = emax(re, fabs(s - vg[i * ld + k] * wg[k]));
+                oe = emax(oe, fabs(o - (i == k)));
             }
         EXPECT(re <= 1e-12 * anorm, "%s n=%d: |A V - V w| %.3g", name, n, re);
         EXPECT(oe <= 1e-12, "%s n=%d: |V^T V - I| %.3g", name, n, oe);
@@ -557,11 +659,11 @@ static void test_eigen(eig_fn eig, const char *name)
         for (int i = 0; i < n; i++) {
             double rs = 0;
             for (int j = 0; j < n; j++) {
-                qe = fmax(qe, fabs(qg[i * ld + j] - qr[i * n + j]));
-                qs = fmax(qs, fabs(qr[i * n + j]));
+                qe = emax(qe, fabs(qg[i * ld + j] - qr[i * n + j]));
+                qs = emax(qs, fabs(qr[i * n + j]));
                 rs += qr[i * n + j];
             }
-            ne = fmax(ne, fabs(ng[i] - rs));
+            ne = emax(ne, fabs(ng[i] - rs));
         }
         /* The error of C^-1/2 grows like the square root of the condition
          * number: 1e-9 for the random blocks, looser for 1e10. */
@@ -597,7 +699,7 @@ static void test_eigen(eig_fn eig, const char *name)
                     double s = 0;
                     for (int k = 0; k < n; k++)
                         s += t[i * n + k] * qg[k * ld + j];
-                    ie = fmax(ie, fabs(s - (i == j)));
+                    ie = emax(ie, fabs(s - (i == j)));
                 }
             EXPECT(ie <= 1e-9, "invsqrt n=%d: |Q C Q - I| %.3g", n, ie);
             free(t);
@@ -664,10 +766,10 @@ static void test_compose_modes(void)
         for (int i = 0; i < n; i++) {
             double rs = 0;
             for (int j = 0; j < n; j++) {
-                e = fmax(e, fabs(q[i * n + j] - qr[i * n + j]));
+                e = emax(e, fabs(q[i * n + j] - qr[i * n + j]));
                 rs += qr[i * n + j];
             }
-            ne = fmax(ne, fabs(nrm[i] - rs));
+            ne = emax(ne, fabs(nrm[i] - rs));
         }
         EXPECT(e <= 1e-13 * s, "compose mode %d: max diff %.3g (scale %.3g)", mode, e, s);
         EXPECT(ne <= 1e-12 * s, "compose mode %d: row sums differ by %.3g", mode, ne);
@@ -783,6 +885,7 @@ int main(int argc, char **argv)
     }
     test_cholesky();
     test_invblocks();
+    test_invblocks_large();
     test_eigen(px_la_syevj, "syevj");
     test_eigen(px_la_syevq, "syevq");
     test_compose_modes();
