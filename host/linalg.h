@@ -62,8 +62,9 @@ px_status px_la_potrs(px_context *ctx, size_t nmat, cl_mem a, cl_mem desc, cl_me
  * inversion inside the band, one launch). Block size bs = cdesc aux (n a
  * multiple of it; bs = n gives the full inverse); block f is written as a
  * full symmetric bs x bs row-major block at cdesc off + f bs^2. work holds
- * the band of C: wdesc off, ld >= 2 bz + 1 with bz = max(bw, bs - 1), n rows.
- * Zeros where info != 0. Cost n bz bw (n^3 / 3 when dense). This replaces
+ * the band (bz = max(bw, bs - 1)) of C in an n x n matrix: wdesc off, ld >= n
+ * (wdesc = desc with a work buffer shaped like a is fine). Zeros where
+ * info != 0. Cost n bz bw (n^3 / 3 when dense). This replaces
  * specter's eigh-based inverse with the eigenvalue floor at 10 eps max: for
  * an SPD iCov the floor never binds (condition < 4.5e14) and both agree to
  * rounding times the condition number. */

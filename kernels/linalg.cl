@@ -175,8 +175,8 @@ la_potrs(__global const double *a, __global const long *desc, __global double *b
  * bs (cdesc aux; n a multiple of it, bs = n gives the full inverse) must lie
  * inside the computed band, so it is widened to bz = max(bw, bs - 1) while
  * L is read only inside its own band bw. Cost n bz bw instead of the n^3/3
- * of a dense inverse. The band of C lives in work, band-stored: element
- * (i, j) at wdesc off + i ld + (j - i + bz), wdesc ld >= 2 bz + 1. Block f is
+ * of a dense inverse. The band of C lives in work, an n x n matrix per
+ * matrix (wdesc off, ld >= n) of which only the band is touched. Block f is
  * written full (symmetric) and row-major at cdesc off + f bs^2. Zeros where
  * info is not 0. (specter inverts by eigh with eigenvalues floored at 10 eps
  * max; for the SPD, regularised iCov the floor never binds and the two agree
@@ -209,20 +209,20 @@ la_selinv(__global const double *a, __global const long *desc, __global double *
              * work-item streams along memory. */
             for (int j = i + 1 + lid; j <= jend; j += LINALG_WG) {
                 double s = 0.0;
-                __global const double *zj = Z + (long)j * ldz + bz - j; /* C[j][k] = zj[k] */
+                __global const double *zj = Z + (long)j * ldz; /* C[j][k] = zj[k] */
                 for (int k = i + 1; k <= kend; k++)
                     s -= Lt[k] * zj[k];
                 s *= rii;
-                Z[(long)i * ldz + (j - i + bz)] = s;
-                Z[(long)j * ldz + (i - j + bz)] = s;
+                Z[(long)i * ldz + j] = s;
+                Z[(long)j * ldz + i] = s;
             }
             barrier(CLK_GLOBAL_MEM_FENCE);
             /* The diagonal uses the row just made (C[k][i] = C[i][k]). */
             if (lid == 0) {
                 double s = rii;
                 for (int k = i + 1; k <= kend; k++)
-                    s -= Lt[k] * Z[(long)k * ldz + (i - k + bz)];
-                Z[(long)i * ldz + bz] = s * rii;
+                    s -= Lt[k] * Z[(long)k * ldz + i];
+                Z[(long)i * ldz + i] = s * rii;
             }
             barrier(CLK_GLOBAL_MEM_FENCE);
         }
@@ -231,7 +231,7 @@ la_selinv(__global const double *a, __global const long *desc, __global double *
     for (int t = lid; t < nb * bs * bs; t += LINALG_WG) {
         const int f = t / (bs * bs), ia = (t / bs) % bs, ib = t % bs;
         const int ri = f * bs + ia, cj = f * bs + ib;
-        C[t] = ok ? Z[(long)ri * ldz + (cj - ri + bz)] : 0.0;
+        C[t] = ok ? Z[(long)ri * ldz + cj] : 0.0;
     }
 }
 

@@ -322,10 +322,8 @@ static void test_invblocks(void)
     px_la_desc d[NINV], wd[NINV], cd[NINV];
     size_t total = 0, ctotal = 0, wtotal = 0;
     for (int g = 0; g < NINV; g++) {
-        int bw = bws[g] > 0 ? bws[g] : ns[g] - 1;
-        int bz = bw > bs[g] - 1 ? bw : bs[g] - 1;
         d[g] = (px_la_desc){(cl_long)total, ns[g], ns[g] + (g & 1), bws[g]};
-        wd[g] = (px_la_desc){(cl_long)wtotal, ns[g], 2 * bz + 1 + (g & 1), 0};
+        wd[g] = (px_la_desc){(cl_long)wtotal, ns[g], ns[g] + 2 * (g & 1), 0};
         cd[g] = (px_la_desc){(cl_long)ctotal, ns[g], bs[g], bs[g]};
         total += (size_t)ns[g] * (ns[g] + (g & 1));
         wtotal += (size_t)ns[g] * wd[g].ld;
@@ -442,9 +440,8 @@ static void test_invblocks_large(void)
     px_la_desc d[2], wd[2], cd[2];
     size_t total = 0, ctotal = 0, wtotal = 0;
     for (int g = 0; g < 2; g++) {
-        int bz = bws[g] > bs[g] - 1 ? bws[g] : bs[g] - 1;
         d[g] = (px_la_desc){(cl_long)total, ns[g], ns[g], bws[g]};
-        wd[g] = (px_la_desc){(cl_long)wtotal, ns[g], 2 * bz + 1, 0};
+        wd[g] = (px_la_desc){(cl_long)wtotal, ns[g], ns[g], 0};
         cd[g] = (px_la_desc){(cl_long)ctotal, ns[g], bs[g], bs[g]};
         total += (size_t)ns[g] * ns[g];
         wtotal += (size_t)ns[g] * wd[g].ld;
@@ -812,9 +809,7 @@ static void bench(int nmat, int nfib, int nbin, int bw)
     px_la_desc *cd = malloc(sizeof *cd * nmat), *jd = malloc(sizeof *jd * nblk);
     px_la_desc *wd = malloc(sizeof *wd * nmat);
     size_t nn = (size_t)n * n, nc = (size_t)n * nbin * nmat;
-    const int bz =
-        (bw > 0 && bw < n ? bw : n - 1) > nbin - 1 ? (bw > 0 && bw < n ? bw : n - 1) : nbin - 1;
-    const int ldw = 2 * bz + 1;
+    const int ldw = n;
     double *a = malloc(sizeof(double) * nn * nmat), *b = malloc(sizeof(double) * n * nmat);
     for (int g = 0; g < nmat; g++) {
         d[g] = (px_la_desc){(cl_long)(g * nn), n, n, bw};
