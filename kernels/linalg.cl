@@ -42,11 +42,36 @@
 
 /* ------------------------------------------------------------------ potrf */
 
-/* Bandwidth of matrix g: desc aux, 0 (or >= n) meaning dense. Entries more
- * than bw below the diagonal are taken as zero and never read or written;
- * the factor keeps the band. */
-#define LA_BW(desc, g, n)                                                                          \
-    ((desc)[4 * (g) + 3] > 0 && (desc)[4 * (g) + 3] < (n) ? (int)(desc)[4 * (g) + 3] : (n)-1)
+/* Bandwidth of a matrix: desc aux when positive (>= n meaning dense); when
+ * 0, found here as the largest distance below the diagonal of a nonzero in
+ * the lower triangle (an O(n^2) scan against the O(n bw^2) it saves; a
+ * factor has its matrix's band, so the later stages find the same). Entries
+ * beyond the band are never read or written by the stages. red has
+ * LINALG_WG + 1 entries. */
+static int la_bandwidth(__global const double *A, const int n, const int ld, const long aux,
+                        __local int *red)
+{
+    const int lid = get_local_id(0);
+    if (aux > 0) return aux < n ? (int)aux : max(n - 1, 0);
+    int bw = 0;
+    for (int i = lid; i < n; i += LINALG_WG) {
+        __global const double *ri = A + (long)i * ld;
+        int j = 0;
+        while (j < i - bw && ri[j] == 0.0) /* only columns that would widen it */
+            j++;
+        bw = max(bw, i - j);
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    red[lid] = bw;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    if (lid == 0) {
+        for (int k = 0; k < LINALG_WG; k++)
+            bw = max(bw, red[k]);
+        red[LINALG_WG] = bw;
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return red[LINALG_WG];
+}
 
 /* A = L L^T in place: L in the lower triangle and L^T in the strict upper
  * one (inside the band; beyond it nothing is written). Left-looking by columns: column j needs only
@@ -57,12 +82,13 @@
 __kernel __attribute__((reqd_work_group_size(LINALG_WG, 1, 1))) void
 la_potrf(__global double *a, __global const long *desc, __global int *info)
 {
+    __local int bwred[LINALG_WG + 1];
     const int g = get_group_id(0);
     const int lid = get_local_id(0);
     __global double *A = a + desc[4 * g];
     const int n = (int)desc[4 * g + 1];
     const int ld = (int)desc[4 * g + 2];
-    const int bw = LA_BW(desc, g, n);
+    const int bw = la_bandwidth(A, n, ld, desc[4 * g + 3], bwred);
     int status = 0;
 
     for (int j = 0; j < n; j++) {
@@ -108,12 +134,13 @@ __kernel __attribute__((reqd_work_group_size(LINALG_WG, 1, 1))) void
 la_potrs(__global const double *a, __global const long *desc, __global double *b,
          __global const long *bdesc, __global const int *info)
 {
+    __local int bwred[LINALG_WG + 1];
     const int g = get_group_id(0);
     const int lid = get_local_id(0);
     __global const double *A = a + desc[4 * g];
     const int n = (int)desc[4 * g + 1];
     const int ld = (int)desc[4 * g + 2];
-    const int bw = LA_BW(desc, g, n);
+    const int bw = la_bandwidth(A, n, ld, desc[4 * g + 3], bwred);
     __global double *B = b + bdesc[4 * g];
     const int nrhs = (int)bdesc[4 * g + 1];
     const int ldb = (int)bdesc[4 * g + 2];
@@ -186,12 +213,13 @@ la_selinv(__global const double *a, __global const long *desc, __global double *
           __global const long *wdesc, __global double *c, __global const long *cdesc,
           __global const int *info)
 {
+    __local int bwred[LINALG_WG + 1];
     const int g = get_group_id(0);
     const int lid = get_local_id(0);
     __global const double *A = a + desc[4 * g];
     const int n = (int)desc[4 * g + 1];
     const int ld = (int)desc[4 * g + 2];
-    const int bw = LA_BW(desc, g, n);
+    const int bw = la_bandwidth(A, n, ld, desc[4 * g + 3], bwred);
     __global double *Z = w + wdesc[4 * g];
     const int ldz = (int)wdesc[4 * g + 2];
     __global double *C = c + cdesc[4 * g];

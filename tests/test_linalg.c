@@ -8,7 +8,8 @@
  *
  * `test_linalg bench [NMAT NFIB NBIN BW]` instead times the stages for the
  * extraction's sizes (default 64 matrices of 7 fibers x 75 bins, dense; BW a
- * bandwidth) and prints the figures.
+ * bandwidth given to the kernels, -BW the same band for them to find) and
+ * prints the figures.
  */
 #include "linalg.h"
 #include "testutil.h"
@@ -198,6 +199,9 @@ static void test_cholesky(void)
     const int ns[NCHOL] = {1, 2, 7, 33, 75, 150, 525, 700, 40, 20, 9, 525, 100, 50, 2700};
     const int pad[NCHOL] = {0, 3, 0, 1, 0, 5, 0, 0, 2, 0, 1, 0, 1, 0, 0};
     const int bws[NCHOL] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 85, 1, 70, 110};
+    /* desc aux: the band as given, or 0 to have the kernels find it (index
+     * 12: zeros outside its band, which must be found as 1). */
+    const int auxs[NCHOL] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 85, 0, 70, 110};
     const int nrhs = 3;
     px_la_desc d[NCHOL], bd[NCHOL];
     size_t total = 0, btotal = 0;
@@ -205,7 +209,7 @@ static void test_cholesky(void)
         d[g].off = (cl_long)total;
         d[g].n = ns[g];
         d[g].ld = ns[g] + pad[g];
-        d[g].aux = bws[g];
+        d[g].aux = auxs[g];
         total += (size_t)ns[g] * (ns[g] + pad[g]) + 5;
         bd[g].off = (cl_long)btotal;
         bd[g].n = nrhs;
@@ -319,10 +323,11 @@ static void test_invblocks(void)
     const int ns[NINV] = {1, 7, 150, 525, 300, 30, 525, 150, 40};
     const int bs[NINV] = {1, 7, 50, 75, 75, 10, 75, 50, 8};
     const int bws[NINV] = {0, 0, 0, 0, 0, 0, 85, 10, 1};
+    const int auxs[NINV] = {0, 0, 0, 0, 0, 0, 85, 10, 0}; /* 0: band found by the kernels */
     px_la_desc d[NINV], wd[NINV], cd[NINV];
     size_t total = 0, ctotal = 0, wtotal = 0;
     for (int g = 0; g < NINV; g++) {
-        d[g] = (px_la_desc){(cl_long)total, ns[g], ns[g] + (g & 1), bws[g]};
+        d[g] = (px_la_desc){(cl_long)total, ns[g], ns[g] + (g & 1), auxs[g]};
         wd[g] = (px_la_desc){(cl_long)wtotal, ns[g], ns[g] + 2 * (g & 1), 0};
         cd[g] = (px_la_desc){(cl_long)ctotal, ns[g], bs[g], bs[g]};
         total += (size_t)ns[g] * (ns[g] + (g & 1));
@@ -812,12 +817,12 @@ static void bench(int nmat, int nfib, int nbin, int bw)
     const int ldw = n;
     double *a = malloc(sizeof(double) * nn * nmat), *b = malloc(sizeof(double) * n * nmat);
     for (int g = 0; g < nmat; g++) {
-        d[g] = (px_la_desc){(cl_long)(g * nn), n, n, bw};
+        d[g] = (px_la_desc){(cl_long)(g * nn), n, n, bw > 0 ? bw : 0};
         wd[g] = (px_la_desc){(cl_long)g * n * ldw, n, ldw, 0};
         bd[g] = (px_la_desc){(cl_long)g * n, 1, n, 0};
         cd[g] = (px_la_desc){(cl_long)g * n * nbin, n, nbin, nbin};
-        if (bw > 0)
-            rand_band(a + g * nn, n, n, bw);
+        if (bw != 0)
+            rand_band(a + g * nn, n, n, bw > 0 ? bw : -bw);
         else
             rand_spd(a + g * nn, n, n, 0.5);
         for (int i = 0; i < n; i++)
@@ -839,7 +844,8 @@ static void bench(int nmat, int nfib, int nbin, int bw)
     cl_mem mi = upload(info, sizeof(int) * nblk), mji = upload(info, sizeof(int) * nblk);
     CHECK(px_la_limits(ctx, NULL, NULL));
     printf("bench: %d matrices n=%d (%d fibers x %d bins, bandwidth %d), %d eigen blocks %dx%d\n",
-           nmat, n, nfib, nbin, bw > 0 ? bw : n - 1, nblk, nbin, nbin);
+           nmat, n, nfib, nbin, bw != 0 ? abs(bw) : n - 1, nblk, nbin, nbin);
+    if (bw < 0) printf("  (bandwidth left for the kernels to find: desc aux = 0)\n");
     TIMED("potrf", px_la_potrf(ctx, nmat, ma, md, mi, NULL));
     TIMED("potrs (1 rhs)", px_la_potrs(ctx, nmat, ma, md, mb, mbd, mi, NULL));
     TIMED("invblocks (selected inverse)",
