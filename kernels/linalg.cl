@@ -1,7 +1,10 @@
-/* Batched dense linear algebra for the per-patch solve and the resolution
- * matrix: Cholesky factorisation, solves with the factor, diagonal blocks of
- * the inverse, cyclic Jacobi eigendecomposition and the eigenvalue-floored
- * inverse square root (specter's eigen_compose).
+/* Batched dense and banded linear algebra for the per-patch solve and the
+ * resolution matrix: Cholesky factorisation (la_potrf), solves with the
+ * factor (la_potrs), diagonal blocks of the inverse by selected inversion
+ * (la_selinv), symmetric eigendecomposition by cyclic Jacobi (la_syevj) or
+ * by Householder + implicit QL (la_syevq, several times faster), and the
+ * eigenvalue-floored inverse square root with its row sums (la_eigcompose,
+ * specter's eigen_compose).
  *
  * Every kernel works on a batch: one work-group per matrix, launched with
  * global size = nmat * LINALG_WG. Matrices live in global memory, row-major,
@@ -11,12 +14,14 @@
  * [3] = aux (kernel-specific: bandwidth, block size, eigenvalue offset).
  * So matrices of different sizes share one launch. A per-matrix int status
  * `info` reports failures instead of letting NaN through: 0 = success.
- * Symmetric inputs are read from their lower triangle only (potrf) or in full
- * (syevj).
+ * Symmetric inputs are read from their lower triangle (potrf, syevq) or in
+ * full (syevj). potrf, potrs and selinv use a band when there is one:
+ * desc aux = bandwidth, or 0 to have it found (see la_bandwidth).
  *
  * Tuning values (-D defines):
  *   LINALG_WG            work-items per matrix (work-group size), default 64
- *   LINALG_JACOBI_MAXN   largest matrix the Jacobi kernel accepts, default 256
+ *   LINALG_JACOBI_MAXN   largest matrix la_syevj, la_syevq and la_eigcompose
+ *                        accept (local arrays), default 256
  *   LINALG_JACOBI_SWEEPS most Jacobi sweeps before info = 1, default 40
  *   LINALG_QL_CHUNK      eigenvector columns per work-item in the QL
  *                        rotations of la_syevq, default 128 (on a CPU one
@@ -405,10 +410,11 @@ static double la_wg_sum(double x, __local double *red)
 
 /* The same decomposition as la_syevj, same arguments and outputs, by
  * Householder reduction to tridiagonal form (the reflectors accumulated into
- * V) followed by the implicit QL iteration with Wilkinson shifts: about 9 n^3
- * flops against Jacobi's 10 - 20 n^3 per sweep. Work-item 0 runs the scalar
- * recurrence of each QL sweep and leaves its rotations in local memory;
- * then every work-item applies them to its rows of V. The strict lower
+ * V^T) followed by the implicit QL iteration with Wilkinson shifts: about
+ * 9 n^3 flops where Jacobi spends some 6 n^3 per sweep over 6 - 10 sweeps.
+ * Work-item 0 runs the scalar recurrence of each QL sweep and leaves its
+ * rotations in local memory; then the work-items apply them to their
+ * columns of V^T, which is transposed into V at the end. The strict lower
  * triangle of A is read (A is symmetric) and destroyed. info: 0, 1 when an
  * eigenvalue needed more than 60 QL sweeps, 2 n above LINALG_JACOBI_MAXN,
  * 3 non-finite input. */
@@ -634,7 +640,7 @@ la_syevq(__global double *a, __global const long *desc, __global double *v,
 
 /* ---------------------------------------------------------- eigen_compose */
 
-/* Q = V f(w) V^T from the output of la_syevj, with specter's eigenvalue
+/* Q = V f(w) V^T from the output of la_syevj or la_syevq, with specter's eigenvalue
  * floor (ex2d.eigen_compose): threshold = 10 eps;
  *   mode 0 (inverse square root): r_i = sqrt(w_i), floor m = threshold
  *          sqrt(max w); f = 1 / r_i where r_i > m, else 1 / m;
