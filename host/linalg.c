@@ -98,17 +98,8 @@ px_status px_la_potrs(px_context *ctx, size_t nmat, cl_mem a, cl_mem desc, cl_me
 px_status px_la_invblocks(px_context *ctx, size_t nmat, cl_mem a, cl_mem desc, cl_mem work,
                           cl_mem wdesc, cl_mem c, cl_mem cdesc, cl_mem info, const px_la_events *e)
 {
-    const cl_mem m1[] = {a, desc, work, wdesc, info};
-    const cl_mem m2[] = {desc, work, wdesc, c, cdesc, info};
-    px_status st;
-    cl_event mid = NULL;
-    px_la_events e1 = {e ? e->nwait : 0, e ? e->wait : NULL, &mid};
-    px_la_events e2 = {1, &mid, e ? e->ev : NULL};
-
-    st = la_launch(ctx, "la_trtri", nmat, 5, m1, NULL, &e1);
-    if (st == PX_SUCCESS && nmat > 0) st = la_launch(ctx, "la_invblocks", nmat, 6, m2, NULL, &e2);
-    if (mid) clReleaseEvent(mid);
-    return st;
+    const cl_mem m[] = {a, desc, work, wdesc, c, cdesc, info};
+    return la_launch(ctx, "la_selinv", nmat, 7, m, NULL, e);
 }
 
 px_status px_la_syevj(px_context *ctx, size_t nmat, cl_mem a, cl_mem desc, cl_mem v, cl_mem vdesc,

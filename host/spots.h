@@ -48,7 +48,12 @@ typedef struct px_spot_bufs {
  * all-zero stamp (specter has no spot there); their x, y, x0, y0 are still
  * filled (params 0 for an invalid fiber). Pixels of the stamp that specter's
  * stamp does not have (one column/row fewer when its lower edge is at negative
- * pixels) are 0. The caller cuts a stamp to the CCD or a patch with x0, y0.
+ * pixels) are 0. Because of those zeros, specter's xypix cut of a spot to a
+ * pixel box [xmin, xmax) x [ymin, ymax) (the CCD, or a patch) is exactly the
+ * intersection of the box with the uncut stamp: pixel (x, y) of the box takes
+ * stamp[item][y - y0][x - x0] when 0 <= x - x0 < stamp_nx and
+ * 0 <= y - y0 < stamp_ny, else 0. Not thread-safe per px_psf_dev (kernel
+ * arguments are set on shared kernel objects).
  * wait/nwait: events to wait for; done (may be NULL): event of the last kernel.
  * Nothing is flushed or waited for here. */
 px_status px_spots_enqueue(px_psf_dev *d, size_t n, cl_mem fiber, cl_mem wavelength,
@@ -56,10 +61,10 @@ px_status px_spots_enqueue(px_psf_dev *d, size_t n, cl_mem fiber, cl_mem wavelen
                            cl_event *done);
 
 /* specter's xypix cut of one spot to the CCD [0, npix_x) x [0, npix_y): from the
- * uncut corner (x0, y0), specter's stamp size, and whether the wavelength is in
- * the fiber's range (below: -1, inside: 0, above: 1), the cut corner and size
- * (nx = ny = 0 when nothing is left; xcut, ycut then as specter's empty
- * slices start). */
+ * centre (x, y) (specter's stamp ends at int(c + hsize + 1.5)), the uncut
+ * corner (x0, y0) and whether the wavelength is in the fiber's range (below:
+ * -1, inside: 0, above: 1), the cut corner and size (nx = ny = 0 when nothing
+ * is left; xcut, ycut are then where specter's empty slices start). */
 void px_spot_cut(const px_psf_dev *d, double x, double y, int x0, int y0, int range, int *xcut,
                  int *ycut, int *nx, int *ny);
 

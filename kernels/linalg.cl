@@ -1,23 +1,32 @@
-/* Batched dense linear algebra for the per-patch solve and the resolution
- * matrix: Cholesky factorisation, solves with the factor, diagonal blocks of
- * the inverse, cyclic Jacobi eigendecomposition and the eigenvalue-floored
- * inverse square root (specter's eigen_compose).
+/* Batched dense and banded linear algebra for the per-patch solve and the
+ * resolution matrix: Cholesky factorisation (la_potrf), solves with the
+ * factor (la_potrs), diagonal blocks of the inverse by selected inversion
+ * (la_selinv), symmetric eigendecomposition by cyclic Jacobi (la_syevj) or
+ * by Householder + implicit QL (la_syevq, several times faster), and the
+ * eigenvalue-floored inverse square root with its row sums (la_eigcompose,
+ * specter's eigen_compose).
  *
  * Every kernel works on a batch: one work-group per matrix, launched with
  * global size = nmat * LINALG_WG. Matrices live in global memory, row-major,
  * each described by four longs (px_la_desc on the host): desc[4 g + 0] = offset
  * of element (0,0) in doubles, [1] = n (or nrhs for right-hand sides),
  * [2] = ld (row stride; for right-hand sides the stride between vectors),
- * [3] = aux (kernel-specific: block size, offset of the eigenvalue vector).
+ * [3] = aux (kernel-specific: bandwidth, block size, eigenvalue offset).
  * So matrices of different sizes share one launch. A per-matrix int status
  * `info` reports failures instead of letting NaN through: 0 = success.
- * Symmetric inputs are read from their lower triangle only (potrf) or in full
- * (syevj).
+ * Symmetric inputs are read from their lower triangle (potrf, syevq) or in
+ * full (syevj). potrf, potrs and selinv use a band when there is one:
+ * desc aux = bandwidth, or 0 to have it found (see la_bandwidth).
  *
  * Tuning values (-D defines):
  *   LINALG_WG            work-items per matrix (work-group size), default 64
- *   LINALG_JACOBI_MAXN   largest matrix the Jacobi kernel accepts, default 256
+ *   LINALG_JACOBI_MAXN   largest matrix la_syevj, la_syevq and la_eigcompose
+ *                        accept (local arrays), default 256
  *   LINALG_JACOBI_SWEEPS most Jacobi sweeps before info = 1, default 40
+ *   LINALG_QL_CHUNK      eigenvector columns per work-item in the QL
+ *                        rotations of la_syevq, default 128 (on a CPU one
+ *                        long unit-stride loop is fastest; 1 suits GPUs,
+ *                        where neighbouring work-items coalesce)
  */
 #pragma OPENCL EXTENSION cl_khr_fp64 : enable
 
@@ -27,6 +36,9 @@
 #ifndef LINALG_JACOBI_MAXN
 #define LINALG_JACOBI_MAXN 256
 #endif
+#ifndef LINALG_QL_CHUNK
+#define LINALG_QL_CHUNK 128
+#endif
 #ifndef LINALG_JACOBI_SWEEPS
 #define LINALG_JACOBI_SWEEPS 40
 #endif
@@ -35,27 +47,62 @@
 
 /* ------------------------------------------------------------------ potrf */
 
-/* A = L L^T in place (lower triangle; the strict upper triangle is left as
- * it was). Left-looking by columns: column j needs only the finished rows of
- * L, each work-item takes whole rows so its dot products run along memory.
- * info = j + 1 when the pivot of column j is not positive and finite; the
- * factorisation stops there. */
+/* Bandwidth of a matrix: desc aux when positive (>= n meaning dense); when
+ * 0, found here as the largest distance below the diagonal of a nonzero in
+ * the lower triangle (an O(n^2) scan against the O(n bw^2) it saves; a
+ * factor has its matrix's band, so the later stages find the same). Entries
+ * beyond the band are never read or written by the stages. red has
+ * LINALG_WG + 1 entries. */
+static int la_bandwidth(__global const double *A, const int n, const int ld, const long aux,
+                        __local int *red)
+{
+    const int lid = get_local_id(0);
+    if (aux > 0) return aux < n ? (int)aux : max(n - 1, 0);
+    int bw = 0;
+    for (int i = lid; i < n; i += LINALG_WG) {
+        __global const double *ri = A + (long)i * ld;
+        int j = 0;
+        while (j < i - bw && ri[j] == 0.0) /* only columns that would widen it */
+            j++;
+        bw = max(bw, i - j);
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    red[lid] = bw;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    if (lid == 0) {
+        for (int k = 0; k < LINALG_WG; k++)
+            bw = max(bw, red[k]);
+        red[LINALG_WG] = bw;
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return red[LINALG_WG];
+}
+
+/* A = L L^T in place: L in the lower triangle and L^T in the strict upper
+ * one (inside the band; beyond it nothing is written). Left-looking by columns: column j needs only
+ * the finished rows of L, each work-item takes whole rows so its dot products run along memory;
+ * with a band, rows and dot products are cut to it (n bw^2 / 2 flops
+ * instead of n^3 / 3). info = j + 1 when the pivot of column j is not
+ * positive and finite; the factorisation stops there. */
 __kernel __attribute__((reqd_work_group_size(LINALG_WG, 1, 1))) void
 la_potrf(__global double *a, __global const long *desc, __global int *info)
 {
+    __local int bwred[LINALG_WG + 1];
     const int g = get_group_id(0);
     const int lid = get_local_id(0);
     __global double *A = a + desc[4 * g];
     const int n = (int)desc[4 * g + 1];
     const int ld = (int)desc[4 * g + 2];
+    const int bw = la_bandwidth(A, n, ld, desc[4 * g + 3], bwred);
     int status = 0;
 
     for (int j = 0; j < n; j++) {
         __global const double *rj = A + (long)j * ld;
-        for (int i = j + lid; i < n; i += LINALG_WG) {
+        const int iend = min(n, j + bw + 1);
+        for (int i = j + lid; i < iend; i += LINALG_WG) {
             __global const double *ri = A + (long)i * ld;
             double s = ri[j];
-            for (int k = 0; k < j; k++)
+            for (int k = max(0, i - bw); k < j; k++)
                 s -= ri[k] * rj[k];
             /* The pivot goes in as its root when usable, as it is when not,
              * so every work-item reads one value and takes the same branch. */
@@ -69,8 +116,11 @@ la_potrf(__global double *a, __global const long *desc, __global int *info)
             break;
         }
         const double r = 1.0 / ljj;
-        for (int i = j + 1 + lid; i < n; i += LINALG_WG)
-            A[(long)i * ld + j] *= r;
+        for (int i = j + 1 + lid; i < iend; i += LINALG_WG) {
+            const double x = A[(long)i * ld + j] * r;
+            A[(long)i * ld + j] = x;
+            A[(long)j * ld + i] = x; /* L^T too, for la_selinv's row reads */
+        }
         barrier(CLK_GLOBAL_MEM_FENCE);
     }
     if (lid == 0) info[g] = status;
@@ -78,21 +128,24 @@ la_potrf(__global double *a, __global const long *desc, __global int *info)
 
 /* ------------------------------------------------------------------ potrs */
 
-/* Solves A X = B with the factor from la_potrf, B overwritten by X.
- * bdesc: [0] offset, [1] nrhs, [2] stride between right-hand-side vectors.
- * Column-oriented substitution with one barrier per row: in the pass for
- * row i every work-item reads the finished b_i and updates rows beyond it,
- * and the division of b_i by the pivot is written one pass later, when
- * nobody reads it any more. A matrix whose info is not 0 gets X = 0. */
+/* Solves A X = B with the factor from la_potrf (same desc, band included),
+ * B overwritten by X. bdesc: [0] offset, [1] nrhs, [2] stride between
+ * right-hand-side vectors. Column-oriented substitution with one barrier per
+ * row: in the pass for row i every work-item reads the finished b_i and
+ * updates the rows the band reaches from it, and the division of b_i by the
+ * pivot is written one pass later, when nobody reads it any more. A matrix
+ * whose info is not 0 gets X = 0. */
 __kernel __attribute__((reqd_work_group_size(LINALG_WG, 1, 1))) void
 la_potrs(__global const double *a, __global const long *desc, __global double *b,
          __global const long *bdesc, __global const int *info)
 {
+    __local int bwred[LINALG_WG + 1];
     const int g = get_group_id(0);
     const int lid = get_local_id(0);
     __global const double *A = a + desc[4 * g];
     const int n = (int)desc[4 * g + 1];
     const int ld = (int)desc[4 * g + 2];
+    const int bw = la_bandwidth(A, n, ld, desc[4 * g + 3], bwred);
     __global double *B = b + bdesc[4 * g];
     const int nrhs = (int)bdesc[4 * g + 1];
     const int ldb = (int)bdesc[4 * g + 2];
@@ -111,7 +164,7 @@ la_potrs(__global const double *a, __global const long *desc, __global double *b
             for (int r = lid; r < nrhs; r += LINALG_WG)
                 B[(long)r * ldb + i - 1] *= rprev;
         }
-        const int m = n - i - 1;
+        const int m = min(n - 1, i + bw) - i;
         for (int t = lid; t < m * nrhs; t += LINALG_WG) {
             const int r = t / m, k = i + 1 + t % m;
             __global double *br = B + (long)r * ldb;
@@ -130,9 +183,10 @@ la_potrs(__global const double *a, __global const long *desc, __global double *b
             for (int r = lid; r < nrhs; r += LINALG_WG)
                 B[(long)r * ldb + i + 1] *= rprev;
         }
+        const int lo = max(0, i - bw), m = i - lo;
         __global const double *ri = A + (long)i * ld;
-        for (int t = lid; t < i * nrhs; t += LINALG_WG) {
-            const int r = t / i, k = t % i;
+        for (int t = lid; t < m * nrhs; t += LINALG_WG) {
+            const int r = t / m, k = lo + t % m;
             __global double *br = B + (long)r * ldb;
             br[k] -= ri[k] * (br[i] * rii);
         }
@@ -142,80 +196,75 @@ la_potrs(__global const double *a, __global const long *desc, __global double *b
         B[(long)r * ldb] /= A[0];
 }
 
-/* ------------------------------------------------------------------ trtri */
+/* ----------------------------------------------------------------- selinv */
 
-/* W = L^-1 (lower triangular, strict upper triangle of W set to 0) from the
- * factor of la_potrf. Each work-item builds whole columns of W by forward
- * substitution, so no barrier is needed; neighbouring work-items touch
- * neighbouring columns, which vectorises on CPUs and coalesces on GPUs.
- * wdesc: [0] offset, [2] ld. Nothing is written when info is not 0. */
+/* Diagonal blocks of C = A^-1 from the factor of la_potrf (read as L^T in
+ * the upper triangle, along rows) by the Takahashi
+ * recurrence, which only needs C inside the band: from L^T C = L^-1,
+ *   C[i][j] = (delta_ij / L_ii - sum_{k = i+1}^{i+bw} L[k][i] C[k][j]) / L_ii
+ * for j >= i, rows from the last up: first all j > i of a row at once, then
+ * the diagonal, which needs them. Blocks of size
+ * bs (cdesc aux; n a multiple of it, bs = n gives the full inverse) must lie
+ * inside the computed band, so it is widened to bz = max(bw, bs - 1) while
+ * L is read only inside its own band bw. Cost n bz bw instead of the n^3/3
+ * of a dense inverse. The band of C lives in work, an n x n matrix per
+ * matrix (wdesc off, ld >= n) of which only the band is touched. Block f is
+ * written full (symmetric) and row-major at cdesc off + f bs^2. Zeros where
+ * info is not 0. (specter inverts by eigh with eigenvalues floored at 10 eps
+ * max; for the SPD, regularised iCov the floor never binds and the two agree
+ * to rounding times the condition number; see tests/test_linalg.c.) */
 __kernel __attribute__((reqd_work_group_size(LINALG_WG, 1, 1))) void
-la_trtri(__global const double *a, __global const long *desc, __global double *w,
-         __global const long *wdesc, __global const int *info)
+la_selinv(__global const double *a, __global const long *desc, __global double *w,
+          __global const long *wdesc, __global double *c, __global const long *cdesc,
+          __global const int *info)
 {
+    __local int bwred[LINALG_WG + 1];
     const int g = get_group_id(0);
     const int lid = get_local_id(0);
     __global const double *A = a + desc[4 * g];
     const int n = (int)desc[4 * g + 1];
     const int ld = (int)desc[4 * g + 2];
-    __global double *W = w + wdesc[4 * g];
-    const int ldw = (int)wdesc[4 * g + 2];
-
-    if (info[g] != 0) return;
-    for (int j = lid; j < n; j += LINALG_WG) {
-        for (int i = 0; i < j; i++)
-            W[(long)i * ldw + j] = 0.0;
-        W[(long)j * ldw + j] = 1.0 / A[(long)j * ld + j];
-        for (int i = j + 1; i < n; i++) {
-            __global const double *ri = A + (long)i * ld;
-            double s = 0.0;
-            for (int k = j; k < i; k++)
-                s -= ri[k] * W[(long)k * ldw + j];
-            W[(long)i * ldw + j] = s / ri[i];
-        }
-    }
-}
-
-/* --------------------------------------------------------- inverse blocks */
-
-/* Diagonal blocks of A^-1 = W^T W with W = L^-1 from la_trtri: block f of
- * size bs (= cdesc aux; n must be a multiple of it, bs = n gives the full
- * inverse; n from desc) is C_ff[a][b] = sum_{k >= f bs + max(a, b)} W[k][f bs + a] W[k][f bs + b].
- * The blocks are stored one after the other, each bs x bs row-major and
- * symmetric in full, from cdesc offset. When info is not 0 they are zeros. */
-__kernel __attribute__((reqd_work_group_size(LINALG_WG, 1, 1))) void
-la_invblocks(__global const long *desc, __global const double *w, __global const long *wdesc,
-             __global double *c, __global const long *cdesc, __global const int *info)
-{
-    const int g = get_group_id(0);
-    const int lid = get_local_id(0);
-    __global const double *W = w + wdesc[4 * g];
-    const int n = (int)desc[4 * g + 1];
-    const int ldw = (int)wdesc[4 * g + 2];
+    const int bw = la_bandwidth(A, n, ld, desc[4 * g + 3], bwred);
+    __global double *Z = w + wdesc[4 * g];
+    const int ldz = (int)wdesc[4 * g + 2];
     __global double *C = c + cdesc[4 * g];
     const int bs = (int)cdesc[4 * g + 3];
-    const int nb = n / bs;
-    const int npair = bs * (bs + 1) / 2;
+    const int bz = max(bw, bs - 1);
     const int ok = (info[g] == 0);
 
-    for (int t = lid; t < nb * npair; t += LINALG_WG) {
-        const int f = t / npair;
-        int p = t % npair;
-        /* p -> (ia, ib) with ia >= ib, rows of the lower triangle in order. */
-        int ia = (int)((sqrt(8.0 * p + 1.0) - 1.0) * 0.5);
-        while (ia * (ia + 1) / 2 > p)
-            ia--;
-        while ((ia + 1) * (ia + 2) / 2 <= p)
-            ia++;
-        const int ib = p - ia * (ia + 1) / 2;
-        const int ca = f * bs + ia, cb = f * bs + ib;
-        double s = 0.0;
-        if (ok)
-            for (int k = ca; k < n; k++)
-                s += W[(long)k * ldw + ca] * W[(long)k * ldw + cb];
-        __global double *Cf = C + (long)f * bs * bs;
-        Cf[ia * bs + ib] = s;
-        Cf[ib * bs + ia] = s;
+    if (ok) {
+        for (int i = n - 1; i >= 0; i--) {
+            const double rii = 1.0 / A[(long)i * ld + i];
+            __global const double *Lt = A + (long)i * ld; /* Lt[k] = L[k][i], k > i */
+            const int kend = min(n - 1, i + bw), jend = min(n - 1, i + bz);
+            /* Off the diagonal first: they need only rows below i, read as
+             * rows of the symmetric band (C[k][j] = C[j][k]) so that each
+             * work-item streams along memory. */
+            for (int j = i + 1 + lid; j <= jend; j += LINALG_WG) {
+                double s = 0.0;
+                __global const double *zj = Z + (long)j * ldz; /* C[j][k] = zj[k] */
+                for (int k = i + 1; k <= kend; k++)
+                    s -= Lt[k] * zj[k];
+                s *= rii;
+                Z[(long)i * ldz + j] = s;
+                Z[(long)j * ldz + i] = s;
+            }
+            barrier(CLK_GLOBAL_MEM_FENCE);
+            /* The diagonal uses the row just made (C[k][i] = C[i][k]). */
+            if (lid == 0) {
+                double s = rii;
+                for (int k = i + 1; k <= kend; k++)
+                    s -= Lt[k] * Z[(long)k * ldz + i];
+                Z[(long)i * ldz + i] = s * rii;
+            }
+            barrier(CLK_GLOBAL_MEM_FENCE);
+        }
+    }
+    const int nb = (bs > 0) ? n / bs : 0;
+    for (int t = lid; t < nb * bs * bs; t += LINALG_WG) {
+        const int f = t / (bs * bs), ia = (t / bs) % bs, ib = t % bs;
+        const int ri = f * bs + ia, cj = f * bs + ib;
+        C[t] = ok ? Z[(long)ri * ldz + cj] : 0.0;
     }
 }
 
@@ -289,35 +338,37 @@ la_syevj(__global double *a, __global const long *desc, __global double *v,
             }
             barrier(CLK_LOCAL_MEM_FENCE);
             /* Columns p, q of A and V: A <- A J, V <- V J. */
-            for (int t = lid; t < np * n; t += LINALG_WG) {
-                const int k = t / n, i = t % n;
+            for (int k = lid; k < np; k += LINALG_WG) {
                 const double s = sn[k];
                 if (s == 0.0) continue;
                 const double c = cs[k];
                 const int p0 = LA_PLAYER(k), q0 = LA_PLAYER(ne - 1 - k);
                 const int p = min(p0, q0), q = max(p0, q0);
-                __global double *ai = A + (long)i * ld;
-                const double x = ai[p], y = ai[q];
-                ai[p] = c * x - s * y;
-                ai[q] = s * x + c * y;
-                __global double *vi = V + (long)i * ldv;
-                const double vx = vi[p], vy = vi[q];
-                vi[p] = c * vx - s * vy;
-                vi[q] = s * vx + c * vy;
+                for (int i = 0; i < n; i++) {
+                    __global double *ai = A + (long)i * ld;
+                    const double x = ai[p], y = ai[q];
+                    ai[p] = c * x - s * y;
+                    ai[q] = s * x + c * y;
+                    __global double *vi = V + (long)i * ldv;
+                    const double vx = vi[p], vy = vi[q];
+                    vi[p] = c * vx - s * vy;
+                    vi[q] = s * vx + c * vy;
+                }
             }
             barrier(CLK_GLOBAL_MEM_FENCE);
             /* Rows p, q of A: A <- J^T A. */
-            for (int t = lid; t < np * n; t += LINALG_WG) {
-                const int k = t / n, j = t % n;
+            for (int k = lid; k < np; k += LINALG_WG) {
                 const double s = sn[k];
                 if (s == 0.0) continue;
                 const double c = cs[k];
                 const int p0 = LA_PLAYER(k), q0 = LA_PLAYER(ne - 1 - k);
                 const int p = min(p0, q0), q = max(p0, q0);
                 __global double *ap = A + (long)p * ld, *aq = A + (long)q * ld;
-                const double x = ap[j], y = aq[j];
-                ap[j] = c * x - s * y;
-                aq[j] = s * x + c * y;
+                for (int j = 0; j < n; j++) {
+                    const double x = ap[j], y = aq[j];
+                    ap[j] = c * x - s * y;
+                    aq[j] = s * x + c * y;
+                }
             }
             barrier(CLK_GLOBAL_MEM_FENCE | CLK_LOCAL_MEM_FENCE);
 #undef LA_PLAYER
@@ -339,25 +390,31 @@ la_syevj(__global double *a, __global const long *desc, __global double *v,
 /* ------------------------------------------------------------------ syevq */
 
 /* Sum of x over the work-group (every work-item gets it); red has
- * LINALG_WG entries. */
+ * LINALG_WG + 1 entries. One work-item adds: every work-item adding all
+ * entries costs LINALG_WG times more on a CPU, where work-items run in turn. */
 static double la_wg_sum(double x, __local double *red)
 {
     const int lid = get_local_id(0);
     barrier(CLK_LOCAL_MEM_FENCE);
     red[lid] = x;
     barrier(CLK_LOCAL_MEM_FENCE);
-    double s = 0.0;
-    for (int k = 0; k < LINALG_WG; k++)
-        s += red[k];
-    return s;
+    if (lid == 0) {
+        double s = 0.0;
+        for (int k = 0; k < LINALG_WG; k++)
+            s += red[k];
+        red[LINALG_WG] = s;
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return red[LINALG_WG];
 }
 
 /* The same decomposition as la_syevj, same arguments and outputs, by
  * Householder reduction to tridiagonal form (the reflectors accumulated into
- * V) followed by the implicit QL iteration with Wilkinson shifts: about 9 n^3
- * flops against Jacobi's 10 - 20 n^3 per sweep. Work-item 0 runs the scalar
- * recurrence of each QL sweep and leaves its rotations in local memory;
- * then every work-item applies them to its rows of V. The strict lower
+ * V^T) followed by the implicit QL iteration with Wilkinson shifts: about
+ * 9 n^3 flops where Jacobi spends some 6 n^3 per sweep over 6 - 10 sweeps.
+ * Work-item 0 runs the scalar recurrence of each QL sweep and leaves its
+ * rotations in local memory; then the work-items apply them to their
+ * columns of V^T, which is transposed into V at the end. The strict lower
  * triangle of A is read (A is symmetric) and destroyed. info: 0, 1 when an
  * eigenvalue needed more than 60 QL sweeps, 2 n above LINALG_JACOBI_MAXN,
  * 3 non-finite input. */
@@ -368,7 +425,7 @@ la_syevq(__global double *a, __global const long *desc, __global double *v,
     __local double dl[LINALG_JACOBI_MAXN], el[LINALG_JACOBI_MAXN];
     __local double rc[LINALG_JACOBI_MAXN], rs[LINALG_JACOBI_MAXN];
     __local double hv[LINALG_JACOBI_MAXN], hp[LINALG_JACOBI_MAXN], hbeta[LINALG_JACOBI_MAXN];
-    __local double red[LINALG_WG];
+    __local double red[LINALG_WG + 1];
     __local int ctl[3]; /* state (0 rotations ready, 1 done, 2 failed), lo, hi */
     const int g = get_group_id(0);
     const int lid = get_local_id(0);
@@ -442,10 +499,14 @@ la_syevq(__global double *a, __global const long *desc, __global double *v,
             hp_part += hv[i] * hp[i];
         }
         const double kk = 0.5 * beta * la_wg_sum(hp_part, red);
-        for (int t = lid; t < L * L; t += LINALG_WG) {
-            const int i = t / L, j = t % L;
-            const double wi = hp[i] - kk * hv[i], wj = hp[j] - kk * hv[j];
-            A[(long)(k + 1 + i) * ld + k + 1 + j] -= hv[i] * wj + wi * hv[j];
+        for (int i = lid; i < L; i += LINALG_WG)
+            hp[i] -= kk * hv[i]; /* hp is now w */
+        barrier(CLK_LOCAL_MEM_FENCE);
+        for (int i = lid; i < L; i += LINALG_WG) {
+            __global double *ri = A + (long)(k + 1 + i) * ld + k + 1;
+            const double hi = hv[i], wi = hp[i];
+            for (int j = 0; j < L; j++)
+                ri[j] -= hi * hp[j] + wi * hv[j];
         }
         /* Keep h in row k (no longer part of the trailing block). */
         for (int i = lid; i < L; i += LINALG_WG)
@@ -461,24 +522,25 @@ la_syevq(__global double *a, __global const long *desc, __global double *v,
         el[n - 1] = 0.0;
     }
     barrier(CLK_GLOBAL_MEM_FENCE | CLK_LOCAL_MEM_FENCE);
-    /* V = H_0 H_1 ... H_{n-3}, applied from the last one. */
+    /* V^T = H_{n-3} ... H_1 H_0 (each H symmetric), built as V^T <- V^T H_k
+     * from the last k so that only the trailing block changes; V^T is kept
+     * until the end because the QL rotations then act on its rows, which
+     * is unit-stride work. */
     for (int k = n - 3; k >= 0; k--) {
         const double beta = hbeta[k];
         if (beta == 0.0) continue;
         const int L = n - k - 1;
         __global const double *hk = A + (long)k * ld + k + 1;
-        for (int j = lid; j < L; j += LINALG_WG) {
+        for (int i = lid; i < L; i += LINALG_WG) {
+            __global double *vi = V + (long)(k + 1 + i) * ldv + k + 1;
             double s = 0.0;
-            for (int i = 0; i < L; i++)
-                s += hk[i] * V[(long)(k + 1 + i) * ldv + k + 1 + j];
-            hp[j] = beta * s;
+            for (int j = 0; j < L; j++)
+                s += vi[j] * hk[j];
+            s *= beta;
+            for (int j = 0; j < L; j++)
+                vi[j] -= s * hk[j];
         }
-        barrier(CLK_LOCAL_MEM_FENCE);
-        for (int t = lid; t < L * L; t += LINALG_WG) {
-            const int i = t / L, j = t % L;
-            V[(long)(k + 1 + i) * ldv + k + 1 + j] -= hk[i] * hp[j];
-        }
-        barrier(CLK_GLOBAL_MEM_FENCE | CLK_LOCAL_MEM_FENCE);
+        barrier(CLK_GLOBAL_MEM_FENCE);
     }
 
     /* Implicit QL on (dl, el): work-item 0 finds the next unreduced block
@@ -507,7 +569,7 @@ la_syevq(__global double *a, __global const long *desc, __global double *v,
                 int i = m - 1, underflow = 0;
                 for (; i >= l; i--) {
                     const double f = s * el[i], b = c * el[i];
-                    r = hypot(f, gg);
+                    r = sqrt(f * f + gg * gg); /* no hypot: entries are far from overflow */
                     el[i + 1] = r;
                     if (r == 0.0) { /* the block splits: restart on it */
                         dl[i + 1] -= p;
@@ -547,23 +609,38 @@ la_syevq(__global double *a, __global const long *desc, __global double *v,
             if (lid == 0) info[g] = (state == 2) ? 1 : 0;
             break;
         }
-        for (int r = lid; r < n; r += LINALG_WG) {
-            __global double *vr = V + (long)r * ldv;
+        /* Rotation i mixes columns i, i+1 of V: rows i, i+1 of V^T. Each
+         * work-item takes LINALG_QL_CHUNK consecutive columns of V^T, a
+         * unit-stride, vectorisable loop. */
+        for (int r0 = lid * LINALG_QL_CHUNK; r0 < n; r0 += LINALG_WG * LINALG_QL_CHUNK) {
+            const int r1 = min(n, r0 + LINALG_QL_CHUNK);
             for (int i = hi; i >= lo; i--) {
-                const double c = rc[i], s = rs[i], f = vr[i + 1], x = vr[i];
-                vr[i + 1] = s * x + c * f;
-                vr[i] = c * x - s * f;
+                const double c = rc[i], s = rs[i];
+                __global double *vi = V + (long)i * ldv, *vn = V + (long)(i + 1) * ldv;
+                for (int r = r0; r < r1; r++) {
+                    const double x = vi[r], f = vn[r];
+                    vn[r] = s * x + c * f;
+                    vi[r] = c * x - s * f;
+                }
             }
         }
         barrier(CLK_GLOBAL_MEM_FENCE | CLK_LOCAL_MEM_FENCE);
     }
-    for (int i = lid; i < n; i += LINALG_WG)
+    /* V^T -> V in place: the work-item of row i swaps the pairs right of
+     * the diagonal. */
+    for (int i = lid; i < n; i += LINALG_WG) {
+        for (int j = i + 1; j < n; j++) {
+            const double x = V[(long)i * ldv + j];
+            V[(long)i * ldv + j] = V[(long)j * ldv + i];
+            V[(long)j * ldv + i] = x;
+        }
         wv[i] = dl[i];
+    }
 }
 
 /* ---------------------------------------------------------- eigen_compose */
 
-/* Q = V f(w) V^T from the output of la_syevj, with specter's eigenvalue
+/* Q = V f(w) V^T from the output of la_syevj or la_syevq, with specter's eigenvalue
  * floor (ex2d.eigen_compose): threshold = 10 eps;
  *   mode 0 (inverse square root): r_i = sqrt(w_i), floor m = threshold
  *          sqrt(max w); f = 1 / r_i where r_i > m, else 1 / m;
@@ -618,23 +695,21 @@ la_eigcompose(__global const double *v, __global const long *vdesc, __global con
         }
     }
     barrier(CLK_LOCAL_MEM_FENCE);
-    for (int t = lid; t < n * n; t += LINALG_WG) {
-        const int i = t / n, j = t % n;
-        double s = 0.0;
-        if (ok && j >= i) {
-            for (int k = 0; k < n; k++)
-                s += V[(long)i * ldv + k] * f[k] * V[(long)j * ldv + k];
+    for (int i = lid; i < n; i += LINALG_WG) {
+        __global const double *vi = V + (long)i * ldv;
+        for (int j = i; j < n; j++) {
+            __global const double *vj = V + (long)j * ldv;
+            double s = 0.0;
+            if (ok)
+                for (int k = 0; k < n; k++)
+                    s += vi[k] * f[k] * vj[k];
             Q[(long)i * ldq + j] = s;
         }
     }
     barrier(CLK_GLOBAL_MEM_FENCE);
-    for (int t = lid; t < n * n; t += LINALG_WG) {
-        const int i = t / n, j = t % n;
-        if (j < i)
-            Q[(long)i * ldq + j] = ok ? Q[(long)j * ldq + i] : 0.0;
-        else if (!ok)
-            Q[(long)i * ldq + j] = 0.0;
-    }
+    for (int i = lid; i < n; i += LINALG_WG)
+        for (int j = 0; j < i; j++)
+            Q[(long)i * ldq + j] = Q[(long)j * ldq + i];
     barrier(CLK_GLOBAL_MEM_FENCE);
     for (int i = lid; i < n; i += LINALG_WG) {
         double s = 0.0;

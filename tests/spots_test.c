@@ -214,6 +214,7 @@ static void set_tab(px_legtab *t, int nfiber, int ncoef, const double *c0)
     t->wmin = 5000.0;
     t->wmax = 7000.0;
     t->ncoef = ncoef;
+    free(t->c);
     t->c = calloc((size_t)nfiber * ncoef, sizeof(double));
     for (f = 0; f < nfiber; f++)
         for (k = 0; k < ncoef; k++)
@@ -256,8 +257,6 @@ static int run_analytic(void)
     psf.param = calloc(psf.nparam, sizeof *psf.param);
     for (p = 0; p < psf.nparam; p++)
         set_tab(&psf.param[p], NF, 1, NULL);
-    free(psf.param[PX_P_X].c);
-    free(psf.param[PX_P_Y].c);
     set_tab(&psf.param[PX_P_X], NF, 2, xc);
     set_tab(&psf.param[PX_P_Y], NF, 2, yc);
     set_tab(&psf.param[PX_P_GHSIGX], NF, 1, sx);

@@ -6,8 +6,10 @@
  * strides, with a matrix that is not positive definite, one with a NaN and
  * rank-deficient blocks that exercise the floor.
  *
- * `test_linalg bench` instead times the stages for the extraction's sizes
- * (64 matrices of 7 fibers x 75 bins) and prints the figures.
+ * `test_linalg bench [NMAT NFIB NBIN BW]` instead times the stages for the
+ * extraction's sizes (default 64 matrices of 7 fibers x 75 bins, dense; BW a
+ * bandwidth given to the kernels, -BW the same band for them to find) and
+ * prints the figures.
  */
 #include "linalg.h"
 #include "testutil.h"
@@ -45,6 +47,35 @@ static void rand_spd(double *a, int n, int ld, double shift)
             a[i * ld + j] = a[j * ld + i] = s / n + (i == j ? shift : 0.0);
         }
     free(b);
+}
+
+/* Symmetric band matrix, entries within bw of the diagonal uniform, the
+ * diagonal dominant (so SPD), zeros outside the band. */
+static void rand_band(double *a, int n, int ld, int bw)
+{
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j <= i; j++)
+            a[i * ld + j] = a[j * ld + i] = (i - j <= bw) ? urand() : 0.0;
+    for (int i = 0; i < n; i++) {
+        double s = 0.5;
+        for (int j = 0; j < n; j++)
+            s += (j != i) ? fabs(a[i * ld + j]) : 0.0;
+        a[i * ld + i] = s;
+    }
+}
+
+/* A copy of the batch for the device with NaN outside each band, which the
+ * kernels must never read. */
+static double *poison_outside_band(const double *a, size_t total, const px_la_desc *d, int nmat)
+{
+    double *p = malloc(total * sizeof(double));
+    memcpy(p, a, total * sizeof(double));
+    for (int g = 0; g < nmat; g++)
+        if (d[g].aux > 0)
+            for (int i = 0; i < d[g].n; i++)
+                for (int j = 0; j < d[g].n; j++)
+                    if (i - j > d[g].aux) p[d[g].off + i * d[g].ld + j] = NAN;
+    return p;
 }
 
 /* Random orthogonal U (n x n) from LAPACK's QR of a random matrix. */
@@ -91,11 +122,18 @@ static void ref_invsqrt(const double *s, int ld, int n, double *q)
     free(f);
 }
 
+/* fmax that keeps a NaN (fmax drops it), so a NaN result fails every
+ * "error <= tolerance" check. */
+static double emax(double a, double b)
+{
+    return (isnan(a) || isnan(b)) ? NAN : (a > b ? a : b);
+}
+
 static double maxabs(const double *x, size_t n)
 {
     double m = 0;
     for (size_t i = 0; i < n; i++)
-        m = fmax(m, fabs(x[i]));
+        m = emax(m, fabs(x[i]));
     return m;
 }
 
@@ -137,15 +175,33 @@ static void download(cl_mem m, void *data, size_t bytes)
         }                                                                                          \
     } while (0)
 
+/* LAPACK's band Cholesky (dpbtrf) of the band of a (bandwidth bw, row
+ * stride ld), returned as column-major band storage ab (ldab = bw + 1). */
+static int ref_pbtrf(const double *a, int n, int ld, int bw, double *ab)
+{
+    for (int j = 0; j < n; j++)
+        for (int i = j; i <= j + bw && i < n; i++)
+            ab[(i - j) + (size_t)j * (bw + 1)] = a[(size_t)i * ld + j];
+    return LAPACKE_dpbtrf(LAPACK_COL_MAJOR, 'L', n, bw, ab, bw + 1);
+}
+
 /* --------------------------------------------- Cholesky factor and solve */
 
-#define NCHOL 11
+#define NCHOL 15
 static void test_cholesky(void)
 {
     /* Mixed sizes and strides in one batch; index 8 is indefinite, 9 has a
-     * NaN, 10 is SPD again (a failure must not leak into its neighbours). */
-    const int ns[NCHOL] = {1, 2, 7, 33, 75, 150, 525, 700, 40, 20, 9};
-    const int pad[NCHOL] = {0, 3, 0, 1, 0, 5, 0, 0, 2, 0, 1};
+     * NaN, 10 is SPD again (a failure must not leak into its neighbours);
+     * 11-13 are banded (bandwidth 85 as 7 fibers x 75 bins in fiber-major
+     * order, tridiagonal, a band wider than the matrix = dense, and the
+     * largest patch, 27 fibers x 100 bins) with NaN stored outside the
+     * band. Band matrices are checked against LAPACK's band Cholesky. */
+    const int ns[NCHOL] = {1, 2, 7, 33, 75, 150, 525, 700, 40, 20, 9, 525, 100, 50, 2700};
+    const int pad[NCHOL] = {0, 3, 0, 1, 0, 5, 0, 0, 2, 0, 1, 0, 1, 0, 0};
+    const int bws[NCHOL] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 85, 1, 70, 110};
+    /* desc aux: the band as given, or 0 to have the kernels find it (index
+     * 12: zeros outside its band, which must be found as 1). */
+    const int auxs[NCHOL] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 85, 0, 70, 110};
     const int nrhs = 3;
     px_la_desc d[NCHOL], bd[NCHOL];
     size_t total = 0, btotal = 0;
@@ -153,7 +209,7 @@ static void test_cholesky(void)
         d[g].off = (cl_long)total;
         d[g].n = ns[g];
         d[g].ld = ns[g] + pad[g];
-        d[g].aux = 0;
+        d[g].aux = auxs[g];
         total += (size_t)ns[g] * (ns[g] + pad[g]) + 5;
         bd[g].off = (cl_long)btotal;
         bd[g].n = nrhs;
@@ -166,7 +222,10 @@ static void test_cholesky(void)
     int info[NCHOL];
     for (int g = 0; g < NCHOL; g++) {
         double *ag = a + d[g].off;
-        rand_spd(ag, ns[g], (int)d[g].ld, 0.5);
+        if (bws[g] > 0)
+            rand_band(ag, ns[g], (int)d[g].ld, bws[g]);
+        else
+            rand_spd(ag, ns[g], (int)d[g].ld, 0.5);
         for (int i = 0; i < nrhs * (int)bd[g].ld; i++)
             b[bd[g].off + i] = urand();
     }
@@ -174,8 +233,10 @@ static void test_cholesky(void)
     a[d[8].off + 12 * d[8].ld + 12] = -3.0;
     a[d[9].off + 5 * d[9].ld + 2] = NAN;
 
-    cl_mem ma = upload(a, total * sizeof(double)), md = upload(d, sizeof d);
+    double *apois = poison_outside_band(a, total, d, NCHOL);
+    cl_mem ma = upload(apois, total * sizeof(double)), md = upload(d, sizeof d);
     cl_mem mb = upload(b, btotal * sizeof(double)), mbd = upload(bd, sizeof bd);
+    free(apois);
     cl_mem mi = upload(info, sizeof info);
     CHECK(px_la_potrf(ctx, NCHOL, ma, md, mi, NULL));
     CHECK(px_la_potrs(ctx, NCHOL, ma, md, mb, mbd, mi, NULL));
@@ -185,9 +246,19 @@ static void test_cholesky(void)
 
     for (int g = 0; g < NCHOL; g++) {
         const int n = ns[g], ld = (int)d[g].ld;
+        const int bw = bws[g] > 0 && bws[g] < n ? bws[g] : 0;
         double *ref = malloc(sizeof(double) * n * ld), *xr = malloc(sizeof(double) * n * nrhs);
+        double *ab = bw ? malloc(sizeof(double) * n * (bw + 1)) : NULL;
+        int rinfo;
         memcpy(ref, a + d[g].off, sizeof(double) * n * ld);
-        int rinfo = LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', n, ref, ld);
+        if (bw) {
+            rinfo = ref_pbtrf(a + d[g].off, n, ld, bw, ab);
+            for (int j = 0; j < n; j++)
+                for (int i = j; i <= j + bw && i < n; i++)
+                    ref[(size_t)i * ld + j] = ab[(i - j) + (size_t)j * (bw + 1)];
+        } else {
+            rinfo = LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', n, ref, ld);
+        }
         if (g == 9) /* LAPACK's reference dpotrf does not check for NaN */
             EXPECT(info[g] > 0, "matrix %d with a NaN: info %d", g, info[g]);
         else
@@ -195,22 +266,26 @@ static void test_cholesky(void)
         if (rinfo == 0 && g != 9) {
             double err = 0, scale = 0;
             for (int i = 0; i < n; i++)
-                for (int j = 0; j <= i; j++) {
-                    err = fmax(err, fabs(l[d[g].off + i * ld + j] - ref[i * ld + j]));
-                    scale = fmax(scale, fabs(ref[i * ld + j]));
+                for (int j = (bws[g] > 0 ? (i > bws[g] ? i - bws[g] : 0) : 0); j <= i; j++) {
+                    err = emax(err, fabs(l[d[g].off + i * ld + j] - ref[i * ld + j]));
+                    err = emax(err, fabs(l[d[g].off + j * ld + i] - ref[i * ld + j]));
+                    scale = emax(scale, fabs(ref[i * ld + j]));
                 }
-            EXPECT(err <= 1e-12 * scale, "potrf n=%d: max|L - L_lapack| %.3g (scale %.3g)", n, err,
-                   scale);
+            EXPECT(err <= 1e-12 * scale,
+                   "potrf n=%d: max|L - L_lapack| (and L^T) %.3g (scale %.3g)", n, err, scale);
             /* Right-hand sides stored as vectors: column-major for LAPACK. */
             for (int r = 0; r < nrhs; r++)
                 for (int i = 0; i < n; i++)
                     xr[r * n + i] = b[bd[g].off + r * bd[g].ld + i];
-            LAPACKE_dpotrs(LAPACK_COL_MAJOR, 'U', n, nrhs, ref, ld, xr, n);
+            if (bw)
+                LAPACKE_dpbtrs(LAPACK_COL_MAJOR, 'L', n, bw, nrhs, ab, bw + 1, xr, n);
+            else
+                LAPACKE_dpotrs(LAPACK_COL_MAJOR, 'U', n, nrhs, ref, ld, xr, n);
             double xe = 0, xs = 0;
             for (int r = 0; r < nrhs; r++)
                 for (int i = 0; i < n; i++) {
-                    xe = fmax(xe, fabs(x[bd[g].off + r * bd[g].ld + i] - xr[r * n + i]));
-                    xs = fmax(xs, fabs(xr[r * n + i]));
+                    xe = emax(xe, fabs(x[bd[g].off + r * bd[g].ld + i] - xr[r * n + i]));
+                    xs = emax(xs, fabs(xr[r * n + i]));
                 }
             EXPECT(xe <= 1e-10 * xs, "potrs n=%d: max|x - x_lapack| %.3g (scale %.3g)", n, xe, xs);
         } else {
@@ -222,6 +297,7 @@ static void test_cholesky(void)
         }
         free(ref);
         free(xr);
+        free(ab);
     }
     clReleaseMemObject(ma);
     clReleaseMemObject(md);
@@ -236,21 +312,26 @@ static void test_cholesky(void)
 
 /* --------------------------------------------------- inverse diagonal blocks */
 
-#define NINV 6
+#define NINV 9
 static void test_invblocks(void)
 {
     /* Index 4: eigenvalues from 1 to 1e-8 (condition 1e8, as a regularised
      * iCov can be), compared also with specter's floored eigh inverse. Index 5
-     * is indefinite: its blocks must come back as zeros. */
-    const int ns[NINV] = {1, 7, 150, 525, 300, 30};
-    const int bs[NINV] = {1, 7, 50, 75, 75, 10};
+     * is indefinite: its blocks must come back as zeros. 6-8 are banded: the
+     * extraction's shape (7 x 75, bandwidth 85), a band narrower than the
+     * blocks (so the computed band of C is widened to them), tridiagonal. */
+    const int ns[NINV] = {1, 7, 150, 525, 300, 30, 525, 150, 40};
+    const int bs[NINV] = {1, 7, 50, 75, 75, 10, 75, 50, 8};
+    const int bws[NINV] = {0, 0, 0, 0, 0, 0, 85, 10, 1};
+    const int auxs[NINV] = {0, 0, 0, 0, 0, 0, 85, 10, 0}; /* 0: band found by the kernels */
     px_la_desc d[NINV], wd[NINV], cd[NINV];
-    size_t total = 0, ctotal = 0;
+    size_t total = 0, ctotal = 0, wtotal = 0;
     for (int g = 0; g < NINV; g++) {
-        d[g] = (px_la_desc){(cl_long)total, ns[g], ns[g] + (g & 1), 0};
-        wd[g] = (px_la_desc){(cl_long)total, ns[g], ns[g] + (g & 1), 0};
+        d[g] = (px_la_desc){(cl_long)total, ns[g], ns[g] + (g & 1), auxs[g]};
+        wd[g] = (px_la_desc){(cl_long)wtotal, ns[g], ns[g] + 2 * (g & 1), 0};
         cd[g] = (px_la_desc){(cl_long)ctotal, ns[g], bs[g], bs[g]};
         total += (size_t)ns[g] * (ns[g] + (g & 1));
+        wtotal += (size_t)ns[g] * wd[g].ld;
         ctotal += (size_t)ns[g] * bs[g];
     }
     double *a = calloc(total, sizeof(double)), *c = calloc(ctotal, sizeof(double));
@@ -265,13 +346,21 @@ static void test_invblocks(void)
             compose(a + d[g].off, (int)d[g].ld, u, lam, n);
             free(u);
             free(lam);
+        } else if (bws[g] > 0) {
+            rand_band(a + d[g].off, ns[g], (int)d[g].ld, bws[g]);
         } else {
             rand_spd(a + d[g].off, ns[g], (int)d[g].ld, 0.2);
         }
     }
     a[d[5].off + 3 * d[5].ld + 3] = -1.0;
-    cl_mem ma = upload(a, total * sizeof(double)), md = upload(d, sizeof d);
-    cl_mem mw = upload(a, total * sizeof(double)), mwd = upload(wd, sizeof wd);
+    double *apois = poison_outside_band(a, total, d, NINV);
+    double *wnan = malloc(wtotal * sizeof(double));
+    for (size_t i = 0; i < wtotal; i++)
+        wnan[i] = NAN; /* the work band must be written before it is read */
+    cl_mem ma = upload(apois, total * sizeof(double)), md = upload(d, sizeof d);
+    cl_mem mw = upload(wnan, wtotal * sizeof(double)), mwd = upload(wd, sizeof wd);
+    free(apois);
+    free(wnan);
     cl_mem mc = upload(c, ctotal * sizeof(double)), mcd = upload(cd, sizeof cd);
     cl_mem mi = upload(info, sizeof info);
     CHECK(px_la_potrf(ctx, NINV, ma, md, mi, NULL));
@@ -300,8 +389,8 @@ static void test_invblocks(void)
                 for (int j = 0; j < b; j++) {
                     int gi = f * b + i, gj = f * b + j;
                     double r = gi >= gj ? ref[gi * ld + gj] : ref[gj * ld + gi];
-                    err = fmax(err, fabs(c[cd[g].off + f * b * b + i * b + j] - r));
-                    scale = fmax(scale, fabs(r));
+                    err = emax(err, fabs(c[cd[g].off + f * b * b + i * b + j] - r));
+                    scale = emax(scale, fabs(r));
                 }
         EXPECT(err <= tol * scale, "invblocks n=%d bs=%d vs dpotri: %.3g (scale %.3g)", n, b, err,
                scale);
@@ -322,8 +411,8 @@ static void test_invblocks(void)
                 for (int i = 0; i < b; i++)
                     for (int j = 0; j < b; j++) {
                         double r = cinv[(f * b + i) * n + f * b + j];
-                        e2 = fmax(e2, fabs(c[cd[g].off + f * b * b + i * b + j] - r));
-                        s2 = fmax(s2, fabs(r));
+                        e2 = emax(e2, fabs(c[cd[g].off + f * b * b + i * b + j] - r));
+                        s2 = emax(s2, fabs(r));
                     }
             EXPECT(e2 <= tol * s2, "invblocks n=%d vs floored eigh inverse: %.3g (scale %.3g)", n,
                    e2, s2);
@@ -335,6 +424,75 @@ static void test_invblocks(void)
             free(cinv);
         }
         free(ref);
+    }
+    clReleaseMemObject(ma);
+    clReleaseMemObject(md);
+    clReleaseMemObject(mw);
+    clReleaseMemObject(mwd);
+    clReleaseMemObject(mc);
+    clReleaseMemObject(mcd);
+    clReleaseMemObject(mi);
+    free(a);
+    free(c);
+}
+
+/* The largest patch (27 fibers x 100 bins, bandwidth 110) beside the usual
+ * one: inverse blocks against LAPACK's band solve of the blocks' columns of
+ * the identity (first, middle and last block). */
+static void test_invblocks_large(void)
+{
+    const int ns[2] = {2700, 525}, bs[2] = {100, 75}, bws[2] = {110, 85};
+    px_la_desc d[2], wd[2], cd[2];
+    size_t total = 0, ctotal = 0, wtotal = 0;
+    for (int g = 0; g < 2; g++) {
+        d[g] = (px_la_desc){(cl_long)total, ns[g], ns[g], bws[g]};
+        wd[g] = (px_la_desc){(cl_long)wtotal, ns[g], ns[g], 0};
+        cd[g] = (px_la_desc){(cl_long)ctotal, ns[g], bs[g], bs[g]};
+        total += (size_t)ns[g] * ns[g];
+        wtotal += (size_t)ns[g] * wd[g].ld;
+        ctotal += (size_t)ns[g] * bs[g];
+    }
+    double *a = calloc(total, sizeof(double)), *c = calloc(ctotal, sizeof(double));
+    int info[2];
+    for (int g = 0; g < 2; g++)
+        rand_band(a + d[g].off, ns[g], ns[g], bws[g]);
+    double *apois = poison_outside_band(a, total, d, 2);
+    cl_mem ma = upload(apois, total * sizeof(double)), md = upload(d, sizeof d);
+    double *wz = calloc(wtotal, sizeof(double));
+    cl_mem mw = upload(wz, wtotal * sizeof(double)), mwd = upload(wd, sizeof wd);
+    cl_mem mc = upload(c, ctotal * sizeof(double)), mcd = upload(cd, sizeof cd);
+    cl_mem mi = upload(info, sizeof info);
+    free(apois);
+    free(wz);
+    CHECK(px_la_potrf(ctx, 2, ma, md, mi, NULL));
+    CHECK(px_la_invblocks(ctx, 2, ma, md, mw, mwd, mc, mcd, mi, NULL));
+    download(mc, c, ctotal * sizeof(double));
+    download(mi, info, sizeof info);
+    for (int g = 0; g < 2; g++) {
+        const int n = ns[g], b = bs[g], bw = bws[g], nb = n / b;
+        double *ab = malloc(sizeof(double) * n * (bw + 1)), *x = malloc(sizeof(double) * n * b);
+        int rinfo = ref_pbtrf(a + d[g].off, n, n, bw, ab);
+        EXPECT(info[g] == 0 && rinfo == 0, "large invblocks n=%d: info %d, LAPACK %d", n, info[g],
+               rinfo);
+        const int fs[3] = {0, nb / 2, nb - 1};
+        double err = 0, scale = 0;
+        for (int t = 0; t < 3; t++) {
+            const int f = fs[t];
+            memset(x, 0, sizeof(double) * n * b);
+            for (int r = 0; r < b; r++)
+                x[(size_t)r * n + f * b + r] = 1.0;
+            LAPACKE_dpbtrs(LAPACK_COL_MAJOR, 'L', n, bw, b, ab, bw + 1, x, n);
+            for (int i = 0; i < b; i++)
+                for (int j = 0; j < b; j++) {
+                    double r = x[(size_t)j * n + f * b + i];
+                    err = emax(err, fabs(c[cd[g].off + (size_t)f * b * b + i * b + j] - r));
+                    scale = emax(scale, fabs(r));
+                }
+        }
+        EXPECT(err <= 1e-12 * scale, "large invblocks n=%d bw=%d: %.3g (scale %.3g)", n, bw, err,
+               scale);
+        free(ab);
+        free(x);
     }
     clReleaseMemObject(ma);
     clReleaseMemObject(md);
@@ -454,9 +612,9 @@ static void test_eigen(eig_fn eig, const char *name)
         LAPACKE_dsyevd(LAPACK_ROW_MAJOR, 'N', 'L', n, ref, n, wr);
         memcpy(ws, wg, sizeof(double) * n);
         qsort(ws, n, sizeof(double), cmp_double);
-        double wmax = fmax(fabs(wr[0]), fabs(wr[n - 1])), we = 0;
+        double wmax = emax(fabs(wr[0]), fabs(wr[n - 1])), we = 0;
         for (int k = 0; k < n; k++)
-            we = fmax(we, fabs(ws[k] - wr[k]));
+            we = emax(we, fabs(ws[k] - wr[k]));
         EXPECT(we <= 1e-12 * wmax, "%s n=%d eigenvalues: max diff %.3g (max %.3g)", name, n, we,
                wmax);
         /* A V = V diag(w) and V^T V = I. */
@@ -468,8 +626,8 @@ static void test_eigen(eig_fn eig, const char *name)
                     s += ag[i * ld + j] * vg[j * ld + k];
                     o += vg[j * ld + i] * vg[j * ld + k];
                 }
-                re = fmax(re, fabs(s - vg[i * ld + k] * wg[k]));
-                oe = fmax(oe, fabs(o - (i == k)));
+                re = emax(re, fabs(s - vg[i * ld + k] * wg[k]));
+                oe = emax(oe, fabs(o - (i == k)));
             }
         EXPECT(re <= 1e-12 * anorm, "%s n=%d: |A V - V w| %.3g", name, n, re);
         EXPECT(oe <= 1e-12, "%s n=%d: |V^T V - I| %.3g", name, n, oe);
@@ -503,11 +661,11 @@ static void test_eigen(eig_fn eig, const char *name)
         for (int i = 0; i < n; i++) {
             double rs = 0;
             for (int j = 0; j < n; j++) {
-                qe = fmax(qe, fabs(qg[i * ld + j] - qr[i * n + j]));
-                qs = fmax(qs, fabs(qr[i * n + j]));
+                qe = emax(qe, fabs(qg[i * ld + j] - qr[i * n + j]));
+                qs = emax(qs, fabs(qr[i * n + j]));
                 rs += qr[i * n + j];
             }
-            ne = fmax(ne, fabs(ng[i] - rs));
+            ne = emax(ne, fabs(ng[i] - rs));
         }
         /* The error of C^-1/2 grows like the square root of the condition
          * number: 1e-9 for the random blocks, looser for 1e10. */
@@ -543,7 +701,7 @@ static void test_eigen(eig_fn eig, const char *name)
                     double s = 0;
                     for (int k = 0; k < n; k++)
                         s += t[i * n + k] * qg[k * ld + j];
-                    ie = fmax(ie, fabs(s - (i == j)));
+                    ie = emax(ie, fabs(s - (i == j)));
                 }
             EXPECT(ie <= 1e-9, "invsqrt n=%d: |Q C Q - I| %.3g", n, ie);
             free(t);
@@ -610,10 +768,10 @@ static void test_compose_modes(void)
         for (int i = 0; i < n; i++) {
             double rs = 0;
             for (int j = 0; j < n; j++) {
-                e = fmax(e, fabs(q[i * n + j] - qr[i * n + j]));
+                e = emax(e, fabs(q[i * n + j] - qr[i * n + j]));
                 rs += qr[i * n + j];
             }
-            ne = fmax(ne, fabs(nrm[i] - rs));
+            ne = emax(ne, fabs(nrm[i] - rs));
         }
         EXPECT(e <= 1e-13 * s, "compose mode %d: max diff %.3g (scale %.3g)", mode, e, s);
         EXPECT(ne <= 1e-12 * s, "compose mode %d: row sums differ by %.3g", mode, ne);
@@ -636,29 +794,37 @@ static double now_ms(void)
     return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
 }
 
-/* Device time of the launches between two markers is not what a batch costs
- * the pipeline: the host wall time around clFinish is, so that is reported
- * (the program is built before the first timing). */
+/* Host wall time around clFinish is what a batch costs the pipeline; the
+ * process CPU time beside it (all PoCL threads) is steadier on a machine
+ * shared with other work. The program is built before the first timing. */
 #define TIMED(label, call)                                                                         \
     do {                                                                                           \
         double t0_ = now_ms();                                                                     \
+        clock_t c0_ = clock();                                                                     \
         CHECK(call);                                                                               \
         clFinish(ctx->queue);                                                                      \
-        printf("  %-28s %9.1f ms\n", label, now_ms() - t0_);                                       \
+        printf("  %-30s %9.1f ms wall %9.1f ms cpu\n", label, now_ms() - t0_,                      \
+               (clock() - c0_) * 1e3 / CLOCKS_PER_SEC);                                            \
     } while (0)
 
-static void bench(int nmat, int nfib, int nbin)
+static void bench(int nmat, int nfib, int nbin, int bw)
 {
     const int n = nfib * nbin, nblk = nmat * nfib;
     px_la_desc *d = malloc(sizeof *d * nmat), *bd = malloc(sizeof *bd * nmat);
     px_la_desc *cd = malloc(sizeof *cd * nmat), *jd = malloc(sizeof *jd * nblk);
+    px_la_desc *wd = malloc(sizeof *wd * nmat);
     size_t nn = (size_t)n * n, nc = (size_t)n * nbin * nmat;
+    const int ldw = n;
     double *a = malloc(sizeof(double) * nn * nmat), *b = malloc(sizeof(double) * n * nmat);
     for (int g = 0; g < nmat; g++) {
-        d[g] = (px_la_desc){(cl_long)(g * nn), n, n, 0};
+        d[g] = (px_la_desc){(cl_long)(g * nn), n, n, bw > 0 ? bw : 0};
+        wd[g] = (px_la_desc){(cl_long)g * n * ldw, n, ldw, 0};
         bd[g] = (px_la_desc){(cl_long)g * n, 1, n, 0};
         cd[g] = (px_la_desc){(cl_long)g * n * nbin, n, nbin, nbin};
-        rand_spd(a + g * nn, n, n, 0.5);
+        if (bw != 0)
+            rand_band(a + g * nn, n, n, bw > 0 ? bw : -bw);
+        else
+            rand_spd(a + g * nn, n, n, 0.5);
         for (int i = 0; i < n; i++)
             b[g * n + i] = urand();
     }
@@ -666,7 +832,9 @@ static void bench(int nmat, int nfib, int nbin)
         jd[k] = (px_la_desc){(cl_long)k * nbin * nbin, nbin, nbin, (cl_long)k * nbin};
     cl_mem ma = upload(a, sizeof(double) * nn * nmat), md = upload(d, sizeof *d * nmat);
     cl_mem mb = upload(b, sizeof(double) * n * nmat), mbd = upload(bd, sizeof *bd * nmat);
-    cl_mem mw = upload(a, sizeof(double) * nn * nmat);
+    double *wz = calloc((size_t)n * ldw * nmat, sizeof(double));
+    cl_mem mw = upload(wz, sizeof(double) * n * ldw * nmat), mwd = upload(wd, sizeof *wd * nmat);
+    free(wz);
     cl_mem mc = upload(a, sizeof(double) * nc), mcd = upload(cd, sizeof *cd * nmat);
     cl_mem mc2 = upload(a, sizeof(double) * nc);
     cl_mem mv = upload(a, sizeof(double) * nc), mjd = upload(jd, sizeof *jd * nblk);
@@ -675,12 +843,13 @@ static void bench(int nmat, int nfib, int nbin)
     int *info = calloc(nblk, sizeof(int));
     cl_mem mi = upload(info, sizeof(int) * nblk), mji = upload(info, sizeof(int) * nblk);
     CHECK(px_la_limits(ctx, NULL, NULL));
-    printf("bench: %d matrices n=%d (%d fibers x %d bins), %d eigen blocks %dx%d\n", nmat, n, nfib,
-           nbin, nblk, nbin, nbin);
+    printf("bench: %d matrices n=%d (%d fibers x %d bins, bandwidth %d), %d eigen blocks %dx%d\n",
+           nmat, n, nfib, nbin, bw != 0 ? abs(bw) : n - 1, nblk, nbin, nbin);
+    if (bw < 0) printf("  (bandwidth left for the kernels to find: desc aux = 0)\n");
     TIMED("potrf", px_la_potrf(ctx, nmat, ma, md, mi, NULL));
     TIMED("potrs (1 rhs)", px_la_potrs(ctx, nmat, ma, md, mb, mbd, mi, NULL));
-    TIMED("invblocks (trtri + blocks)",
-          px_la_invblocks(ctx, nmat, ma, md, mw, md, mc, mcd, mi, NULL));
+    TIMED("invblocks (selected inverse)",
+          px_la_invblocks(ctx, nmat, ma, md, mw, mwd, mc, mcd, mi, NULL));
     clEnqueueCopyBuffer(ctx->queue, mc, mc2, 0, 0, sizeof(double) * nc, 0, NULL, NULL);
     clFinish(ctx->queue);
     TIMED("syevq (Householder + QL)", px_la_syevq(ctx, nblk, mc2, mjd, mv, mjd, mev, mji, NULL));
@@ -696,10 +865,11 @@ static void bench(int nmat, int nfib, int nbin)
     free(bd);
     free(cd);
     free(jd);
+    free(wd);
     free(a);
     free(b);
     free(info);
-    cl_mem all[] = {ma, md, mb, mbd, mw, mc, mc2, mcd, mv, mjd, mq, mev, mn, mi, mji};
+    cl_mem all[] = {ma, md, mb, mbd, mw, mwd, mc, mc2, mcd, mv, mjd, mq, mev, mn, mi, mji};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         clReleaseMemObject(all[i]);
 }
@@ -709,13 +879,14 @@ int main(int argc, char **argv)
     ctx = px_test_context();
     if (argc > 1 && strcmp(argv[1], "bench") == 0) {
         int nmat = argc > 2 ? atoi(argv[2]) : 64, nfib = argc > 3 ? atoi(argv[3]) : 7;
-        int nbin = argc > 4 ? atoi(argv[4]) : 75;
-        bench(nmat, nfib, nbin);
+        int nbin = argc > 4 ? atoi(argv[4]) : 75, bw = argc > 5 ? atoi(argv[5]) : 0;
+        bench(nmat, nfib, nbin, bw);
         px_context_destroy(ctx);
         return 0;
     }
     test_cholesky();
     test_invblocks();
+    test_invblocks_large();
     test_eigen(px_la_syevj, "syevj");
     test_eigen(px_la_syevq, "syevq");
     test_compose_modes();
