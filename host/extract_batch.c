@@ -282,7 +282,7 @@ px_status px_ex_solve(px_context *ctx, const px_ex_layout *l, px_ex_bufs *b, con
     st = px_la_invblocks(ctx, np, b->icov, b->d_mat, b->work, b->d_mat, b->cblk, b->d_cblk,
                          b->info_pat, NULL);
     if (st) return st;
-    st = px_la_syevj(ctx, nf, b->cblk, b->d_blk, b->v, b->d_v, b->eig, b->info_blk, NULL);
+    st = px_la_syevq(ctx, nf, b->cblk, b->d_blk, b->v, b->d_v, b->eig, b->info_blk, NULL);
     if (st) return st;
     st = px_la_eigcompose(ctx, nf, b->d_blk, b->v, b->d_v, b->eig, b->q, b->d_q, b->norm,
                           b->info_blk, PX_LA_INVSQRT, NULL);
