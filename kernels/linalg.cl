@@ -548,7 +548,7 @@ la_syevq(__global double *a, __global const long *desc, __global double *v,
             rk[i] = hv[i];
         barrier(CLK_GLOBAL_MEM_FENCE | CLK_LOCAL_MEM_FENCE);
     }
-    if (lid == 0) {
+    if (lid == 0 && n > 0) {
         if (n >= 2) {
             dl[n - 2] = A[(long)(n - 2) * ld + n - 2];
             el[n - 2] = A[(long)(n - 1) * ld + n - 2];
@@ -609,8 +609,9 @@ la_syevq(__global double *a, __global const long *desc, __global double *v,
                         underflow = 1;
                         break;
                     }
-                    s = f / r;
-                    c = gg / r;
+                    const double rinv = 1.0 / r;
+                    s = f * rinv;
+                    c = gg * rinv;
                     gg = dl[i + 1] - p;
                     r = (dl[i] - gg) * s + 2.0 * c * b;
                     p = s * r;
@@ -746,5 +747,5 @@ la_eigcompose(__global const double *v, __global const long *vdesc, __global con
             s += Q[(long)i * ldq + j];
         nv[i] = s;
     }
-    if (lid == 0 && !ok) info[g] = 4;
+    if (lid == 0 && !ok && n > 0) info[g] = 4;
 }
