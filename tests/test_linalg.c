@@ -278,9 +278,9 @@ static void test_cholesky(void)
                 for (int i = 0; i < n; i++)
                     xr[r * n + i] = b[bd[g].off + r * bd[g].ld + i];
             if (bw)
-                LAPACKE_dpbtrs(LAPACK_COL_MAJOR, 'L', n, bw, nrhs, ab, bw + 1, xr, n);
+                LAPACKE_dpbtrs(LAPACK_COL_MAJOR, 'L', n, bw, nrhs, ab, bw + 1, xr, n > 0 ? n : 1);
             else
-                LAPACKE_dpotrs(LAPACK_COL_MAJOR, 'U', n, nrhs, ref, ld, xr, n);
+                LAPACKE_dpotrs(LAPACK_COL_MAJOR, 'U', n, nrhs, ref, ld, xr, n > 0 ? n : 1);
             double xe = 0, xs = 0;
             for (int r = 0; r < nrhs; r++)
                 for (int i = 0; i < n; i++) {
@@ -299,6 +299,9 @@ static void test_cholesky(void)
         free(xr);
         free(ab);
     }
+    /* A batch larger than its descriptor and info arrays is refused. */
+    EXPECT(px_la_potrf(ctx, NCHOL + 1, ma, md, mi, NULL) == PX_ERR_INVALID_ARG,
+           "potrf with %d matrices and %d descriptors accepted", NCHOL + 1, NCHOL);
     clReleaseMemObject(ma);
     clReleaseMemObject(md);
     clReleaseMemObject(mb);
