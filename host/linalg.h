@@ -11,9 +11,11 @@
  * (`info` buffer, nmat ints) says what went wrong instead of letting NaN
  * through; later stages read it and write zeros for failed matrices.
  *
- * Every call takes an optional wait list and returns the event of its last
- * launch in *ev when ev is not NULL (the caller releases it), so the stages
- * chain on the device without host synchronisation and can be profiled.
+ * Every call takes an optional wait list and returns the event of its
+ * launch in *ev when ev is not NULL (the caller releases it; NULL when nmat
+ * is 0), so the stages chain on the device without host synchronisation and
+ * can be profiled. Descriptor and info buffers shorter than nmat entries are
+ * refused (PX_ERR_INVALID_ARG).
  * Internal to libperfex.
  */
 #ifndef PERFEX_LINALG_H
