@@ -11,6 +11,7 @@ static const struct {
     {"devices", px_cmd_devices, "list OpenCL platforms and devices"},
     {"psf", px_cmd_psf, "describe a PSF (info), evaluate its spots (spot, spots)"},
     {"compare", px_cmd_compare, "compare two frames (parity statistics, truth chi)"},
+    {"simulate", px_cmd_simulate, "simulate a preproc image from spectra and a PSF"},
 };
 
 static void usage(FILE *f)
