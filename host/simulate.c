@@ -307,7 +307,7 @@ px_status px_sim_project(px_context *ctx, const px_psf *psf, int specmin, int ns
     char extra[96];
     cl_program prog;
     cl_int err;
-    double *wlo = NULL, *whi = NULL, *hwave = NULL, *hphot = NULL;
+    double *wlo = NULL, *whi = NULL, *hwave = NULL, *hphot = NULL, *hx = NULL, *hy = NULL;
     int *hfib = NULL, *hx0 = NULL, *hy0 = NULL, *fstart = NULL;
     cl_int4 *hrng = NULL;
     size_t npix, sn, per_item, cap, maxitems;
@@ -358,11 +358,14 @@ px_status px_sim_project(px_context *ctx, const px_psf *psf, int specmin, int ns
     hfib = px_calloc(maxitems, sizeof *hfib);
     hwave = px_calloc(maxitems, sizeof *hwave);
     hphot = px_calloc(maxitems, sizeof *hphot);
+    hx = px_calloc(maxitems, sizeof *hx);
+    hy = px_calloc(maxitems, sizeof *hy);
     hx0 = px_calloc(maxitems, sizeof *hx0);
     hy0 = px_calloc(maxitems, sizeof *hy0);
     fstart = px_calloc((size_t)group + 1, sizeof *fstart);
     hrng = px_calloc((size_t)group * psf->npix_y, sizeof *hrng);
-    if (!wlo || !whi || !hfib || !hwave || !hphot || !hx0 || !hy0 || !fstart || !hrng) {
+    if (!wlo || !whi || !hfib || !hwave || !hphot || !hx || !hy || !hx0 || !hy0 || !fstart ||
+        !hrng) {
         st = px_fail(PX_ERR_NOMEM, "simulate: out of host memory for the projection");
         goto cleanup;
     }
@@ -431,20 +434,26 @@ px_status px_sim_project(px_context *ctx, const px_psf *psf, int specmin, int ns
         err = clEnqueueReadBuffer(ctx->queue, s.b.x0, CL_FALSE, 0, m * sizeof(cl_int), hx0, 0, NULL,
                                   NULL);
         PX_CHECK_CL(err, "simulate: reading spot corners");
+        err = clEnqueueReadBuffer(ctx->queue, s.b.x, CL_FALSE, 0, m * sizeof(double), hx, 0, NULL,
+                                  NULL);
+        PX_CHECK_CL(err, "simulate: reading spot centres");
+        err = clEnqueueReadBuffer(ctx->queue, s.b.y, CL_FALSE, 0, m * sizeof(double), hy, 0, NULL,
+                                  NULL);
+        PX_CHECK_CL(err, "simulate: reading spot centres");
         err = clEnqueueReadBuffer(ctx->queue, s.b.y0, CL_TRUE, 0, m * sizeof(cl_int), hy0, 0, NULL,
                                   NULL);
         PX_CHECK_CL(err, "simulate: reading spot corners");
+        /* The box of the CCD-cut spots (the uncut stamps' extra rows or columns
+         * at the CCD edges are zeros, see spots.h). */
         for (int k = 0; k < m; k++) {
-            if (hx0[k] < gb[0]) gb[0] = hx0[k];
-            if (hx0[k] + snx > gb[1]) gb[1] = hx0[k] + snx;
-            if (hy0[k] < gb[2]) gb[2] = hy0[k];
-            if (hy0[k] + sny > gb[3]) gb[3] = hy0[k] + sny;
+            int xc, yc, ncx, ncy;
+            px_spot_cut(s.psf, hx[k], hy[k], hx0[k], hy0[k], 0, &xc, &yc, &ncx, &ncy);
+            if (ncx <= 0 || ncy <= 0) continue;
+            if (xc < gb[0]) gb[0] = xc;
+            if (xc + ncx > gb[1]) gb[1] = xc + ncx;
+            if (yc < gb[2]) gb[2] = yc;
+            if (yc + ncy > gb[3]) gb[3] = yc + ncy;
         }
-        /* The cut to the CCD is the intersection (see spots.h). */
-        if (gb[0] < 0) gb[0] = 0;
-        if (gb[1] > psf->npix_x) gb[1] = psf->npix_x;
-        if (gb[2] < 0) gb[2] = 0;
-        if (gb[3] > psf->npix_y) gb[3] = psf->npix_y;
         if (gb[1] <= gb[0] || gb[3] <= gb[2]) continue;
         {
             cl_int a0 = gb[0], a1 = gb[2], nbx = gb[1] - gb[0], nrow = gb[3] - gb[2];
@@ -490,6 +499,8 @@ cleanup:
     free(hfib);
     free(hwave);
     free(hphot);
+    free(hx);
+    free(hy);
     free(hx0);
     free(hy0);
     free(fstart);
