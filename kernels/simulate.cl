@@ -25,7 +25,7 @@
 #define STAMP_NY 11
 #endif
 
-/* Box [bx0, bx0 + get_global_size(0)) x [by0, by0 + nrow) of a CCD image with
+/* Box [bx0, bx0 + nbx) x [by0, by0 + nrow) of a CCD image with
  * row stride npix_x; nfib fibers; rng[(f * nrow + row)] = (lo, hi, xlo, xhi). */
 __kernel void px_sim_gather(int bx0, int by0, int nbx, int nrow, int npix_x, int nfib,
                             __global const int *x0, __global const int *y0,
