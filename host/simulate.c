@@ -825,7 +825,7 @@ static px_status write_all(fitsfile *fp, const char *path, const px_sim_result *
     snprintf(seedtxt, sizeof seedtxt, "%llu", seed);
     fits_write_key(fp, TSTRING, "SIMSEED", seedtxt, "perfex simulate seed", &fstatus);
     fits_write_key(fp, TLONG, "NCOSMIC", &ncos, "cosmic-ray tracks", &fstatus);
-    fits_write_key_longstr(fp, "IN_PSF", r->psf_path, "PSF of the simulation", &fstatus);
+    fits_write_key_longstr(fp, "SIMPSF", r->psf_path, "PSF of the simulation", &fstatus);
     fits_write_key(fp, TSTRING, "PXVERS", (void *)px_version(), "perfex version", &fstatus);
     for (size_t i = 0; i < npix; i++)
         fbuf[i] = (float)r->ivar[i];

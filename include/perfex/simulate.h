@@ -80,7 +80,7 @@ void px_sim_destroy(px_sim_result *r);
 
 /* Write the preproc file atomically (temporary file in the same folder, then
  * rename); header CAMERA, EXPTIME, READNOIS as the shared simulation has them
- * plus SIMSEED, NCOSMIC, IN_PSF. */
+ * plus SIMSEED, NCOSMIC, SIMPSF (the PSF path), PXVERS. */
 px_status px_sim_write(const px_sim_result *r, const char *path);
 
 /* The noiseless projection alone: photons phot[nspec][nwave] of fibers
