@@ -509,12 +509,6 @@ px_status px_sim_project(px_context *ctx, const px_psf *psf, int specmin, int ns
         err = clEnqueueReadBuffer(ctx->queue, s.b.y, CL_FALSE, 0, m * sizeof(double), hy, 0, NULL,
                                   NULL);
         PX_CHECK_CL(err, "simulate: reading spot centres");
-        err = clEnqueueReadBuffer(ctx->queue, s.b.x, CL_FALSE, 0, m * sizeof(double), hx, 0, NULL,
-                                  NULL);
-        PX_CHECK_CL(err, "simulate: reading spot centres");
-        err = clEnqueueReadBuffer(ctx->queue, s.b.y, CL_FALSE, 0, m * sizeof(double), hy, 0, NULL,
-                                  NULL);
-        PX_CHECK_CL(err, "simulate: reading spot centres");
         err = clEnqueueReadBuffer(ctx->queue, s.b.y0, CL_TRUE, 0, m * sizeof(cl_int), hy0, 0, NULL,
                                   NULL);
         PX_CHECK_CL(err, "simulate: reading spot corners");
