@@ -19,6 +19,7 @@
 #include "simrng.h"
 #include "testutil.h"
 
+#include <fitsio.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +84,89 @@ static void test_gauss(void)
         const double p = 0.0455002638963584, sig = sqrt(n * p * (1 - p));
         EXPECT(fabs(tail - n * p) < 5.0 * sig, "Gaussian |g| > 2: %ld vs %.0f", tail, n * p);
     }
+}
+
+/* A spectra file: HDUs wname [nw] and pname [ns][nw] (pname NULL: none). */
+static int write_spectra(const char *path, const char *wname, const char *pname, int ns, int nw,
+                         const double *w, const double *p)
+{
+    fitsfile *fp = NULL;
+    int st = 0;
+    long nax1[1] = {nw}, nax2[2] = {nw, ns};
+    char clobbered[1100];
+    snprintf(clobbered, sizeof clobbered, "!%s", path);
+    fits_create_file(&fp, clobbered, &st);
+    fits_create_img(fp, FLOAT_IMG, 0, NULL, &st);
+    fits_create_img(fp, DOUBLE_IMG, 1, nax1, &st);
+    fits_update_key(fp, TSTRING, "EXTNAME", (void *)wname, NULL, &st);
+    fits_write_img(fp, TDOUBLE, 1, nw, (void *)w, &st);
+    if (pname) {
+        fits_create_img(fp, DOUBLE_IMG, 2, nax2, &st);
+        fits_update_key(fp, TSTRING, "EXTNAME", (void *)pname, NULL, &st);
+        fits_write_img(fp, TDOUBLE, 1, (LONGLONG)ns * nw, (void *)p, &st);
+    }
+    fits_close_file(fp, &st);
+    return st;
+}
+
+static void test_spectra_file(px_context *ctx, const px_psf *psf, const char *dir)
+{
+    enum { NS = 3, NW = 80 };
+    double w[NW], p[NS * NW];
+    char path[256];
+    px_sim_options opt;
+    px_sim_result *r = NULL;
+    px_status st;
+    for (int j = 0; j < NW; j++)
+        w[j] = 6500.0 + 0.7 * j;
+    for (int i = 0; i < NS * NW; i++)
+        p[i] = 10.0 * (i % 17) + 1.0;
+    snprintf(path, sizeof path, "%s/spec.fits", dir);
+    px_sim_defaults(&opt);
+    opt.spectra = path;
+    opt.specmin = 2;
+
+    EXPECT(write_spectra(path, "WAVE", "PHOT", NS, NW, w, p) == 0, "writing %s", path);
+    EXPECT(px_simulate(ctx, psf, &opt, &r) == PX_SUCCESS, "%s", px_last_error());
+    if (r) {
+        EXPECT(r->nspec == NS && r->nwave == NW && r->specmin == 2, "%d x %d from %d", r->nspec,
+               r->nwave, r->specmin);
+        EXPECT(!memcmp(r->wave, w, sizeof w) && !memcmp(r->phot, p, sizeof p),
+               "grid or photons differ from the file");
+        px_sim_destroy(r);
+        r = NULL;
+    }
+    EXPECT(write_spectra(path, "WAVELENGTH", "FLUX", NS, NW, w, p) == 0, "writing %s", path);
+    opt.nspec = 2;
+    EXPECT(px_simulate(ctx, psf, &opt, &r) == PX_SUCCESS, "%s", px_last_error());
+    if (r) EXPECT(r->nspec == 2 && !memcmp(r->phot, p, 2 * NW * sizeof *p), "first two rows");
+    px_sim_destroy(r);
+    r = NULL;
+    opt.nspec = 4;
+    st = px_simulate(ctx, psf, &opt, &r);
+    EXPECT(st == PX_ERR_RANGE, "4 rows of 3: %s", px_strerror(st));
+    opt.nspec = 0;
+    opt.dw = 1.0;
+    opt.wmin = 6500;
+    opt.wmax = 6550;
+    st = px_simulate(ctx, psf, &opt, &r);
+    EXPECT(st == PX_ERR_INVALID_ARG, "-w with a spectra file: %s", px_strerror(st));
+    opt.dw = 0.0;
+    EXPECT(write_spectra(path, "WAVE", NULL, NS, NW, w, p) == 0, "writing %s", path);
+    st = px_simulate(ctx, psf, &opt, &r);
+    EXPECT(st == PX_ERR_IMAGE_FORMAT && strstr(px_last_error(), "FLUX"), "no FLUX: %s",
+           px_last_error());
+    p[5] = -1.0;
+    EXPECT(write_spectra(path, "WAVE", "PHOT", NS, NW, w, p) == 0, "writing %s", path);
+    st = px_simulate(ctx, psf, &opt, &r);
+    EXPECT(st == PX_ERR_NUMERIC, "negative photons: %s", px_last_error());
+    p[5] = 1.0;
+    w[7] = w[6];
+    EXPECT(write_spectra(path, "WAVE", "PHOT", NS, NW, w, p) == 0, "writing %s", path);
+    st = px_simulate(ctx, psf, &opt, &r);
+    EXPECT(st == PX_ERR_IMAGE_FORMAT, "repeated wavelength: %s", px_last_error());
+    px_sim_destroy(r);
+    unlink(path);
 }
 
 int main(void)
@@ -199,6 +283,8 @@ int main(void)
         EXPECT(nout == 0, "%ld pixels outside the region not zero", nout);
         printf("cosmics: 30 tracks, %ld pixels flagged\n", nflag);
     }
+
+    test_spectra_file(ctx, psf, dir);
 
 done:
     px_sim_destroy(a);
