@@ -42,5 +42,7 @@ int px_cmd_psf_spot(int argc, char **argv);
 int px_cmd_psf_spots(int argc, char **argv);
 /* `perfex psf synth` (cmd_psf_synth.c). */
 int px_cmd_psf_synth(int argc, char **argv);
+/* `perfex simulate` (cmd_simulate.c). */
+int px_cmd_simulate(int argc, char **argv);
 
 #endif
