@@ -21,6 +21,9 @@ if(PERFEX_MPI AND MPIEXEC_EXECUTABLE)
   # A plan killed once its first output appears, rerun with --resume: the
   # finished frames are not redone (same inode and mtime), the rest are made.
   px_cli_test(mpi_extract_plan_resume mpi_plan_resume.sh ${MPIEXEC_EXECUTABLE})
+  # Two PoCL devices: the ranks of a node spread over them unless --device.
+  px_cli_test(mpi_extract_devices mpi_devices.sh ${MPIEXEC_EXECUTABLE})
   set_tests_properties(mpi_extract_frame mpi_extract_plan_bad mpi_extract_plan_resume
+                       mpi_extract_devices
                        PROPERTIES ENVIRONMENT "${PX_MPI_TEST_ENV}" TIMEOUT 300)
 endif()

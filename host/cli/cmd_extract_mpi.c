@@ -45,6 +45,7 @@ static struct {
     void (*user_progress)(int, int, void *);
     void *user_progress_arg;
     char device_buf[32];
+    int device_index; /* px_list_devices index last opened, -1 none */
 } g = {0};
 
 static int comm_rank(void)
@@ -147,6 +148,7 @@ px_context *px_cli_open_ranked(const px_device_request *req, int profiling)
         px_cli_error(st);
         return NULL;
     }
+    g.device_index = px_context_device(ctx)->index;
     return ctx;
 }
 
@@ -495,13 +497,13 @@ static int run_frame(const frame_job *j, int nglobal, char **global, int leader,
 }
 
 typedef struct rank_stats {
-    double group, done, failed, skipped, busy, idle;
+    double group, device, done, failed, skipped, busy, idle;
 } rank_stats;
 
 static int run_plan(const char *path, int k, int overwrite, int nglobal, char **global)
 {
     plan p;
-    rank_stats me = {0, 0, 0, 0, 0, 0}, *all = NULL;
+    rank_stats me = {0, -1, 0, 0, 0, 0, 0}, *all = NULL;
     int rc = 0, group = 0, ngroups = 1, leader = 1, quiet = 0, nfail = 0, ndone = 0, nskip = 0;
     double t_start, t_frame;
     char why[1024];
@@ -540,6 +542,7 @@ static int run_plan(const char *path, int k, int overwrite, int nglobal, char **
     }
 #endif
     me.group = group;
+    g.device_index = -1;
     t_start = now();
     for (;;) {
         int idx = -1, frc;
@@ -573,24 +576,25 @@ static int run_plan(const char *path, int k, int overwrite, int nglobal, char **
 #endif
     me.idle = now() - t_start - me.busy;
     me.skipped = d.nskipped;
+    me.device = g.device_index;
     if (g.world_rank == 0) {
         all = calloc((size_t)g.world_size, sizeof *all);
         if (!all) abort();
     }
 #ifdef PERFEX_HAVE_MPI
     if (g.mpi)
-        MPI_Gather(&me, 6, MPI_DOUBLE, all, 6, MPI_DOUBLE, 0, MPI_COMM_WORLD);
+        MPI_Gather(&me, 7, MPI_DOUBLE, all, 7, MPI_DOUBLE, 0, MPI_COMM_WORLD);
     else
 #endif
         all[0] = me;
     if (g.world_rank == 0) {
         fprintf(stderr, "perfex: plan %s: per-rank summary\n", path);
-        fprintf(stderr, "  %5s %5s %6s %6s %7s %9s %9s\n", "rank", "group", "done", "failed",
-                "skipped", "busy_s", "idle_s");
+        fprintf(stderr, "  %5s %5s %6s %6s %6s %7s %9s %9s\n", "rank", "group", "device", "done",
+                "failed", "skipped", "busy_s", "idle_s");
         for (int r = 0; r < g.world_size; r++) {
-            fprintf(stderr, "  %5d %5d %6d %6d %7d %9.2f %9.2f\n", r, (int)all[r].group,
-                    (int)all[r].done, (int)all[r].failed, (int)all[r].skipped, all[r].busy,
-                    all[r].idle);
+            fprintf(stderr, "  %5d %5d %6d %6d %6d %7d %9.2f %9.2f\n", r, (int)all[r].group,
+                    (int)all[r].device, (int)all[r].done, (int)all[r].failed, (int)all[r].skipped,
+                    all[r].busy, all[r].idle);
             /* a frame counts once, on its group's first rank */
             if (r % k == 0) {
                 ndone += (int)all[r].done;

@@ -34,7 +34,7 @@ done
 grep FAILED "$TMP/log" | grep "bad-input.fits" | grep "psf-r0-00051060.fits" |
     grep "f1.fits" | grep -q "not a FITS file" || { echo "FAIL: report lacks files or reason"; exit 1; }
 grep -q "4 frames: 3 written, 1 failed, 0 skipped" "$TMP/log" || { echo "FAIL: totals"; exit 1; }
-# summary: a row per rank (rank, group, done, failed, skipped, busy, idle)
-[ "$(grep -cE '^ +[01] +[01] +[0-9]+ +[0-9]+ +[0-9]+ +[0-9.]+ +[0-9.]+$' "$TMP/log")" = 2 ] ||
+# summary: a row per rank (rank, group, device, done, failed, skipped, busy, idle)
+[ "$(grep -cE '^ +[01] +[01] +[-0-9]+ +[0-9]+ +[0-9]+ +[0-9]+ +[0-9.]+ +[0-9.]+$' "$TMP/log")" = 2 ] ||
     { echo "FAIL: summary rows"; exit 1; }
 echo "ok"
