@@ -59,16 +59,15 @@ static int comm_rank(void)
 #endif
 }
 
+#ifdef PERFEX_HAVE_MPI
+/* 1 when the current frame is shared with other ranks. */
 static int comm_shared(void)
 {
-#ifdef PERFEX_HAVE_MPI
     int n = 1;
     if (g.comm != MPI_COMM_NULL) MPI_Comm_size(g.comm, &n);
     return n > 1;
-#else
-    return 0;
-#endif
 }
+#endif
 
 static px_status agree(px_status st)
 {
@@ -189,6 +188,7 @@ static double now(void)
     return ts.tv_sec + 1e-9 * ts.tv_nsec;
 }
 
+#ifdef PERFEX_HAVE_MPI
 /* A launcher started us when one of these is set (OpenMPI, PMI/PMIx as srun
  * and MPICH's hydra set them); PERFEX_MPI=0 or 1 overrides. */
 static int launched_by_mpi(void)
@@ -201,13 +201,16 @@ static int launched_by_mpi(void)
         if (getenv(vars[i])) return 1;
     return 0;
 }
+#endif
 
 static int mpi_start(int *argc, char ***argv)
 {
+    g.world_rank = 0;
+    g.world_size = 1;
+    g.local_rank = 0;
 #ifdef PERFEX_HAVE_MPI
     MPI_Comm node;
     g.comm = MPI_COMM_NULL;
-    g.world_size = 1;
     if (!launched_by_mpi()) return 0;
     if (MPI_Init(argc, argv) != MPI_SUCCESS) {
         fprintf(stderr, "perfex: MPI_Init failed\n");
@@ -268,8 +271,10 @@ static void stderr_restore(int saved)
     close(saved);
 }
 
-/* The last non-empty line of a captured stderr, without "perfex: ". */
-static void last_line(FILE *cap, char *out, size_t n)
+/* The first line of a captured stderr that is not usage text (the error;
+ * the usage that may follow it is indented or starts with "usage:"),
+ * without the "perfex: " prefix. */
+static void error_line(FILE *cap, char *out, size_t n)
 {
     char line[2048];
     snprintf(out, n, "failed (no message)");
@@ -277,6 +282,7 @@ static void last_line(FILE *cap, char *out, size_t n)
     rewind(cap);
     while (fgets(line, sizeof line, cap)) {
         char *s = line, *e;
+        if (line[0] == ' ' || line[0] == '\t' || !strncmp(line, "usage:", 6)) continue;
         if (!strncmp(s, "perfex extract: ", 16))
             s += 16;
         else if (!strncmp(s, "perfex: ", 8))
@@ -284,7 +290,10 @@ static void last_line(FILE *cap, char *out, size_t n)
         e = s + strlen(s);
         while (e > s && (e[-1] == '\n' || e[-1] == '\r' || e[-1] == ' '))
             *--e = 0;
-        if (*s) snprintf(out, n, "%s", s);
+        if (*s) {
+            snprintf(out, n, "%s", s);
+            break;
+        }
     }
 }
 
@@ -490,7 +499,7 @@ static int run_frame(const frame_job *j, int nglobal, char **global, int leader,
     rc = px_cmd_extract(ac, av);
     stderr_restore(saved);
     rc = rc_max(rc);
-    if (rc && leader) last_line(cap, why, nwhy);
+    if (rc && leader) error_line(cap, why, nwhy);
     if (cap) fclose(cap);
     free(av);
     return rc;
@@ -541,6 +550,7 @@ static int run_plan(const char *path, int k, int overwrite, int nglobal, char **
         if (g.world_rank == 0 && ngroups > 1) g.serve = poke_progress;
     }
 #endif
+    (void)ngroups;
     me.group = group;
     g.device_index = -1;
     t_start = now();
