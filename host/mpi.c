@@ -20,14 +20,17 @@
 
 px_status px_mpi_agree(MPI_Comm comm, px_status st)
 {
+    px_status out = PX_SUCCESS;
     int rank, size, first, code = (int)st, len = 0;
     char msg[1024];
     MPI_Comm_rank(comm, &rank);
     MPI_Comm_size(comm, &size);
     first = st != PX_SUCCESS ? rank : size;
-    if (MPI_Allreduce(MPI_IN_PLACE, &first, 1, MPI_INT, MPI_MIN, comm) != MPI_SUCCESS)
-        return px_fail(PX_ERR_MPI, "MPI_Allreduce failed while checking the ranks' status");
-    if (first == size) return PX_SUCCESS;
+    if (MPI_Allreduce(MPI_IN_PLACE, &first, 1, MPI_INT, MPI_MIN, comm) != MPI_SUCCESS) {
+        out = px_fail(PX_ERR_MPI, "MPI_Allreduce failed while checking the ranks' status");
+        goto cleanup;
+    }
+    if (first == size) goto cleanup;
     if (rank == first) {
         const char *m = px_last_error();
         snprintf(msg, sizeof msg, "%s", (m && *m) ? m : px_strerror(st));
@@ -36,32 +39,33 @@ px_status px_mpi_agree(MPI_Comm comm, px_status st)
     MPI_Bcast(&code, 1, MPI_INT, first, comm);
     MPI_Bcast(&len, 1, MPI_INT, first, comm);
     MPI_Bcast(msg, len, MPI_CHAR, first, comm);
-    if (rank != first) {
-        if (size > 1 && !strstr(msg, "(rank "))
-            return px_fail((px_status)code, "%s (rank %d)", msg, first);
-        return px_fail((px_status)code, "%s", msg);
-    }
-    return (px_status)code;
+    /* the failing rank keeps its own message; the others get it, naming
+     * the rank when it is not the one that prints (rank 0) */
+    out = (px_status)code;
+    if (rank != first && first != 0) out = px_fail((px_status)code, "%s (rank %d)", msg, first);
+    if (rank != first && first == 0) out = px_fail((px_status)code, "%s", msg);
+cleanup:
+    return out;
 }
 
 static int bcast_bytes(void *buf, size_t n, int root, MPI_Comm comm)
 {
     char *p = buf;
-    while (n > 0) {
+    int rc = MPI_SUCCESS;
+    while (n > 0 && rc == MPI_SUCCESS) {
         size_t k = n < CHUNK ? n : CHUNK;
-        if (MPI_Bcast(p, (int)k, MPI_BYTE, root, comm) != MPI_SUCCESS) return -1;
+        rc = MPI_Bcast(p, (int)k, MPI_BYTE, root, comm);
         p += k;
         n -= k;
     }
-    return 0;
+    return rc == MPI_SUCCESS ? 0 : -1;
 }
 
 /* Receiver side: allocate *p of n bytes (at least 1); returns -1 on failure. */
 static int alloc_recv(void **p, size_t n, int is_root)
 {
-    if (is_root) return 0;
-    *p = malloc(n ? n : 1);
-    return *p ? 0 : -1;
+    if (!is_root) *p = malloc(n ? n : 1);
+    return is_root || *p ? 0 : -1;
 }
 
 px_status px_mpi_psf_read(MPI_Comm comm, int root, const char *path, px_psf **out)
@@ -185,31 +189,29 @@ cleanup:
 static int reduce_or64(void *buf, size_t n, int root, int rank, MPI_Comm comm)
 {
     uint64_t *p = buf;
-    while (n > 0) {
+    int rc = MPI_SUCCESS;
+    while (n > 0 && rc == MPI_SUCCESS) {
         size_t k = n < CHUNK ? n : CHUNK;
-        int rc = rank == root
-                     ? MPI_Reduce(MPI_IN_PLACE, p, (int)k, MPI_UINT64_T, MPI_BOR, root, comm)
-                     : MPI_Reduce(p, NULL, (int)k, MPI_UINT64_T, MPI_BOR, root, comm);
-        if (rc != MPI_SUCCESS) return -1;
+        rc = rank == root ? MPI_Reduce(MPI_IN_PLACE, p, (int)k, MPI_UINT64_T, MPI_BOR, root, comm)
+                          : MPI_Reduce(p, NULL, (int)k, MPI_UINT64_T, MPI_BOR, root, comm);
         p += k;
         n -= k;
     }
-    return 0;
+    return rc == MPI_SUCCESS ? 0 : -1;
 }
 
 static int reduce_or32(void *buf, size_t n, int root, int rank, MPI_Comm comm)
 {
     uint32_t *p = buf;
-    while (n > 0) {
+    int rc = MPI_SUCCESS;
+    while (n > 0 && rc == MPI_SUCCESS) {
         size_t k = n < CHUNK ? n : CHUNK;
-        int rc = rank == root
-                     ? MPI_Reduce(MPI_IN_PLACE, p, (int)k, MPI_UINT32_T, MPI_BOR, root, comm)
-                     : MPI_Reduce(p, NULL, (int)k, MPI_UINT32_T, MPI_BOR, root, comm);
-        if (rc != MPI_SUCCESS) return -1;
+        rc = rank == root ? MPI_Reduce(MPI_IN_PLACE, p, (int)k, MPI_UINT32_T, MPI_BOR, root, comm)
+                          : MPI_Reduce(p, NULL, (int)k, MPI_UINT32_T, MPI_BOR, root, comm);
         p += k;
         n -= k;
     }
-    return 0;
+    return rc == MPI_SUCCESS ? 0 : -1;
 }
 
 /* Model merge: the owner of a pixel is the highest rank whose patches cover

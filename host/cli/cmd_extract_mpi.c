@@ -72,7 +72,7 @@ static int comm_shared(void)
 static px_status agree(px_status st)
 {
 #ifdef PERFEX_HAVE_MPI
-    if (comm_shared()) return px_mpi_agree(g.comm, st);
+    if (comm_shared()) st = px_mpi_agree(g.comm, st);
 #endif
     return st;
 }
@@ -84,18 +84,26 @@ int px_cli_is_writer(void)
 
 px_status px_cli_psf_read(const char *path, px_psf **out)
 {
+    px_status st;
 #ifdef PERFEX_HAVE_MPI
-    if (comm_shared()) return px_mpi_psf_read(g.comm, 0, path, out);
+    if (comm_shared())
+        st = px_mpi_psf_read(g.comm, 0, path, out);
+    else
 #endif
-    return px_psf_read(path, out);
+        st = px_psf_read(path, out);
+    return st;
 }
 
 px_status px_cli_image_read(const char *path, px_image **out)
 {
+    px_status st;
 #ifdef PERFEX_HAVE_MPI
-    if (comm_shared()) return px_mpi_image_read(g.comm, 0, path, out);
+    if (comm_shared())
+        st = px_mpi_image_read(g.comm, 0, path, out);
+    else
 #endif
-    return px_image_read(path, out);
+        st = px_image_read(path, out);
+    return st;
 }
 
 /* Under MPI with no device named (--device or PERFEX_DEVICE), the ranks of a
@@ -144,10 +152,11 @@ px_context *px_cli_open_ranked(const px_device_request *req, int profiling)
     st = agree(st);
     if (st) {
         if (ctx) px_context_destroy(ctx);
+        ctx = NULL;
         px_cli_error(st);
-        return NULL;
+    } else {
+        g.device_index = px_context_device(ctx)->index;
     }
-    g.device_index = px_context_device(ctx)->index;
     return ctx;
 }
 
@@ -166,10 +175,14 @@ px_status px_cli_extract(px_context *ctx, const px_psf *psf, const px_image *ima
         g.user_progress_arg = o.progress_arg;
         o.progress = progress_hook;
     }
+    px_status st;
 #ifdef PERFEX_HAVE_MPI
-    if (comm_shared()) return px_mpi_extract(g.comm, 0, ctx, psf, image, &o, out);
+    if (comm_shared())
+        st = px_mpi_extract(g.comm, 0, ctx, psf, image, &o, out);
+    else
 #endif
-    return px_extract(ctx, psf, image, &o, out);
+        st = px_extract(ctx, psf, image, &o, out);
+    return st;
 }
 
 px_status px_cli_frame_write(const px_frame *frame, const char *path)
@@ -196,25 +209,28 @@ static int launched_by_mpi(void)
     static const char *vars[] = {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE",
                                  "MPI_LOCALNRANKS"};
     const char *force = getenv("PERFEX_MPI");
-    if (force && *force) return strcmp(force, "0") != 0;
+    int yes = 0;
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
-        if (getenv(vars[i])) return 1;
-    return 0;
+        yes |= getenv(vars[i]) != NULL;
+    if (force && *force) yes = strcmp(force, "0") != 0;
+    return yes;
 }
 #endif
 
 static int mpi_start(int *argc, char ***argv)
 {
+    int rc = 0;
     g.world_rank = 0;
     g.world_size = 1;
     g.local_rank = 0;
 #ifdef PERFEX_HAVE_MPI
     MPI_Comm node;
     g.comm = MPI_COMM_NULL;
-    if (!launched_by_mpi()) return 0;
+    if (!launched_by_mpi()) goto cleanup;
     if (MPI_Init(argc, argv) != MPI_SUCCESS) {
         fprintf(stderr, "perfex: MPI_Init failed\n");
-        return -1;
+        rc = -1;
+        goto cleanup;
     }
     g.mpi = 1;
     MPI_Comm_rank(MPI_COMM_WORLD, &g.world_rank);
@@ -222,8 +238,9 @@ static int mpi_start(int *argc, char ***argv)
     MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, g.world_rank, MPI_INFO_NULL, &node);
     MPI_Comm_rank(node, &g.local_rank);
     MPI_Comm_free(&node);
+cleanup:
 #endif
-    return 0;
+    return rc;
 }
 
 static void mpi_stop(void)
@@ -247,28 +264,23 @@ static int rc_max(int rc)
  * while a frame runs; returns the saved descriptor, -1 when unchanged. */
 static int stderr_divert(FILE **cap)
 {
-    int saved, fd;
+    int saved = -1, fd;
     fflush(stderr);
-    if (cap) {
-        *cap = tmpfile();
-        if (!*cap) return -1;
-        fd = fileno(*cap);
-    } else {
-        fd = open("/dev/null", O_WRONLY);
-        if (fd < 0) return -1;
-    }
-    saved = dup(STDERR_FILENO);
+    if (cap) *cap = tmpfile();
+    fd = cap ? (*cap ? fileno(*cap) : -1) : open("/dev/null", O_WRONLY);
+    if (fd >= 0) saved = dup(STDERR_FILENO);
     if (saved >= 0) dup2(fd, STDERR_FILENO);
-    if (!cap) close(fd);
+    if (!cap && fd >= 0) close(fd);
     return saved;
 }
 
 static void stderr_restore(int saved)
 {
     fflush(stderr);
-    if (saved < 0) return;
-    dup2(saved, STDERR_FILENO);
-    close(saved);
+    if (saved >= 0) {
+        dup2(saved, STDERR_FILENO);
+        close(saved);
+    }
 }
 
 /* The first line of a captured stderr that is not usage text (the error;
@@ -325,8 +337,8 @@ static void plan_free(plan *p)
 static int plan_parse(const char *path, plan *p)
 {
     char *save = NULL, *line;
-    int lineno = 0;
-    for (line = p->text; line; line = save) {
+    int lineno = 0, rc = 0;
+    for (line = p->text; line && !rc; line = save) {
         char *nl = strchr(line, '\n'), *s;
         frame_job *j;
         save = nl ? nl + 1 : NULL;
@@ -341,37 +353,38 @@ static int plan_parse(const char *path, plan *p)
         j = realloc(p->job, (size_t)(p->n + 1) * sizeof *p->job);
         if (!j) {
             fprintf(stderr, "perfex: out of memory reading %s\n", path);
-            return 2;
+            rc = 2;
+            goto cleanup;
         }
         p->job = j;
-        j = &p->job[p->n];
+        j = &p->job[p->n++]; /* counted now so that plan_free frees its tokens */
         memset(j, 0, sizeof *j);
         j->line = lineno;
-        for (char *t = strtok(line, " \t\r"); t; t = strtok(NULL, " \t\r")) {
+        for (char *t = strtok(line, " \t\r"); t && !rc; t = strtok(NULL, " \t\r")) {
             char **tk = realloc(j->tok, (size_t)(j->ntok + 1) * sizeof *tk);
             if (!tk) {
                 fprintf(stderr, "perfex: out of memory reading %s\n", path);
-                return 2;
+                rc = 2;
+                goto cleanup;
             }
             j->tok = tk;
             j->tok[j->ntok++] = t;
         }
         if (j->ntok == 0) {
             free(j->tok);
-            continue;
-        }
-        p->n++;
-        if (j->ntok < 3) {
+            p->n--;
+        } else if (j->ntok < 3) {
             fprintf(stderr, "perfex: %s line %d: needs INPUT PSF OUTPUT [flags], got %d field%s\n",
                     path, lineno, j->ntok, j->ntok == 1 ? "" : "s");
-            return 2;
+            rc = 2;
         }
     }
-    if (p->n == 0) {
+    if (!rc && p->n == 0) {
         fprintf(stderr, "perfex: %s: no frames in the plan\n", path);
-        return 2;
+        rc = 2;
     }
-    return 0;
+cleanup:
+    return rc;
 }
 
 /* World rank 0 reads the plan; every rank gets its text. Returns 0 or 2. */
@@ -379,7 +392,6 @@ static int plan_load(const char *path, plan *p)
 {
     size_t len = 0;
     int rc = 0;
-    long long n;
     if (g.world_rank == 0) {
         px_status st = px_read_text_file(path, &p->text, &len);
         if (st) {
@@ -389,25 +401,27 @@ static int plan_load(const char *path, plan *p)
     }
 #ifdef PERFEX_HAVE_MPI
     if (g.mpi) {
+        long long n = (long long)len;
         MPI_Bcast(&rc, 1, MPI_INT, 0, MPI_COMM_WORLD);
-        if (rc) return rc;
-        n = (long long)len;
+        if (rc) goto cleanup;
         MPI_Bcast(&n, 1, MPI_LONG_LONG, 0, MPI_COMM_WORLD);
-        if (g.world_rank != 0) {
-            p->text = malloc((size_t)n + 1);
-            if (!p->text) abort();
+        if (g.world_rank != 0) p->text = malloc((size_t)n + 1);
+        if (!p->text) {
+            /* the last resort: the other ranks already wait in the broadcast */
+            fprintf(stderr, "perfex: rank %d: out of memory for the plan\n", g.world_rank);
+            MPI_Abort(MPI_COMM_WORLD, 1);
         }
         MPI_Bcast(p->text, (int)n + 1, MPI_CHAR, 0, MPI_COMM_WORLD);
     }
 #endif
-    (void)n;
-    if (rc) return rc;
+    if (rc) goto cleanup;
     /* every rank parses the same text, so all agree on errors; only rank 0 says so */
     {
         int saved = g.world_rank ? stderr_divert(NULL) : -1;
         rc = plan_parse(path, p);
         if (g.world_rank) stderr_restore(saved);
     }
+cleanup:
     return rc;
 }
 
@@ -436,30 +450,24 @@ static int claim(void)
         const int one = 1;
         MPI_Fetch_and_op(&one, &idx, MPI_INT, 0, 0, MPI_SUM, d.win);
         MPI_Win_flush(0, d.win);
-        return idx;
-    }
+    } else
 #endif
-    idx = d.serial_next++;
+        idx = d.serial_next++;
     return idx;
 }
 
+/* The next plan line to run, or -1 when none is left. */
 static int dispatch_next(void)
 {
-    for (;;) {
-        int idx = claim();
-        frame_job *j;
-        if (idx >= d.p->n) return -1;
-        j = &d.p->job[idx];
-        if (!d.overwrite && access(j->tok[2], F_OK) == 0) {
-            d.nskipped++;
-            if (!d.quiet)
-                fprintf(stderr,
-                        "perfex: plan line %d: %s exists, skipped (--overwrite redoes it)\n",
-                        j->line, j->tok[2]);
-            continue;
-        }
-        return idx;
+    int idx = claim();
+    while (idx < d.p->n && !d.overwrite && access(d.p->job[idx].tok[2], F_OK) == 0) {
+        d.nskipped++;
+        if (!d.quiet)
+            fprintf(stderr, "perfex: plan line %d: %s exists, skipped (--overwrite redoes it)\n",
+                    d.p->job[idx].line, d.p->job[idx].tok[2]);
+        idx = claim();
     }
+    return idx < d.p->n ? idx : -1;
 }
 
 #ifdef PERFEX_HAVE_MPI
@@ -475,13 +483,11 @@ static void poke_progress(void)
 static int run_frame(const frame_job *j, int nglobal, char **global, int leader, char *why,
                      size_t nwhy)
 {
-    int ac = 0, rc, saved;
+    int ac = 0, rc = 1, saved;
     FILE *cap = NULL;
     char **av = malloc((size_t)(nglobal + j->ntok + 10) * sizeof *av);
-    if (!av) {
-        snprintf(why, nwhy, "out of memory");
-        return rc_max(1);
-    }
+    snprintf(why, nwhy, "out of memory");
+    if (!av) goto cleanup;
     av[ac++] = "extract";
     for (int i = 0; i < nglobal; i++)
         av[ac++] = global[i];
@@ -498,8 +504,9 @@ static int run_frame(const frame_job *j, int nglobal, char **global, int leader,
     saved = stderr_divert(leader ? &cap : NULL);
     rc = px_cmd_extract(ac, av);
     stderr_restore(saved);
+cleanup:
     rc = rc_max(rc);
-    if (rc && leader) error_line(cap, why, nwhy);
+    if (rc && leader && av) error_line(cap, why, nwhy);
     if (cap) fclose(cap);
     free(av);
     return rc;
@@ -524,7 +531,8 @@ static int run_plan(const char *path, int k, int overwrite, int nglobal, char **
         if (g.world_rank == 0)
             fprintf(stderr, "perfex extract: --ranks-per-frame %d exceeds the %d ranks\n", k,
                     g.world_size);
-        return 2;
+        rc = 2;
+        goto cleanup;
     }
     rc = plan_load(path, &p);
     if (rc) goto cleanup;
@@ -589,7 +597,15 @@ static int run_plan(const char *path, int k, int overwrite, int nglobal, char **
     me.device = g.device_index;
     if (g.world_rank == 0) {
         all = calloc((size_t)g.world_size, sizeof *all);
-        if (!all) abort();
+        if (!all) {
+            /* the last resort: the other ranks wait in the gather */
+            fprintf(stderr, "perfex: out of memory for the plan summary\n");
+#ifdef PERFEX_HAVE_MPI
+            if (g.mpi) MPI_Abort(MPI_COMM_WORLD, 1);
+#endif
+            rc = 1;
+            goto cleanup;
+        }
     }
 #ifdef PERFEX_HAVE_MPI
     if (g.mpi)
@@ -637,13 +653,13 @@ static int parse_k(const char *text, int *k)
 {
     char *end = NULL;
     long v = strtol(text, &end, 10);
-    if (!*text || *end || v < 1 || v > 1000000) {
+    int bad = !*text || *end || v < 1 || v > 1000000;
+    if (bad)
         fprintf(stderr, "perfex extract: --ranks-per-frame needs an integer >= 1, got '%s'\n",
                 text);
-        return -1;
-    }
-    *k = (int)v;
-    return 0;
+    else
+        *k = (int)v;
+    return bad ? -1 : 0;
 }
 
 int px_cmd_extract_main(int argc, char **argv)
@@ -654,7 +670,8 @@ int px_cmd_extract_main(int argc, char **argv)
 
     if (!rest) {
         fprintf(stderr, "perfex: out of memory\n");
-        return 1;
+        rc = 1;
+        goto cleanup;
     }
     /* take out the plan flags; the others go to every frame */
     for (int i = 0; i < argc; i++) {
