@@ -203,7 +203,8 @@ static double now(void)
 
 #ifdef PERFEX_HAVE_MPI
 /* A launcher started us when one of these is set (OpenMPI, PMI/PMIx as srun
- * and MPICH's hydra set them); PERFEX_MPI=0 or 1 overrides. */
+ * and MPICH's hydra set them) or in an srun step of several tasks;
+ * PERFEX_MPI=0 or 1 overrides. */
 static int launched_by_mpi(void)
 {
     static const char *vars[] = {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE",
@@ -212,6 +213,8 @@ static int launched_by_mpi(void)
     int yes = 0;
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
         yes |= getenv(vars[i]) != NULL;
+    /* an srun step of several tasks is an MPI job whatever the PMI flavour */
+    yes |= getenv("SLURM_STEP_NUM_TASKS") && atoi(getenv("SLURM_STEP_NUM_TASKS")) > 1;
     if (force && *force) yes = strcmp(force, "0") != 0;
     return yes;
 }
