@@ -70,8 +70,8 @@ static double patch_bytes(const px_patch *p, int sx, int sy, int nparam)
 /* Run patches [first, first + count) of the plan. */
 static px_status run_batch(px_context *ctx, px_psf_dev *pd, const px_plan *plan, int first,
                            int count, const px_ex_image *img, const px_ex_frame *fr,
-                           double regularize, double psferr, double *model,
-                           unsigned char *cover, int npix_x)
+                           double regularize, double psferr, double *model, unsigned char *cover,
+                           int npix_x)
 {
     px_status st = PX_SUCCESS;
     px_ex_layout lay;

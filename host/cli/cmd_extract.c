@@ -277,7 +277,8 @@ int px_cmd_extract(int argc, char **argv)
         px_cli_error(st);
         goto cleanup;
     }
-    if (modelpath && px_cli_is_writer() && write_model(modelpath, o.model, img->nx, img->ny)) goto cleanup;
+    if (modelpath && px_cli_is_writer() && write_model(modelpath, o.model, img->nx, img->ny))
+        goto cleanup;
     rc = 0;
 cleanup:
     free(o.model);

@@ -10,7 +10,8 @@ static const struct {
     const char *help;
 } commands[] = {
     {"devices", px_cmd_devices, "list OpenCL platforms and devices"},
-    {"extract", px_cmd_extract_main, "extract spectra from a preprocessed image (spectroperfectionism)"},
+    {"extract", px_cmd_extract_main,
+     "extract spectra from a preprocessed image (spectroperfectionism)"},
     {"compare", px_cmd_compare, "compare two frames (parity statistics, truth chi)"},
     {"psf", px_cmd_psf, "describe a PSF (info), evaluate its spots (spot, spots)"},
 };
