@@ -82,6 +82,19 @@ int px_cli_is_writer(void)
     return comm_rank() == 0;
 }
 
+void px_cli_mpi_world(int *rank, int *size)
+{
+    *rank = g.world_rank;
+    *size = g.world_size > 0 ? g.world_size : 1;
+}
+
+#ifdef PERFEX_HAVE_MPI
+MPI_Comm px_cli_frame_comm(void)
+{
+    return g.comm;
+}
+#endif
+
 px_status px_cli_psf_read(const char *path, px_psf **out)
 {
     px_status st;

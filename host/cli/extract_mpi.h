@@ -32,4 +32,12 @@ px_status px_cli_frame_write(const px_frame *frame, const char *path);
 /* 1 on the rank that writes the outputs (the leader, or the only process). */
 int px_cli_is_writer(void);
 
+/* World rank and size (0 and 1 without MPI), e.g. to label per-rank output. */
+void px_cli_mpi_world(int *rank, int *size);
+#ifdef PERFEX_HAVE_MPI
+#include <mpi.h>
+/* The ranks sharing the current frame (MPI_COMM_NULL: this rank alone). */
+MPI_Comm px_cli_frame_comm(void);
+#endif
+
 #endif
