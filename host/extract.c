@@ -70,7 +70,8 @@ static double patch_bytes(const px_patch *p, int sx, int sy, int nparam)
 /* Run patches [first, first + count) of the plan. */
 static px_status run_batch(px_context *ctx, px_psf_dev *pd, const px_plan *plan, int first,
                            int count, const px_ex_image *img, const px_ex_frame *fr,
-                           double regularize, double psferr, double *model, int npix_x)
+                           double regularize, double psferr, double *model, unsigned char *cover,
+                           int npix_x)
 {
     px_status st = PX_SUCCESS;
     px_ex_layout lay;
@@ -122,6 +123,9 @@ static px_status run_batch(px_context *ctx, px_psf_dev *pd, const px_plan *plan,
                 memcpy(model + (size_t)(d[PX_EXD_YMIN] + r) * npix_x + d[PX_EXD_XMIN],
                        mhost + d[PX_EXD_PIX] + r * d[PX_EXD_NX],
                        (size_t)d[PX_EXD_NX] * sizeof(double));
+            for (cl_long r = 0; cover && r < d[PX_EXD_NY]; r++)
+                memset(cover + (size_t)(d[PX_EXD_YMIN] + r) * npix_x + d[PX_EXD_XMIN], 1,
+                       (size_t)d[PX_EXD_NX]);
         }
     }
     err = clFinish(ctx->queue);
@@ -236,6 +240,8 @@ px_status px_extract(px_context *ctx, const px_psf *psf, const px_image *image,
     if (!st) st = fill_zero(ctx, fr.rd, nrd * sizeof(double));
     if (st) goto cleanup;
     if (opt->model) memset(opt->model, 0, (size_t)psf->npix_x * psf->npix_y * sizeof(double));
+    if (opt->model && opt->model_cover)
+        memset(opt->model_cover, 0, (size_t)psf->npix_x * psf->npix_y);
 
     /* Batch size: a quarter of the device memory, at most 1 GiB per batch on
      * top of the image and frame, unless the caller fixes it. */
@@ -262,7 +268,7 @@ px_status px_extract(px_context *ctx, const px_psf *psf, const px_image *image,
     while (done < pend) {
         int count = pend - done < batch ? pend - done : batch;
         st = run_batch(ctx, pd, &plan, done, count, &img, &fr, opt->regularize, psferr, opt->model,
-                       psf->npix_x);
+                       opt->model_cover, psf->npix_x);
         if (st && is_alloc_failure(st) && batch > 1) {
             batch /= 2; /* shrink rather than fail */
             px_clear_error();

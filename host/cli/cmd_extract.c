@@ -5,6 +5,7 @@
  * usage.
  */
 #include "cli.h"
+#include "extract_mpi.h"
 
 #include "perfex/extract.h"
 #include "perfex/io.h"
@@ -45,7 +46,12 @@ static void usage(FILE *f)
                "  --wavepad-frac X        wavelength padding, fraction of a spot (0.2)\n"
                "  -m, --model FILE        also write the model image\n"
                "  --batch N               patches per device launch (default from memory)\n"
-               "  --quiet                 no progress\n" PX_CLI_DEVICE_HELP);
+               "  --quiet                 no progress\n" PX_CLI_DEVICE_HELP
+               "\nmany frames (docs/mpi.md): perfex extract --plan PLAN [options for every frame]\n"
+               "  --plan FILE             one frame a line: INPUT PSF OUTPUT [flags], # comments\n"
+               "  --ranks-per-frame K     MPI ranks per frame (1)\n"
+               "  --resume                skip frames whose output exists (default)\n"
+               "  --overwrite             redo them\n");
 }
 
 static int parse_int(const char *flag, const char *text, int lo, int *out)
@@ -239,17 +245,17 @@ int px_cmd_extract(int argc, char **argv)
         fprintf(stderr, "perfex: refusing to overwrite an input file\n");
         goto cleanup;
     }
-    st = px_psf_read(psfpath, &psf);
+    st = px_cli_psf_read(psfpath, &psf);
     if (st != PX_SUCCESS) {
         px_cli_error(st);
         goto cleanup;
     }
-    st = px_image_read(in, &img);
+    st = px_cli_image_read(in, &img);
     if (st != PX_SUCCESS) {
         px_cli_error(st);
         goto cleanup;
     }
-    ctx = px_cli_open(&req, 0);
+    ctx = px_cli_open_ranked(&req, 0);
     if (!ctx) goto cleanup;
     if (!quiet && isatty(STDERR_FILENO)) o.progress = progress;
     if (modelpath) {
@@ -259,19 +265,20 @@ int px_cmd_extract(int argc, char **argv)
             goto cleanup;
         }
     }
-    st = px_extract(ctx, psf, img, &o, &frame);
+    st = px_cli_extract(ctx, psf, img, &o, &frame);
     if (st != PX_SUCCESS) {
         px_cli_error(st);
         goto cleanup;
     }
     snprintf(frame->in_img, sizeof frame->in_img, "%s", in);
     snprintf(frame->in_psf, sizeof frame->in_psf, "%s", psfpath);
-    st = px_frame_write(frame, outpath);
+    st = px_cli_frame_write(frame, outpath);
     if (st != PX_SUCCESS) {
         px_cli_error(st);
         goto cleanup;
     }
-    if (modelpath && write_model(modelpath, o.model, img->nx, img->ny)) goto cleanup;
+    if (modelpath && px_cli_is_writer() && write_model(modelpath, o.model, img->nx, img->ny))
+        goto cleanup;
     rc = 0;
 cleanup:
     free(o.model);

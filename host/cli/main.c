@@ -1,5 +1,6 @@
 /* Entry point of the perfex command: dispatches to the sub-commands. */
 #include "cli.h"
+#include "extract_mpi.h"
 
 #include <string.h>
 
@@ -9,7 +10,8 @@ static const struct {
     const char *help;
 } commands[] = {
     {"devices", px_cmd_devices, "list OpenCL platforms and devices"},
-    {"extract", px_cmd_extract, "extract spectra from a preprocessed image (spectroperfectionism)"},
+    {"extract", px_cmd_extract_main,
+     "extract spectra from a preprocessed image (spectroperfectionism)"},
     {"compare", px_cmd_compare, "compare two frames (parity statistics, truth chi)"},
     {"psf", px_cmd_psf, "describe a PSF (info), evaluate its spots (spot, spots)"},
     {"simulate", px_cmd_simulate, "simulate a preproc image from spectra and a PSF"},

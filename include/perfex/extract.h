@@ -40,6 +40,9 @@ typedef struct px_extract_options {
      * summing the parts' arrays gives the whole frame bit for bit. */
     int part, nparts;
     double *model; /* when not NULL: [npix_y][npix_x] model image, filled */
+    /* When not NULL with model: [npix_y][npix_x], set to 1 where a patch of
+     * this run wrote the model and 0 elsewhere (MPI merges models with it). */
+    unsigned char *model_cover;
     /* Called after each batch with patches done and total (may be NULL). */
     void (*progress)(int done, int total, void *arg);
     void *progress_arg;
