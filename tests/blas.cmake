@@ -7,3 +7,5 @@ if(PX_HAVE_LAPACKE)
   target_include_directories(test_blas PRIVATE ${PX_LAPACKE_INC})
   target_link_libraries(test_blas PRIVATE ${PX_LAPACKE_LIB} ${PX_LAPACK_LIB} m)
 endif()
+# The extraction with decorr_blas = 1 against decorr_blas = 0 (shared data).
+px_test(test_blas_extract test_blas_extract.c)
