@@ -14,12 +14,14 @@
  *
  * `test_blas bench [NBLK N]` instead times both paths on NBLK blocks of
  * N x N (default 448 of 70, a batch of 64 patches of 7 fibers) and CLBlast's
- * first call in the process (its kernel compilation).
+ * first call in the process (its kernel compilation); PX_TEST_XGEMMDIRECT
+ * overrides the parameters of CLBlast's direct GEMM for that timing.
  */
 #include "blas.h"
 #include "testutil.h"
 
 #include <float.h>
+#include <clblast_c.h>
 #include <lapacke.h>
 #include <math.h>
 #include <stdlib.h>
@@ -310,6 +312,21 @@ static int bench(px_context *ctx, int nblk, int n)
     for (int g = 0; g < nblk; g++)
         b[g] = (blk){n, n, n, 0};
     if (make_batch(&t, b, nblk) != 0) return 1;
+    /* PX_TEST_XGEMMDIRECT="WGD MDIMCD NDIMCD MDIMAD NDIMBD KWID VWMD VWND PADA PADB" tries
+     * other parameters for CLBlast's direct GEMM (the one its batched call uses at these
+     * sizes). */
+    const char *ov = getenv("PX_TEST_XGEMMDIRECT");
+    if (ov) {
+        static const char *names[] = {"WGD",  "MDIMCD", "NDIMCD", "MDIMAD", "NDIMBD",
+                                      "KWID", "VWMD",   "VWND",   "PADA",   "PADB"};
+        size_t val[10];
+        const char *p = ov;
+        for (int i = 0; i < 10; i++)
+            val[i] = strtoul(p, (char **)&p, 10);
+        const int cs = CLBlastOverrideParameters(ctx->device, "XgemmDirect", CLBlastPrecisionDouble,
+                                                 10, names, val);
+        printf("override XgemmDirect %s: %s\n", ov, px_blas_status_name(cs));
+    }
     for (int r = 0; r < 4; r++)
         run_path(ctx, &t, 0, 1, 0, NULL, &tb[r]);
     for (int r = 0; r < 3; r++)
