@@ -9,6 +9,8 @@
  */
 #include "extract_batch.h"
 
+#include "blas.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -284,8 +286,12 @@ px_status px_ex_solve(px_context *ctx, const px_ex_layout *l, px_ex_bufs *b, con
     if (st) return st;
     st = px_la_syevq(ctx, nf, b->cblk, b->d_blk, b->v, b->d_v, b->eig, b->info_blk, NULL);
     if (st) return st;
-    st = px_la_eigcompose(ctx, nf, b->d_blk, b->v, b->d_v, b->eig, b->q, b->d_q, b->norm,
-                          b->info_blk, PX_LA_INVSQRT, NULL);
+    if (px_tuning_get_long(&ctx->tuning, "decorr_blas", 1)) /* platforms/README.md */
+        st = px_blas_eigcompose(ctx, nf, l->d_v, l->d_q, b->v, b->d_v, b->eig, b->q, b->d_q,
+                                b->norm, b->info_blk, NULL, PX_LA_INVSQRT);
+    else
+        st = px_la_eigcompose(ctx, nf, b->d_blk, b->v, b->d_v, b->eig, b->q, b->d_q, b->norm,
+                              b->info_blk, PX_LA_INVSQRT, NULL);
     if (st) return st;
     {
         const karg a[] = {AM(b->pd),         AM(b->pstat), AM(b->info_blk), AM(b->blk_first),
