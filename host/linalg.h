@@ -1,6 +1,7 @@
-/* Batched dense linear algebra on the device (kernels/linalg.cl): Cholesky
- * factorisation and solve, diagonal blocks of the inverse, Jacobi
- * eigendecomposition and specter's floored inverse square root.
+/* Batched dense and banded linear algebra on the device (kernels/linalg.cl):
+ * Cholesky factorisation and solve, diagonal blocks of the inverse (selected
+ * inversion), symmetric eigendecomposition (Jacobi, or Householder + QL) and
+ * specter's floored inverse square root.
  *
  * Each call launches one work-group per matrix over a batch of nmat matrices
  * held in cl_mem buffers. A matrix is described by a px_la_desc (an array of
@@ -10,9 +11,11 @@
  * (`info` buffer, nmat ints) says what went wrong instead of letting NaN
  * through; later stages read it and write zeros for failed matrices.
  *
- * Every call takes an optional wait list and returns the event of its last
- * launch in *ev when ev is not NULL (the caller releases it), so the stages
- * chain on the device without host synchronisation and can be profiled.
+ * Every call takes an optional wait list and returns the event of its
+ * launch in *ev when ev is not NULL (the caller releases it; NULL when nmat
+ * is 0), so the stages chain on the device without host synchronisation and
+ * can be profiled. Descriptor and info buffers shorter than nmat entries are
+ * refused (PX_ERR_INVALID_ARG).
  * Internal to libperfex.
  */
 #ifndef PERFEX_LINALG_H
@@ -26,15 +29,17 @@ typedef struct px_la_desc {
     cl_long off; /* offset of element (0,0), in doubles */
     cl_long n;   /* rows = columns; for right-hand sides: their number */
     cl_long ld;  /* row stride; for right-hand sides: stride between vectors */
-    cl_long aux; /* block size (invblocks), eigenvalue offset (syevj, eigcompose) */
+    cl_long aux; /* bandwidth (potrf, potrs, invblocks' desc; 0 = find it),
+                    block size (invblocks' cdesc), eigenvalue offset (syevj,
+                    syevq, eigcompose) */
 } px_la_desc;
 
 /* info values. */
 #define PX_LA_OK 0
 /* potrf: info = j + 1 when the pivot of column j is not positive/finite. */
-#define PX_LA_NOCONV 1    /* syevj: not converged (last iterate kept) */
-#define PX_LA_TOOBIG 2    /* syevj: n above LINALG_JACOBI_MAXN */
-#define PX_LA_NONFINITE 3 /* syevj: input not finite */
+#define PX_LA_NOCONV 1    /* syevj/syevq: not converged (last iterate kept) */
+#define PX_LA_TOOBIG 2    /* syevj/syevq: n above LINALG_JACOBI_MAXN */
+#define PX_LA_NONFINITE 3 /* syevj/syevq: input not finite */
 #define PX_LA_NOTPOS 4    /* eigcompose: failed input or largest eigenvalue <= 0 */
 
 /* Wait list and output event of a launch. */
@@ -46,8 +51,10 @@ typedef struct px_la_events {
 
 /* A = L L^T in place: L in the lower triangle, L^T in the strict upper one
  * (px_la_invblocks reads it there). A is read from its lower triangle.
- * desc: off, n, ld, aux = bandwidth bw (A[i][j] = 0 for |i - j| > bw, never
- * read or written; 0 means dense). info[g] = 0 or the 1-based column whose
+ * desc: off, n, ld, aux = bandwidth bw: A[i][j] = 0 for |i - j| > bw, never
+ * read or written; aux >= n means dense; aux = 0 has every stage find bw as
+ * the farthest nonzero below the diagonal (exact zeros elsewhere needed,
+ * O(n^2) per launch). info[g] = 0 or the 1-based column whose
  * pivot failed. Cost n bw^2 / 2. */
 px_status px_la_potrf(px_context *ctx, size_t nmat, cl_mem a, cl_mem desc, cl_mem info,
                       const px_la_events *e);

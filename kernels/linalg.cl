@@ -45,6 +45,48 @@
 
 #define LA_EPS 2.220446049250313e-16
 
+/* Dot products with four independent partial sums: a plain loop is one
+ * chain of dependent additions (the compiler may not reorder them), which
+ * caps it at one multiply-add per adder latency; four lanes also map onto
+ * SIMD units. The rounding differs from the plain loop only in order. */
+static double la_dot(__global const double *x, __global const double *y, const int n)
+{
+    double4 acc = (double4)(0.0);
+    int k = 0;
+    for (; k + 4 <= n; k += 4)
+        acc = fma(vload4(0, x + k), vload4(0, y + k), acc);
+    double s = (acc.s0 + acc.s1) + (acc.s2 + acc.s3);
+    for (; k < n; k++)
+        s = fma(x[k], y[k], s);
+    return s;
+}
+
+static double la_dot_l(__global const double *x, __local const double *y, const int n)
+{
+    double4 acc = (double4)(0.0);
+    int k = 0;
+    for (; k + 4 <= n; k += 4)
+        acc = fma(vload4(0, x + k), vload4(0, y + k), acc);
+    double s = (acc.s0 + acc.s1) + (acc.s2 + acc.s3);
+    for (; k < n; k++)
+        s = fma(x[k], y[k], s);
+    return s;
+}
+
+/* sum_k x[k] w[k] y[k], likewise. */
+static double la_dot3(__global const double *x, __local const double *w, __global const double *y,
+                      const int n)
+{
+    double4 acc = (double4)(0.0);
+    int k = 0;
+    for (; k + 4 <= n; k += 4)
+        acc = fma(vload4(0, x + k) * vload4(0, w + k), vload4(0, y + k), acc);
+    double s = (acc.s0 + acc.s1) + (acc.s2 + acc.s3);
+    for (; k < n; k++)
+        s = fma(x[k] * w[k], y[k], s);
+    return s;
+}
+
 /* ------------------------------------------------------------------ potrf */
 
 /* Bandwidth of a matrix: desc aux when positive (>= n meaning dense); when
@@ -101,9 +143,8 @@ la_potrf(__global double *a, __global const long *desc, __global int *info)
         const int iend = min(n, j + bw + 1);
         for (int i = j + lid; i < iend; i += LINALG_WG) {
             __global const double *ri = A + (long)i * ld;
-            double s = ri[j];
-            for (int k = max(0, i - bw); k < j; k++)
-                s -= ri[k] * rj[k];
+            const int k0 = max(0, i - bw);
+            double s = ri[j] - la_dot(ri + k0, rj + k0, j - k0);
             /* The pivot goes in as its root when usable, as it is when not,
              * so every work-item reads one value and takes the same branch. */
             if (i == j) s = (s > 0.0 && isfinite(s)) ? sqrt(s) : (isnan(s) ? -1.0 : fmin(s, 0.0));
@@ -128,13 +169,13 @@ la_potrf(__global double *a, __global const long *desc, __global int *info)
 
 /* ------------------------------------------------------------------ potrs */
 
-/* Solves A X = B with the factor from la_potrf (same desc, band included),
- * B overwritten by X. bdesc: [0] offset, [1] nrhs, [2] stride between
- * right-hand-side vectors. Column-oriented substitution with one barrier per
- * row: in the pass for row i every work-item reads the finished b_i and
- * updates the rows the band reaches from it, and the division of b_i by the
- * pivot is written one pass later, when nobody reads it any more. A matrix
- * whose info is not 0 gets X = 0. */
+/* Solves A X = B with the factor from la_potrf (same desc, band included;
+ * L read along rows of both triangles), B overwritten by X. bdesc: [0]
+ * offset, [1] nrhs, [2] stride between right-hand-side vectors. Each
+ * work-item substitutes whole vectors, row by row with four-lane dot
+ * products: no barrier at all, where a column-parallel version needs two
+ * per row for a few flops each (ten times slower on PoCL for one vector).
+ * A matrix whose info is not 0 gets X = 0. */
 __kernel __attribute__((reqd_work_group_size(LINALG_WG, 1, 1))) void
 la_potrs(__global const double *a, __global const long *desc, __global double *b,
          __global const long *bdesc, __global const int *info)
@@ -145,7 +186,6 @@ la_potrs(__global const double *a, __global const long *desc, __global double *b
     __global const double *A = a + desc[4 * g];
     const int n = (int)desc[4 * g + 1];
     const int ld = (int)desc[4 * g + 2];
-    const int bw = la_bandwidth(A, n, ld, desc[4 * g + 3], bwred);
     __global double *B = b + bdesc[4 * g];
     const int nrhs = (int)bdesc[4 * g + 1];
     const int ldb = (int)bdesc[4 * g + 2];
@@ -155,45 +195,20 @@ la_potrs(__global const double *a, __global const long *desc, __global double *b
             B[(long)(t / n) * ldb + t % n] = 0.0;
         return;
     }
-    if (n < 1) return;
-    /* Forward: L y = b. */
-    for (int i = 0; i < n; i++) {
-        const double rii = 1.0 / A[(long)i * ld + i];
-        if (i > 0) {
-            const double rprev = 1.0 / A[(long)(i - 1) * ld + i - 1];
-            for (int r = lid; r < nrhs; r += LINALG_WG)
-                B[(long)r * ldb + i - 1] *= rprev;
+    const int bw = la_bandwidth(A, n, ld, desc[4 * g + 3], bwred);
+    for (int r = lid; r < nrhs; r += LINALG_WG) {
+        __global double *x = B + (long)r * ldb;
+        for (int i = 0; i < n; i++) { /* L y = b, rows of L */
+            __global const double *ri = A + (long)i * ld;
+            const int k0 = max(0, i - bw);
+            x[i] = (x[i] - la_dot(ri + k0, x + k0, i - k0)) / ri[i];
         }
-        const int m = min(n - 1, i + bw) - i;
-        for (int t = lid; t < m * nrhs; t += LINALG_WG) {
-            const int r = t / m, k = i + 1 + t % m;
-            __global double *br = B + (long)r * ldb;
-            br[k] -= A[(long)k * ld + i] * (br[i] * rii);
+        for (int i = n - 1; i >= 0; i--) { /* L^T x = y, rows of L^T */
+            __global const double *ri = A + (long)i * ld;
+            const int k1 = min(n - 1, i + bw);
+            x[i] = (x[i] - la_dot(ri + i + 1, x + i + 1, k1 - i)) / ri[i];
         }
-        barrier(CLK_GLOBAL_MEM_FENCE);
     }
-    for (int r = lid; r < nrhs; r += LINALG_WG)
-        B[(long)r * ldb + n - 1] /= A[(long)(n - 1) * ld + n - 1];
-    barrier(CLK_GLOBAL_MEM_FENCE);
-    /* Backward: L^T x = y, reading rows of L. */
-    for (int i = n - 1; i >= 0; i--) {
-        const double rii = 1.0 / A[(long)i * ld + i];
-        if (i < n - 1) {
-            const double rprev = 1.0 / A[(long)(i + 1) * ld + i + 1];
-            for (int r = lid; r < nrhs; r += LINALG_WG)
-                B[(long)r * ldb + i + 1] *= rprev;
-        }
-        const int lo = max(0, i - bw), m = i - lo;
-        __global const double *ri = A + (long)i * ld;
-        for (int t = lid; t < m * nrhs; t += LINALG_WG) {
-            const int r = t / m, k = lo + t % m;
-            __global double *br = B + (long)r * ldb;
-            br[k] -= ri[k] * (br[i] * rii);
-        }
-        barrier(CLK_GLOBAL_MEM_FENCE);
-    }
-    for (int r = lid; r < nrhs; r += LINALG_WG)
-        B[(long)r * ldb] /= A[0];
 }
 
 /* ----------------------------------------------------------------- selinv */
@@ -241,10 +256,8 @@ la_selinv(__global const double *a, __global const long *desc, __global double *
              * rows of the symmetric band (C[k][j] = C[j][k]) so that each
              * work-item streams along memory. */
             for (int j = i + 1 + lid; j <= jend; j += LINALG_WG) {
-                double s = 0.0;
-                __global const double *zj = Z + (long)j * ldz; /* C[j][k] = zj[k] */
-                for (int k = i + 1; k <= kend; k++)
-                    s -= Lt[k] * zj[k];
+                /* C[j][k] = Z[j][k] */
+                double s = -la_dot(Lt + i + 1, Z + (long)j * ldz + i + 1, kend - i);
                 s *= rii;
                 Z[(long)i * ldz + j] = s;
                 Z[(long)j * ldz + i] = s;
@@ -252,9 +265,7 @@ la_selinv(__global const double *a, __global const long *desc, __global double *
             barrier(CLK_GLOBAL_MEM_FENCE);
             /* The diagonal uses the row just made (C[k][i] = C[i][k]). */
             if (lid == 0) {
-                double s = rii;
-                for (int k = i + 1; k <= kend; k++)
-                    s -= Lt[k] * Z[(long)k * ldz + i];
+                double s = rii - la_dot(Lt + i + 1, Z + (long)i * ldz + i + 1, kend - i);
                 Z[(long)i * ldz + i] = s * rii;
             }
             barrier(CLK_GLOBAL_MEM_FENCE);
@@ -492,9 +503,7 @@ la_syevq(__global double *a, __global const long *desc, __global double *v,
         double hp_part = 0.0;
         for (int i = lid; i < L; i += LINALG_WG) {
             __global const double *ri = A + (long)(k + 1 + i) * ld + k + 1;
-            double s = 0.0;
-            for (int j = 0; j < L; j++)
-                s += ri[j] * hv[j];
+            const double s = la_dot_l(ri, hv, L);
             hp[i] = beta * s;
             hp_part += hv[i] * hp[i];
         }
@@ -513,7 +522,7 @@ la_syevq(__global double *a, __global const long *desc, __global double *v,
             rk[i] = hv[i];
         barrier(CLK_GLOBAL_MEM_FENCE | CLK_LOCAL_MEM_FENCE);
     }
-    if (lid == 0) {
+    if (lid == 0 && n > 0) {
         if (n >= 2) {
             dl[n - 2] = A[(long)(n - 2) * ld + n - 2];
             el[n - 2] = A[(long)(n - 1) * ld + n - 2];
@@ -533,10 +542,7 @@ la_syevq(__global double *a, __global const long *desc, __global double *v,
         __global const double *hk = A + (long)k * ld + k + 1;
         for (int i = lid; i < L; i += LINALG_WG) {
             __global double *vi = V + (long)(k + 1 + i) * ldv + k + 1;
-            double s = 0.0;
-            for (int j = 0; j < L; j++)
-                s += vi[j] * hk[j];
-            s *= beta;
+            const double s = beta * la_dot(vi, hk, L);
             for (int j = 0; j < L; j++)
                 vi[j] -= s * hk[j];
         }
@@ -577,8 +583,9 @@ la_syevq(__global double *a, __global const long *desc, __global double *v,
                         underflow = 1;
                         break;
                     }
-                    s = f / r;
-                    c = gg / r;
+                    const double rinv = 1.0 / r;
+                    s = f * rinv;
+                    c = gg * rinv;
                     gg = dl[i + 1] - p;
                     r = (dl[i] - gg) * s + 2.0 * c * b;
                     p = s * r;
@@ -699,10 +706,7 @@ la_eigcompose(__global const double *v, __global const long *vdesc, __global con
         __global const double *vi = V + (long)i * ldv;
         for (int j = i; j < n; j++) {
             __global const double *vj = V + (long)j * ldv;
-            double s = 0.0;
-            if (ok)
-                for (int k = 0; k < n; k++)
-                    s += vi[k] * f[k] * vj[k];
+            const double s = ok ? la_dot3(vi, f, vj, n) : 0.0;
             Q[(long)i * ldq + j] = s;
         }
     }
@@ -717,5 +721,5 @@ la_eigcompose(__global const double *v, __global const long *vdesc, __global con
             s += Q[(long)i * ldq + j];
         nv[i] = s;
     }
-    if (lid == 0 && !ok) info[g] = 4;
+    if (lid == 0 && !ok && n > 0) info[g] = 4;
 }

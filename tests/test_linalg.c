@@ -187,7 +187,7 @@ static int ref_pbtrf(const double *a, int n, int ld, int bw, double *ab)
 
 /* --------------------------------------------- Cholesky factor and solve */
 
-#define NCHOL 15
+#define NCHOL 16
 static void test_cholesky(void)
 {
     /* Mixed sizes and strides in one batch; index 8 is indefinite, 9 has a
@@ -195,13 +195,13 @@ static void test_cholesky(void)
      * 11-13 are banded (bandwidth 85 as 7 fibers x 75 bins in fiber-major
      * order, tridiagonal, a band wider than the matrix = dense, and the
      * largest patch, 27 fibers x 100 bins) with NaN stored outside the
-     * band. Band matrices are checked against LAPACK's band Cholesky. */
-    const int ns[NCHOL] = {1, 2, 7, 33, 75, 150, 525, 700, 40, 20, 9, 525, 100, 50, 2700};
-    const int pad[NCHOL] = {0, 3, 0, 1, 0, 5, 0, 0, 2, 0, 1, 0, 1, 0, 0};
-    const int bws[NCHOL] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 85, 1, 70, 110};
+     * band; 15 is empty (n = 0). Band matrices are checked against LAPACK's band Cholesky. */
+    const int ns[NCHOL] = {1, 2, 7, 33, 75, 150, 525, 700, 40, 20, 9, 525, 100, 50, 2700, 0};
+    const int pad[NCHOL] = {0, 3, 0, 1, 0, 5, 0, 0, 2, 0, 1, 0, 1, 0, 0, 1};
+    const int bws[NCHOL] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 85, 1, 70, 110, 0};
     /* desc aux: the band as given, or 0 to have the kernels find it (index
      * 12: zeros outside its band, which must be found as 1). */
-    const int auxs[NCHOL] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 85, 0, 70, 110};
+    const int auxs[NCHOL] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 85, 0, 70, 110, 0};
     const int nrhs = 3;
     px_la_desc d[NCHOL], bd[NCHOL];
     size_t total = 0, btotal = 0;
@@ -278,9 +278,9 @@ static void test_cholesky(void)
                 for (int i = 0; i < n; i++)
                     xr[r * n + i] = b[bd[g].off + r * bd[g].ld + i];
             if (bw)
-                LAPACKE_dpbtrs(LAPACK_COL_MAJOR, 'L', n, bw, nrhs, ab, bw + 1, xr, n);
+                LAPACKE_dpbtrs(LAPACK_COL_MAJOR, 'L', n, bw, nrhs, ab, bw + 1, xr, n > 0 ? n : 1);
             else
-                LAPACKE_dpotrs(LAPACK_COL_MAJOR, 'U', n, nrhs, ref, ld, xr, n);
+                LAPACKE_dpotrs(LAPACK_COL_MAJOR, 'U', n, nrhs, ref, ld, xr, n > 0 ? n : 1);
             double xe = 0, xs = 0;
             for (int r = 0; r < nrhs; r++)
                 for (int i = 0; i < n; i++) {
@@ -299,6 +299,9 @@ static void test_cholesky(void)
         free(xr);
         free(ab);
     }
+    /* A batch larger than its descriptor and info arrays is refused. */
+    EXPECT(px_la_potrf(ctx, NCHOL + 1, ma, md, mi, NULL) == PX_ERR_INVALID_ARG,
+           "potrf with %d matrices and %d descriptors accepted", NCHOL + 1, NCHOL);
     clReleaseMemObject(ma);
     clReleaseMemObject(md);
     clReleaseMemObject(mb);
@@ -507,7 +510,7 @@ static void test_invblocks_large(void)
 
 /* ------------------------------------------- Jacobi and inverse square root */
 
-#define NEIG 9
+#define NEIG 10
 typedef px_status (*eig_fn)(px_context *, size_t, cl_mem, cl_mem, cl_mem, cl_mem, cl_mem, cl_mem,
                             const px_la_events *);
 static void test_eigen(eig_fn eig, const char *name)
@@ -516,8 +519,8 @@ static void test_eigen(eig_fn eig, const char *name)
      * 7: rank-deficient by structure (an SPD block with zero rows and
      * columns, a negative and a 1e-40 diagonal entry interleaved): Jacobi
      * never rotates those, so they stay exact and must take specter's floor;
-     * 8: a NaN. */
-    const int ns[NEIG] = {1, 2, 3, 75, 76, 150, 120, 60, 5};
+     * 8: a NaN; 9: empty (n = 0). */
+    const int ns[NEIG] = {1, 2, 3, 75, 76, 150, 120, 60, 5, 0};
     px_la_desc d[NEIG], vd[NEIG], qd[NEIG];
     size_t total = 0, wtot = 0;
     for (int g = 0; g < NEIG; g++) {
@@ -589,6 +592,10 @@ static void test_eigen(eig_fn eig, const char *name)
         const int n = ns[g], ld = (int)d[g].ld;
         const double *ag = a + d[g].off, *vg = v + vd[g].off, *wg = w + vd[g].aux;
         const double *qg = q + qd[g].off, *ng = nrm + qd[g].aux;
+        if (n == 0) {
+            EXPECT(info[g] == 0 && info2[g] == 0, "%s n=0: info %d, %d", name, info[g], info2[g]);
+            continue;
+        }
         if (g == 8) {
             EXPECT(info[g] == PX_LA_NONFINITE, "%s NaN matrix: info %d", name, info[g]);
             EXPECT(info2[g] == PX_LA_NOTPOS, "NaN matrix: eigcompose info %d", info2[g]);
