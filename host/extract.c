@@ -12,6 +12,7 @@
 
 #include "ex2d_plan.h"
 #include "extract_batch.h"
+#include "profile.h"
 #include "spots.h"
 
 #include <math.h>
@@ -70,14 +71,16 @@ static double patch_bytes(const px_patch *p, int sx, int sy, int nparam)
 /* Run patches [first, first + count) of the plan. */
 static px_status run_batch(px_context *ctx, px_psf_dev *pd, const px_plan *plan, int first,
                            int count, const px_ex_image *img, const px_ex_frame *fr,
-                           double regularize, double psferr, double *model, int npix_x)
+                           double regularize, double psferr, double *model, int npix_x,
+                           px_profile *prof)
 {
     px_status st = PX_SUCCESS;
     px_ex_layout lay;
     px_ex_bufs bufs;
     px_spot_bufs sb;
     cl_mem fib = NULL, wav = NULL;
-    double *mhost = NULL;
+    cl_event ev_par = NULL, ev_spot = NULL;
+    double *mhost = NULL, t0 = px_prof_begin(prof);
     cl_int err;
 
     memset(&lay, 0, sizeof lay);
@@ -85,6 +88,9 @@ static px_status run_batch(px_context *ctx, px_psf_dev *pd, const px_plan *plan,
     memset(&sb, 0, sizeof sb);
     st = px_ex_layout_make(plan, first, count, &lay);
     if (st) goto cleanup;
+    st = px_prof_end(prof, ctx, PX_PROF_PLAN, t0);
+    if (st) goto cleanup;
+    t0 = px_prof_begin(prof);
     fib = mkbuf(ctx, lay.nitem * sizeof(cl_int), lay.item_fiber, &st);
     wav = mkbuf(ctx, lay.nitem * sizeof(double), lay.item_wave, &st);
     sb.params = mkbuf(ctx, lay.nitem * (size_t)pd->nparam * sizeof(double), NULL, &st);
@@ -97,16 +103,40 @@ static px_status run_batch(px_context *ctx, px_psf_dev *pd, const px_plan *plan,
     if (st) goto cleanup;
     st = px_ex_bufs_create(ctx, &lay, &bufs);
     if (st) goto cleanup;
-    st = px_spots_enqueue(pd, lay.nitem, fib, wav, &sb, 0, NULL, NULL);
+    bufs.prof = prof;
+    st = px_prof_end(prof, ctx, PX_PROF_TRANSFER, t0);
+    if (st) goto cleanup;
+    t0 = px_prof_begin(prof);
+    st = px_spots_enqueue_ev(pd, lay.nitem, fib, wav, &sb, 0, NULL, prof ? &ev_par : NULL,
+                             prof ? &ev_spot : NULL);
+    if (st) goto cleanup;
+    if (prof) {
+        /* the parameter kernel's wall time apart from the stamps' */
+        err = ev_par ? clWaitForEvents(1, &ev_par) : CL_SUCCESS;
+        PX_CHECK_CL(err, "extract: clWaitForEvents");
+        px_profile_add_host(prof, PX_PROF_PSF, px_profile_now() - t0);
+        t0 = px_profile_now();
+        px_prof_event_take(prof, PX_PROF_PSF, ev_par);
+        px_prof_event_take(prof, PX_PROF_SPOTS, ev_spot);
+        ev_par = ev_spot = NULL;
+    }
+    st = px_prof_end(prof, ctx, PX_PROF_SPOTS, t0);
     if (st) goto cleanup;
     {
         const px_ex_spots sp = {sb.x0, sb.y0, sb.stamp, pd->stamp_nx, pd->stamp_ny};
+        t0 = px_prof_begin(prof);
         st = px_ex_assemble(ctx, &lay, &bufs, img, &sp, regularize);
+        if (!st) st = px_prof_end(prof, ctx, PX_PROF_ASSEMBLY, t0);
         if (!st) st = px_ex_solve(ctx, &lay, &bufs, &sp);
+        t0 = px_prof_begin(prof);
         if (!st) st = px_ex_model_chi2(ctx, &lay, &bufs, img, &sp, psferr);
+        if (!st) st = px_prof_end(prof, ctx, PX_PROF_MODEL, t0);
+        t0 = px_prof_begin(prof);
         if (!st) st = px_ex_stitch(ctx, &lay, &bufs, &sp, fr);
+        if (!st) st = px_prof_end(prof, ctx, PX_PROF_STITCH, t0);
         if (st) goto cleanup;
     }
+    t0 = px_prof_begin(prof);
     if (model) {
         /* specter: each patch's model overwrites its whole box, in order. */
         mhost = malloc(lay.npix * sizeof(double));
@@ -126,7 +156,10 @@ static px_status run_batch(px_context *ctx, px_psf_dev *pd, const px_plan *plan,
     }
     err = clFinish(ctx->queue);
     PX_CHECK_CL(err, "extract: clFinish");
+    st = px_prof_end(prof, ctx, PX_PROF_TRANSFER, t0);
 cleanup:
+    if (ev_par) clReleaseEvent(ev_par);
+    if (ev_spot) clReleaseEvent(ev_spot);
     free(mhost);
     relmem(&fib);
     relmem(&wav);
@@ -161,6 +194,8 @@ px_status px_extract(px_context *ctx, const px_psf *psf, const px_image *image,
     size_t nfr, nrd;
     int batch, done = 0, pfirst, pend;
     long cap;
+    px_profile *prof = opt ? opt->profile : NULL;
+    double t0 = px_prof_begin(prof);
 
     memset(&plan, 0, sizeof plan);
     memset(&fr, 0, sizeof fr);
@@ -194,6 +229,9 @@ px_status px_extract(px_context *ctx, const px_psf *psf, const px_image *image,
     psferr = opt->psferr >= 0 ? opt->psferr : psf->psferr;
     st = px_plan_make(psf, &po, &plan);
     if (st) goto cleanup;
+    st = px_prof_end(prof, ctx, PX_PROF_PLAN, t0);
+    if (st) goto cleanup;
+    t0 = px_prof_begin(prof);
     st = px_psf_dev_create(ctx, psf, &pd);
     if (st) goto cleanup;
 
@@ -236,6 +274,10 @@ px_status px_extract(px_context *ctx, const px_psf *psf, const px_image *image,
     if (!st) st = fill_zero(ctx, fr.rd, nrd * sizeof(double));
     if (st) goto cleanup;
     if (opt->model) memset(opt->model, 0, (size_t)psf->npix_x * psf->npix_y * sizeof(double));
+    /* PSF tables, image and frame set-up count as transfers (programs are
+     * built on first use inside the stages). */
+    st = px_prof_end(prof, ctx, PX_PROF_TRANSFER, t0);
+    if (st) goto cleanup;
 
     /* Batch size: a quarter of the device memory, at most 1 GiB per batch on
      * top of the image and frame, unless the caller fixes it. */
@@ -262,7 +304,7 @@ px_status px_extract(px_context *ctx, const px_psf *psf, const px_image *image,
     while (done < pend) {
         int count = pend - done < batch ? pend - done : batch;
         st = run_batch(ctx, pd, &plan, done, count, &img, &fr, opt->regularize, psferr, opt->model,
-                       psf->npix_x);
+                       psf->npix_x, prof);
         if (st && is_alloc_failure(st) && batch > 1) {
             batch /= 2; /* shrink rather than fail */
             px_clear_error();
@@ -274,6 +316,7 @@ px_status px_extract(px_context *ctx, const px_psf *psf, const px_image *image,
         if (opt->progress) opt->progress(done - pfirst, pend - pfirst, opt->progress_arg);
     }
 
+    t0 = px_prof_begin(prof);
     st = px_frame_create(fr.nspec, fr.nwave, plan.ndiag, &frame);
     if (st) goto cleanup;
     pixmask = malloc(nfr * sizeof *pixmask);
@@ -286,6 +329,7 @@ px_status px_extract(px_context *ctx, const px_psf *psf, const px_image *image,
     if (!st) st = readbuf(ctx, fr.chi2, nfr * sizeof(double), frame->chi2pix);
     if (!st) st = readbuf(ctx, fr.pixmask, nfr * sizeof(double), pixmask);
     if (!st) st = readbuf(ctx, fr.rd, nrd * sizeof(double), frame->resolution);
+    if (!st) st = px_prof_end(prof, ctx, PX_PROF_TRANSFER, t0);
     if (st) goto cleanup;
     frame->specmin = po.specmin;
     memcpy(frame->wave, plan.wave, (size_t)plan.nwave * sizeof(double));

@@ -8,7 +8,9 @@
  * shared mutable kernel state.
  */
 #include "extract_batch.h"
+#include "profile.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -132,8 +134,9 @@ cleanup:
 
 void px_ex_bufs_release(px_ex_bufs *b)
 {
+    /* every field before prof is a cl_mem */
     cl_mem *m = (cl_mem *)b;
-    const size_t n = sizeof *b / sizeof(cl_mem);
+    const size_t n = offsetof(px_ex_bufs, prof) / sizeof(cl_mem);
     for (size_t i = 0; i < n; i++)
         if (m[i]) clReleaseMemObject(m[i]);
     memset(b, 0, sizeof *b);
@@ -204,8 +207,9 @@ typedef struct karg {
 #define AD(x) ((karg){'d', NULL, 0, (x)})
 
 /* Launch kernel `name` of the extract program built for stamps sx x sy. */
-static px_status launch(px_context *ctx, int sx, int sy, const char *name, cl_uint dim,
-                        const size_t *global, const size_t *local, int nargs, const karg *a)
+static px_status launch(px_context *ctx, px_profile *prof, px_profile_stage stage, int sx, int sy,
+                        const char *name, cl_uint dim, const size_t *global, const size_t *local,
+                        int nargs, const karg *a)
 {
     static const char *const sources[] = {"extract", NULL};
     px_status st = PX_SUCCESS;
@@ -230,8 +234,10 @@ static px_status launch(px_context *ctx, int sx, int sy, const char *name, cl_ui
             err = clSetKernelArg(k, (cl_uint)i, sizeof(double), &a[i].d);
         PX_CHECK_CL(err, "extract.cl: clSetKernelArg");
     }
-    err = clEnqueueNDRangeKernel(ctx->queue, k, dim, NULL, global, local, 0, NULL, NULL);
+    err =
+        clEnqueueNDRangeKernel(ctx->queue, k, dim, NULL, global, local, 0, NULL, px_prof_evp(prof));
     PX_CHECK_CL(err, name);
+    px_prof_event(prof, stage);
 cleanup:
     if (k) clReleaseKernel(k);
     return st;
@@ -250,14 +256,16 @@ px_status px_ex_assemble(px_context *ctx, const px_ex_layout *l, px_ex_bufs *b,
                           AM(img->pix), AM(img->ivar),     AI(img->x0), AI(img->y0),
                           AI(img->w),   AM(b->fluxweight), AM(b->x),    AM(b->goodw)};
         const size_t gl[2] = {n, np};
-        st = launch(ctx, s->sx, s->sy, "ex_weights", 2, gl, NULL, NARGS(a), a);
+        st = launch(ctx, b->prof, PX_PROF_ASSEMBLY, s->sx, s->sy, "ex_weights", 2, gl, NULL,
+                    NARGS(a), a);
         if (st) return st;
     }
     {
         const karg a[] = {AM(b->pd),  AM(img->ivar),     AI(img->x0),    AI(img->y0),
                           AI(img->w), AM(b->fluxweight), AD(regularize), AM(b->pstat)};
         const size_t gl[1] = {np * wg}, lo[1] = {wg};
-        st = launch(ctx, s->sx, s->sy, "ex_patchstat", 1, gl, lo, NARGS(a), a);
+        st = launch(ctx, b->prof, PX_PROF_ASSEMBLY, s->sx, s->sy, "ex_patchstat", 1, gl, lo,
+                    NARGS(a), a);
         if (st) return st;
     }
     {
@@ -265,7 +273,8 @@ px_status px_ex_assemble(px_context *ctx, const px_ex_layout *l, px_ex_bufs *b,
                           AM(img->ivar),     AI(img->x0),  AI(img->y0),    AI(img->w),
                           AM(b->fluxweight), AM(b->pstat), AD(regularize), AM(b->icov)};
         const size_t gl[3] = {n, n, np};
-        st = launch(ctx, s->sx, s->sy, "ex_icov", 3, gl, NULL, NARGS(a), a);
+        st = launch(ctx, b->prof, PX_PROF_ASSEMBLY, s->sx, s->sy, "ex_icov", 3, gl, NULL, NARGS(a),
+                    a);
     }
     return st;
 }
@@ -274,26 +283,51 @@ px_status px_ex_solve(px_context *ctx, const px_ex_layout *l, px_ex_bufs *b, con
 {
     px_status st;
     const size_t np = (size_t)l->npatch, nf = (size_t)l->nfib;
+    px_profile *prof = b->prof;
+    const px_la_events ev = {0, NULL, px_prof_evp(prof)};
+    double t0 = px_prof_begin(prof);
 
-    st = px_la_potrf(ctx, np, b->icov, b->d_mat, b->info_pat, NULL);
+    /* With a profile each linear-algebra launch (one kernel each) leaves its
+     * event for its own stage and the queue is finished between stages. */
+    st = px_la_potrf(ctx, np, b->icov, b->d_mat, b->info_pat, prof ? &ev : NULL);
     if (st) return st;
-    st = px_la_potrs(ctx, np, b->icov, b->d_mat, b->x, b->d_rhs, b->info_pat, NULL);
+    px_prof_event(prof, PX_PROF_CHOLESKY);
+    st = px_la_potrs(ctx, np, b->icov, b->d_mat, b->x, b->d_rhs, b->info_pat, prof ? &ev : NULL);
     if (st) return st;
+    px_prof_event(prof, PX_PROF_CHOLESKY);
+    st = px_prof_end(prof, ctx, PX_PROF_CHOLESKY, t0);
+    if (st) return st;
+    t0 = px_prof_begin(prof);
     st = px_la_invblocks(ctx, np, b->icov, b->d_mat, b->work, b->d_mat, b->cblk, b->d_cblk,
-                         b->info_pat, NULL);
+                         b->info_pat, prof ? &ev : NULL);
     if (st) return st;
-    st = px_la_syevq(ctx, nf, b->cblk, b->d_blk, b->v, b->d_v, b->eig, b->info_blk, NULL);
+    px_prof_event(prof, PX_PROF_INVBLOCKS);
+    st = px_prof_end(prof, ctx, PX_PROF_INVBLOCKS, t0);
     if (st) return st;
+    t0 = px_prof_begin(prof);
+    st = px_la_syevq(ctx, nf, b->cblk, b->d_blk, b->v, b->d_v, b->eig, b->info_blk,
+                     prof ? &ev : NULL);
+    if (st) return st;
+    px_prof_event(prof, PX_PROF_EIGEN);
+    st = px_prof_end(prof, ctx, PX_PROF_EIGEN, t0);
+    if (st) return st;
+    t0 = px_prof_begin(prof);
     st = px_la_eigcompose(ctx, nf, b->d_blk, b->v, b->d_v, b->eig, b->q, b->d_q, b->norm,
-                          b->info_blk, PX_LA_INVSQRT, NULL);
+                          b->info_blk, PX_LA_INVSQRT, prof ? &ev : NULL);
     if (st) return st;
+    px_prof_event(prof, PX_PROF_Q);
+    st = px_prof_end(prof, ctx, PX_PROF_Q, t0);
+    if (st) return st;
+    t0 = px_prof_begin(prof);
     {
         const karg a[] = {AM(b->pd),         AM(b->pstat), AM(b->info_blk), AM(b->blk_first),
                           AM(b->fluxweight), AM(b->x),     AM(b->norm),     AM(b->q),
                           AM(b->flux),       AM(b->fivar)};
         const size_t gl[3] = {(size_t)l->max_nwave, (size_t)l->max_nspec, np};
-        st = launch(ctx, s->sx, s->sy, "ex_resolution", 3, gl, NULL, NARGS(a), a);
+        st = launch(ctx, prof, PX_PROF_RESOLUTION, s->sx, s->sy, "ex_resolution", 3, gl, NULL,
+                    NARGS(a), a);
     }
+    if (!st) st = px_prof_end(prof, ctx, PX_PROF_RESOLUTION, t0);
     return st;
 }
 
@@ -305,14 +339,16 @@ px_status px_ex_model_chi2(px_context *ctx, const px_ex_layout *l, px_ex_bufs *b
     {
         const karg a[] = {AM(b->pd), AM(s->y0), AM(b->rr)};
         const size_t gl[3] = {(size_t)l->max_ny, (size_t)l->max_nspec, np};
-        st = launch(ctx, s->sx, s->sy, "ex_rowrange", 3, gl, NULL, NARGS(a), a);
+        st = launch(ctx, b->prof, PX_PROF_MODEL, s->sx, s->sy, "ex_rowrange", 3, gl, NULL, NARGS(a),
+                    a);
         if (st) return st;
     }
     {
         const karg a[] = {AM(b->pd), AM(s->x0), AM(s->y0),   AM(s->stamp),
                           AM(b->rr), AM(b->x),  AM(b->model)};
         const size_t gl[2] = {(size_t)l->max_npix, np};
-        st = launch(ctx, s->sx, s->sy, "ex_model", 2, gl, NULL, NARGS(a), a);
+        st =
+            launch(ctx, b->prof, PX_PROF_MODEL, s->sx, s->sy, "ex_model", 2, gl, NULL, NARGS(a), a);
         if (st) return st;
     }
     {
@@ -320,7 +356,7 @@ px_status px_ex_model_chi2(px_context *ctx, const px_ex_layout *l, px_ex_bufs *b
                           AM(img->pix), AM(img->ivar), AI(img->x0), AI(img->y0),
                           AI(img->w),   AM(b->model),  AD(psferr),  AM(b->chi2)};
         const size_t gl[2] = {(size_t)l->max_n, np};
-        st = launch(ctx, s->sx, s->sy, "ex_chi2", 2, gl, NULL, NARGS(a), a);
+        st = launch(ctx, b->prof, PX_PROF_MODEL, s->sx, s->sy, "ex_chi2", 2, gl, NULL, NARGS(a), a);
     }
     return st;
 }
@@ -332,5 +368,6 @@ px_status px_ex_stitch(px_context *ctx, const px_ex_layout *l, px_ex_bufs *b, co
                       AM(b->flux), AM(b->fivar),   AM(b->chi2),  AM(b->goodw),   AM(b->q),
                       AM(f->flux), AM(f->ivar),    AM(f->chi2),  AM(f->pixmask), AM(f->rd)};
     const size_t gl[3] = {(size_t)l->max_ncore, (size_t)l->max_nkeep, (size_t)l->npatch};
-    return launch(ctx, s->sx, s->sy, "ex_stitch", 3, gl, NULL, NARGS(a), a);
+    return launch(ctx, b->prof, PX_PROF_STITCH, s->sx, s->sy, "ex_stitch", 3, gl, NULL, NARGS(a),
+                  a);
 }

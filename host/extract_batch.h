@@ -23,6 +23,7 @@
 
 #include "ex2d_plan.h"
 #include "linalg.h"
+#include "perfex/profile.h"
 
 /* Descriptor fields (kernels/extract.cl EXD_*). */
 enum {
@@ -79,6 +80,7 @@ typedef struct px_ex_bufs {
     cl_mem rr;                                            /* row ranges */
     cl_mem d_mat, d_rhs, d_cblk, d_blk, d_v, d_q, blk_first;
     cl_mem info_pat, info_blk; /* linalg status per patch, per block */
+    px_profile *prof; /* last field (release frees the cl_mems before it): NULL or the profile */
 } px_ex_bufs;
 
 px_status px_ex_bufs_create(px_context *ctx, const px_ex_layout *l, px_ex_bufs *b);

@@ -11,6 +11,8 @@ static const struct {
     {"devices", px_cmd_devices, "list OpenCL platforms and devices"},
     {"extract", px_cmd_extract, "extract spectra from a preprocessed image (spectroperfectionism)"},
     {"compare", px_cmd_compare, "compare two frames (parity statistics, truth chi)"},
+    {"bench", px_cmd_bench,
+     "time standard extraction cases on the device (spectra x wavelengths/s)"},
     {"psf", px_cmd_psf, "describe a PSF (info), evaluate its spots (spot, spots)"},
 };
 
