@@ -28,7 +28,7 @@ px_status px_psf_dev_create(px_context *ctx, const px_psf *psf, px_psf_dev **out
     px_psf_dev *d = NULL;
     double *coef = NULL, *dom = NULL;
     int *ncoef = NULL;
-    const char *sources[] = {"spots", NULL};
+    const char *sources[] = {"erf", "spots", NULL}; /* px_erf (kernels/erf.cl) first */
     char extra[160];
     size_t wg[3] = {0, 0, 0}, maxwg = 0;
     cl_int err;
