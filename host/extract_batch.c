@@ -272,8 +272,8 @@ px_status px_ex_assemble(px_context *ctx, const px_ex_layout *l, px_ex_bufs *b,
         const karg a[] = {AM(b->pd),         AM(s->x0),    AM(s->y0),      AM(s->stamp),
                           AM(img->ivar),     AI(img->x0),  AI(img->y0),    AI(img->w),
                           AM(b->fluxweight), AM(b->pstat), AD(regularize), AM(b->icov)};
-        const size_t gl[3] = {n, n, np};
-        st = launch(ctx, b->prof, PX_PROF_ASSEMBLY, s->sx, s->sy, "ex_icov", 3, gl, NULL, NARGS(a),
+        const size_t gl[2] = {n, np};
+        st = launch(ctx, b->prof, PX_PROF_ASSEMBLY, s->sx, s->sy, "ex_icov", 2, gl, NULL, NARGS(a),
                     a);
     }
     return st;

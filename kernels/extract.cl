@@ -18,9 +18,10 @@
  *                 and the flag of a patch whose iCov specter replaces by
  *                 1e-8 I (every ivar 0, or nothing to solve and no
  *                 regularisation)
- *   ex_icov       per pair (i >= k): iCov = A^T W A over the overlap of the
- *                 two stamps inside the box (zero without overlap), plus
- *                 specter's low-weight regularisation on the diagonal
+ *   ex_icov       per row i: the lower triangle of iCov = A^T W A over
+ *                 the overlap of two stamps inside the box (zero without
+ *                 overlap), plus specter's low-weight regularisation on the
+ *                 diagonal; the upper triangle is not written
  *   ex_resolution per (row j, fiber): R = Q / norm in place of Q, flux = R x,
  *                 ivar = norm^2 (0 for flagged patches, failed blocks and
  *                 bins whose fluxweight isclose to 0)
@@ -158,48 +159,58 @@ ex_patchstat(__global const long *pd, __global const double *ivar, int img_x0, i
     }
 }
 
-/* global (k, i, patch); work-items with i >= k write [i][k] and [k][i]. */
+/* global (i, patch): row i of iCov's lower triangle, [i][0..i], written
+ * contiguously (the Cholesky reads only the lower triangle; the upper one
+ * is left as it was). One work-item per row rather than per element: on
+ * PoCL the n^2 near-empty work-items of an element-wise form cost more than
+ * the products. Columns whose stamps cannot meet stamp i (corner distance
+ * at least a stamp) are zero without looking at pixels. */
 __kernel void ex_icov(__global const long *pd, __global const int *sx0, __global const int *sy0,
                       __global const double *stamp, __global const double *ivar, int img_x0,
                       int img_y0, int img_w, __global const double *fluxweight,
                       __global const double *pstat, double regularize, __global double *icov)
 {
-    const int k = get_global_id(0), i = get_global_id(1);
-    const long g = get_global_id(2);
+    const int i = get_global_id(0);
+    const long g = get_global_id(1);
     __global const long *d = pd + g * EX_PD;
     const long n = d[EXD_N];
-    if (i >= n || k > i) return;
-    double v = 0;
+    if (i >= n) return;
+    __global double *row = icov + d[EXD_MAT] + (long)i * n;
     if (pstat[g * EX_PS + EXS_FLAG] != 0.0) {
-        v = (i == k) ? 1e-8 : 0.0;
-    } else {
-        const long ii = d[EXD_SPOT] + i, kk = d[EXD_SPOT] + k;
-        const int xi = sx0[ii], yi = sy0[ii], xk = sx0[kk], yk = sy0[kk];
-        int r0, r1, c0, c1;
-        STAMP_BOX(xi, yi, d, r0, r1, c0, c1);
+        for (int k = 0; k < i; k++)
+            row[k] = 0.0;
+        row[i] = 1e-8;
+        return;
+    }
+    const long ii = d[EXD_SPOT] + i;
+    const int xi = sx0[ii], yi = sy0[ii];
+    __global const double *si = stamp + ii * (EX_SX * EX_SY);
+    int rb0, rb1, cb0, cb1;
+    STAMP_BOX(xi, yi, d, rb0, rb1, cb0, cb1);
+    for (int k = 0; k <= i; k++) {
+        const long kk = d[EXD_SPOT] + k;
+        const int xk = sx0[kk], yk = sy0[kk];
+        double v = 0;
         /* intersect with stamp k, in stamp i's coordinates */
-        r0 = max(r0, yk - yi);
-        r1 = min(r1, yk - yi + EX_SY);
-        c0 = max(c0, xk - xi);
-        c1 = min(c1, xk - xi + EX_SX);
+        const int r0 = max(rb0, yk - yi), r1 = min(rb1, yk - yi + EX_SY);
+        const int c0 = max(cb0, xk - xi), c1 = min(cb1, xk - xi + EX_SX);
         if (r0 < r1 && c0 < c1) {
-            __global const double *si = stamp + ii * (EX_SX * EX_SY);
             __global const double *sk = stamp + kk * (EX_SX * EX_SY);
             const int dr = yi - yk, dc = xi - xk;
-            for (int r = r0; r < r1; r++)
+            for (int r = r0; r < r1; r++) {
+                __global const double *wr = &IMG(ivar, xi, yi + r);
                 for (int c = c0; c < c1; c++)
-                    v += si[r * EX_SX + c] *
-                         (IMG(ivar, xi + c, yi + r) * sk[(r + dr) * EX_SX + c + dc]);
+                    v += si[r * EX_SX + c] * (wr[c] * sk[(r + dr) * EX_SX + c + dc]);
+            }
         }
-        if (i == k) {
+        if (k == i) {
             const double fw = fluxweight[d[EXD_VEC] + i];
             const double minw = pstat[g * EX_PS + EXS_MINW];
             const double lam = (fw < minw) ? minw - fw : regularize;
             v += lam * lam;
         }
+        row[k] = v;
     }
-    icov[d[EXD_MAT] + (long)i * n + k] = v;
-    icov[d[EXD_MAT] + (long)k * n + i] = v;
 }
 
 /* global (j, ispec, patch). q holds Q blocks (nwave x nwave per fiber, at
