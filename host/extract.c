@@ -68,46 +68,73 @@ static double patch_bytes(const px_patch *p, int sx, int sy, int nparam)
     return 8.0 * (2 * n * n + 3 * p->nspec * nw * nw + 10 * n + npix + n * (sx * sy + nparam + 4));
 }
 
+/* Device memory of a batch, kept from one batch to the next and grown only
+ * when a batch needs more (px_ex_bufs_fit). */
+typedef struct batch_mem {
+    px_ex_bufs b;
+    px_spot_bufs sb;
+    cl_mem fib, wav;
+    size_t cap[8];
+} batch_mem;
+
+static void batch_mem_release(batch_mem *m)
+{
+    px_ex_bufs_release(&m->b);
+    relmem(&m->fib);
+    relmem(&m->wav);
+    relmem(&m->sb.params);
+    relmem(&m->sb.x);
+    relmem(&m->sb.y);
+    relmem(&m->sb.x0);
+    relmem(&m->sb.y0);
+    relmem(&m->sb.stamp);
+    memset(m, 0, sizeof *m);
+}
+
 /* Run patches [first, first + count) of the plan. */
 static px_status run_batch(px_context *ctx, px_psf_dev *pd, const px_plan *plan, int first,
                            int count, const px_ex_image *img, const px_ex_frame *fr,
                            double regularize, double psferr, double *model, int npix_x,
-                           px_profile *prof)
+                           px_profile *prof, batch_mem *mem)
 {
     px_status st = PX_SUCCESS;
     px_ex_layout lay;
-    px_ex_bufs bufs;
-    px_spot_bufs sb;
-    cl_mem fib = NULL, wav = NULL;
+    px_ex_bufs *const bp = &mem->b;
+    px_spot_bufs *const sp = &mem->sb;
     cl_event ev_par = NULL, ev_spot = NULL;
     double *mhost = NULL, t0 = px_prof_begin(prof);
     cl_int err;
 
     memset(&lay, 0, sizeof lay);
-    memset(&bufs, 0, sizeof bufs);
-    memset(&sb, 0, sizeof sb);
     st = px_ex_layout_make(plan, first, count, &lay);
     if (st) goto cleanup;
     st = px_prof_end(prof, ctx, PX_PROF_PLAN, t0);
     if (st) goto cleanup;
     t0 = px_prof_begin(prof);
-    fib = mkbuf(ctx, lay.nitem * sizeof(cl_int), lay.item_fiber, &st);
-    wav = mkbuf(ctx, lay.nitem * sizeof(double), lay.item_wave, &st);
-    sb.params = mkbuf(ctx, lay.nitem * (size_t)pd->nparam * sizeof(double), NULL, &st);
-    sb.x = mkbuf(ctx, lay.nitem * sizeof(double), NULL, &st);
-    sb.y = mkbuf(ctx, lay.nitem * sizeof(double), NULL, &st);
-    sb.x0 = mkbuf(ctx, lay.nitem * sizeof(cl_int), NULL, &st);
-    sb.y0 = mkbuf(ctx, lay.nitem * sizeof(cl_int), NULL, &st);
-    sb.stamp =
-        mkbuf(ctx, lay.nitem * (size_t)(pd->stamp_nx * pd->stamp_ny) * sizeof(double), NULL, &st);
+    {
+        const size_t n = lay.nitem;
+        size_t *c = mem->cap;
+        st = px_ex_buf_fit(ctx, n * sizeof(cl_int), lay.item_fiber, &mem->fib, &c[0]);
+        if (!st) st = px_ex_buf_fit(ctx, n * sizeof(double), lay.item_wave, &mem->wav, &c[1]);
+        if (!st)
+            st = px_ex_buf_fit(ctx, n * (size_t)pd->nparam * sizeof(double), NULL, &sp->params,
+                               &c[2]);
+        if (!st) st = px_ex_buf_fit(ctx, n * sizeof(double), NULL, &sp->x, &c[3]);
+        if (!st) st = px_ex_buf_fit(ctx, n * sizeof(double), NULL, &sp->y, &c[4]);
+        if (!st) st = px_ex_buf_fit(ctx, n * sizeof(cl_int), NULL, &sp->x0, &c[5]);
+        if (!st) st = px_ex_buf_fit(ctx, n * sizeof(cl_int), NULL, &sp->y0, &c[6]);
+        if (!st)
+            st = px_ex_buf_fit(ctx, n * (size_t)(pd->stamp_nx * pd->stamp_ny) * sizeof(double),
+                               NULL, &sp->stamp, &c[7]);
+    }
     if (st) goto cleanup;
-    st = px_ex_bufs_create(ctx, &lay, &bufs);
+    st = px_ex_bufs_fit(ctx, &lay, bp);
     if (st) goto cleanup;
-    bufs.prof = prof;
+    bp->prof = prof;
     st = px_prof_end(prof, ctx, PX_PROF_TRANSFER, t0);
     if (st) goto cleanup;
     t0 = px_prof_begin(prof);
-    st = px_spots_enqueue_ev(pd, lay.nitem, fib, wav, &sb, 0, NULL, prof ? &ev_par : NULL,
+    st = px_spots_enqueue_ev(pd, lay.nitem, mem->fib, mem->wav, sp, 0, NULL, prof ? &ev_par : NULL,
                              prof ? &ev_spot : NULL);
     if (st) goto cleanup;
     if (prof) {
@@ -123,16 +150,16 @@ static px_status run_batch(px_context *ctx, px_psf_dev *pd, const px_plan *plan,
     st = px_prof_end(prof, ctx, PX_PROF_SPOTS, t0);
     if (st) goto cleanup;
     {
-        const px_ex_spots sp = {sb.x0, sb.y0, sb.stamp, pd->stamp_nx, pd->stamp_ny};
+        const px_ex_spots spt = {sp->x0, sp->y0, sp->stamp, pd->stamp_nx, pd->stamp_ny};
         t0 = px_prof_begin(prof);
-        st = px_ex_assemble(ctx, &lay, &bufs, img, &sp, regularize);
+        st = px_ex_assemble(ctx, &lay, bp, img, &spt, regularize);
         if (!st) st = px_prof_end(prof, ctx, PX_PROF_ASSEMBLY, t0);
-        if (!st) st = px_ex_solve(ctx, &lay, &bufs, &sp);
+        if (!st) st = px_ex_solve(ctx, &lay, bp, &spt);
         t0 = px_prof_begin(prof);
-        if (!st) st = px_ex_model_chi2(ctx, &lay, &bufs, img, &sp, psferr);
+        if (!st) st = px_ex_model_chi2(ctx, &lay, bp, img, &spt, psferr);
         if (!st) st = px_prof_end(prof, ctx, PX_PROF_MODEL, t0);
         t0 = px_prof_begin(prof);
-        if (!st) st = px_ex_stitch(ctx, &lay, &bufs, &sp, fr);
+        if (!st) st = px_ex_stitch(ctx, &lay, bp, &spt, fr);
         if (!st) st = px_prof_end(prof, ctx, PX_PROF_STITCH, t0);
         if (st) goto cleanup;
     }
@@ -144,7 +171,7 @@ static px_status run_batch(px_context *ctx, px_psf_dev *pd, const px_plan *plan,
             st = px_fail(PX_ERR_NOMEM, "extract: no memory for the model image");
             goto cleanup;
         }
-        st = readbuf(ctx, bufs.model, lay.npix * sizeof(double), mhost);
+        st = readbuf(ctx, bp->model, lay.npix * sizeof(double), mhost);
         if (st) goto cleanup;
         for (int g = 0; g < count; g++) {
             const cl_long *d = lay.pd + (size_t)g * PX_EXD_COUNT;
@@ -161,15 +188,6 @@ cleanup:
     if (ev_par) clReleaseEvent(ev_par);
     if (ev_spot) clReleaseEvent(ev_spot);
     free(mhost);
-    relmem(&fib);
-    relmem(&wav);
-    relmem(&sb.params);
-    relmem(&sb.x);
-    relmem(&sb.y);
-    relmem(&sb.x0);
-    relmem(&sb.y0);
-    relmem(&sb.stamp);
-    px_ex_bufs_release(&bufs);
     px_ex_layout_free(&lay);
     return st;
 }
@@ -195,9 +213,11 @@ px_status px_extract(px_context *ctx, const px_psf *psf, const px_image *image,
     int batch, done = 0, pfirst, pend;
     long cap;
     px_profile *prof = opt ? opt->profile : NULL;
+    batch_mem mem;
     double t0 = px_prof_begin(prof);
 
     memset(&plan, 0, sizeof plan);
+    memset(&mem, 0, sizeof mem);
     memset(&fr, 0, sizeof fr);
     *out = NULL;
     if (!ctx || !psf || !image || !opt) {
@@ -304,9 +324,10 @@ px_status px_extract(px_context *ctx, const px_psf *psf, const px_image *image,
     while (done < pend) {
         int count = pend - done < batch ? pend - done : batch;
         st = run_batch(ctx, pd, &plan, done, count, &img, &fr, opt->regularize, psferr, opt->model,
-                       psf->npix_x, prof);
+                       psf->npix_x, prof, &mem);
         if (st && is_alloc_failure(st) && batch > 1) {
-            batch /= 2; /* shrink rather than fail */
+            batch_mem_release(&mem); /* shrink rather than fail */
+            batch /= 2;
             px_clear_error();
             st = PX_SUCCESS;
             continue;
@@ -352,6 +373,7 @@ px_status px_extract(px_context *ctx, const px_psf *psf, const px_image *image,
     *out = frame;
     frame = NULL;
 cleanup:
+    batch_mem_release(&mem);
     px_frame_destroy(frame);
     free(dwave);
     free(pixmask);

@@ -151,16 +151,38 @@ static px_status make_buf(px_context *ctx, size_t bytes, const void *host, cl_me
     return PX_SUCCESS;
 }
 
-px_status px_ex_bufs_create(px_context *ctx, const px_ex_layout *l, px_ex_bufs *b)
+/* Keep *m when it holds at least bytes (refilled from host when given),
+ * else replace it by a new buffer of that size. */
+static px_status fit_buf(px_context *ctx, size_t bytes, const void *host, cl_mem *m, size_t *cap)
+{
+    px_status st = PX_SUCCESS;
+    cl_int err;
+    if (!bytes) bytes = 8;
+    if (*m && *cap >= bytes) {
+        if (host) {
+            err = clEnqueueWriteBuffer(ctx->queue, *m, CL_TRUE, 0, bytes, host, 0, NULL, NULL);
+            if (err != CL_SUCCESS) st = px_fail_cl(err, "extract: clEnqueueWriteBuffer");
+        }
+        return st;
+    }
+    if (*m) clReleaseMemObject(*m);
+    *m = NULL;
+    *cap = 0;
+    st = make_buf(ctx, bytes, host, m);
+    if (!st) *cap = bytes;
+    return st;
+}
+
+px_status px_ex_bufs_fit(px_context *ctx, const px_ex_layout *l, px_ex_bufs *b)
 {
     px_status st = PX_SUCCESS;
     const size_t D = sizeof(double), np = (size_t)l->npatch, nf = (size_t)l->nfib;
     const size_t LD = sizeof(px_la_desc);
+    int slot = 0;
 
-    memset(b, 0, sizeof *b);
 #define MK(field, bytes, host)                                                                     \
     do {                                                                                           \
-        st = make_buf(ctx, (bytes), (host), &b->field);                                            \
+        st = fit_buf(ctx, (bytes), (host), &b->field, &b->cap[slot++]);                            \
         if (st) goto cleanup;                                                                      \
     } while (0)
     MK(pd, np * PX_EXD_COUNT * sizeof(cl_long), l->pd);
@@ -193,6 +215,17 @@ px_status px_ex_bufs_create(px_context *ctx, const px_ex_layout *l, px_ex_bufs *
 cleanup:
     if (st) px_ex_bufs_release(b);
     return st;
+}
+
+px_status px_ex_bufs_create(px_context *ctx, const px_ex_layout *l, px_ex_bufs *b)
+{
+    memset(b, 0, sizeof *b);
+    return px_ex_bufs_fit(ctx, l, b);
+}
+
+px_status px_ex_buf_fit(px_context *ctx, size_t bytes, const void *host, cl_mem *m, size_t *cap)
+{
+    return fit_buf(ctx, bytes, host, m, cap);
 }
 
 /* One kernel argument: a buffer, an int or a double. */

@@ -80,10 +80,20 @@ typedef struct px_ex_bufs {
     cl_mem rr;                                            /* row ranges */
     cl_mem d_mat, d_rhs, d_cblk, d_blk, d_v, d_q, blk_first;
     cl_mem info_pat, info_blk; /* linalg status per patch, per block */
-    px_profile *prof; /* last field (release frees the cl_mems before it): NULL or the profile */
+    px_profile *prof; /* after the cl_mems (release frees those before it): NULL or a profile */
+    size_t cap[32];   /* bytes of each buffer, for px_ex_bufs_fit */
 } px_ex_bufs;
 
 px_status px_ex_bufs_create(px_context *ctx, const px_ex_layout *l, px_ex_bufs *b);
+/* Make b fit a new layout, keeping every buffer that is large enough (its
+ * capacity in b->cap) and refilling the descriptor buffers: successive
+ * batches then reuse memory that is already mapped (on a CPU device a new
+ * buffer costs page faults on first touch, ~0.9 s of system time per
+ * 1.6 GB). b must be zeroed (or from px_ex_bufs_create) the first time. */
+px_status px_ex_bufs_fit(px_context *ctx, const px_ex_layout *l, px_ex_bufs *b);
+/* The same for one buffer: keep *m if *cap >= bytes (refilled from host when
+ * not NULL), else replace it. */
+px_status px_ex_buf_fit(px_context *ctx, size_t bytes, const void *host, cl_mem *m, size_t *cap);
 void px_ex_bufs_release(px_ex_bufs *b);
 
 /* The CCD window the kernels read: pixel (x, y) at [(y - y0) * w + (x - x0)]. */
