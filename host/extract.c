@@ -60,6 +60,29 @@ static px_status readbuf(px_context *ctx, cl_mem m, size_t bytes, void *host)
     return err == CL_SUCCESS ? PX_SUCCESS : px_fail_cl(err, "extract: clEnqueueReadBuffer");
 }
 
+/* The image window (img->x0, y0, w, h, inside the image) into new buffers. */
+static px_status upload_window(px_context *ctx, const px_image *image, px_ex_image *img)
+{
+    px_status st = PX_SUCCESS;
+    const size_t D = sizeof(double), bytes = (size_t)img->w * (size_t)img->h * D;
+    const size_t origin[3] = {(size_t)img->x0 * D, (size_t)img->y0, 0};
+    const size_t zero[3] = {0, 0, 0}, region[3] = {(size_t)img->w * D, (size_t)img->h, 1};
+    cl_int err;
+    img->pix = mkbuf(ctx, bytes, NULL, &st);
+    img->ivar = mkbuf(ctx, bytes, NULL, &st);
+    if (st) goto cleanup;
+    err = clEnqueueWriteBufferRect(ctx->queue, img->pix, CL_TRUE, zero, origin, region,
+                                   (size_t)img->w * D, 0, (size_t)image->nx * D, 0, image->pix, 0,
+                                   NULL, NULL);
+    PX_CHECK_CL(err, "extract: clEnqueueWriteBufferRect");
+    err = clEnqueueWriteBufferRect(ctx->queue, img->ivar, CL_TRUE, zero, origin, region,
+                                   (size_t)img->w * D, 0, (size_t)image->nx * D, 0, image->ivar, 0,
+                                   NULL, NULL);
+    PX_CHECK_CL(err, "extract: clEnqueueWriteBufferRect");
+cleanup:
+    return st;
+}
+
 /* Device bytes one patch needs in a batch (matrices, blocks, spots, pixels). */
 static double patch_bytes(const px_patch *p, int sx, int sy, int nparam)
 {
@@ -256,12 +279,25 @@ px_status px_extract(px_context *ctx, const px_psf *psf, const px_image *image,
     if (st) goto cleanup;
 
     /* The image (weights already applied) and the frame arrays on the device. */
+    /* Only the window the patches' pixel boxes cover goes to the device (a
+     * bundle's boxes are a narrow band of the CCD). */
     {
-        const size_t npix = (size_t)image->nx * (size_t)image->ny;
-        img.pix = mkbuf(ctx, npix * sizeof(double), image->pix, &st);
-        img.ivar = mkbuf(ctx, npix * sizeof(double), image->ivar, &st);
-        img.w = image->nx;
-        img.h = image->ny;
+        int x0 = image->nx, y0 = image->ny, x1 = 0, y1 = 0;
+        for (int i = 0; i < plan.npatch; i++) {
+            const px_patch *p = &plan.patch[i];
+            if (p->xmax <= p->xmin || p->ymax <= p->ymin) continue;
+            x0 = p->xmin < x0 ? p->xmin : x0;
+            y0 = p->ymin < y0 ? p->ymin : y0;
+            x1 = p->xmax > x1 ? p->xmax : x1;
+            y1 = p->ymax > y1 ? p->ymax : y1;
+        }
+        if (x1 <= x0 || y1 <= y0) x0 = y0 = 0, x1 = y1 = 1;
+        img.x0 = x0;
+        img.y0 = y0;
+        img.w = x1 - x0;
+        img.h = y1 - y0;
+        st = upload_window(ctx, image, &img);
+        if (st) goto cleanup;
     }
     fr.specmin = po.specmin;
     fr.nspec = po.nspec;
