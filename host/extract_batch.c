@@ -201,6 +201,7 @@ px_status px_ex_bufs_fit(px_context *ctx, const px_ex_layout *l, px_ex_bufs *b)
     MK(eig, l->nvec * D, NULL);
     MK(q, l->nblk * D, NULL);
     MK(model, l->npix * D, NULL);
+    MK(pchi, l->npix * D, NULL);
     MK(rr, l->nrr * sizeof(cl_int), NULL);
     MK(d_mat, np * LD, l->d_mat);
     MK(d_rhs, np * LD, l->d_rhs);
@@ -377,17 +378,16 @@ px_status px_ex_model_chi2(px_context *ctx, const px_ex_layout *l, px_ex_bufs *b
         if (st) return st;
     }
     {
-        const karg a[] = {AM(b->pd), AM(s->x0), AM(s->y0),   AM(s->stamp),
-                          AM(b->rr), AM(b->x),  AM(b->model)};
+        const karg a[] = {AM(b->pd),  AM(s->x0),    AM(s->y0),     AM(s->stamp), AM(b->rr),
+                          AM(b->x),   AM(img->pix), AM(img->ivar), AI(img->x0),  AI(img->y0),
+                          AI(img->w), AD(psferr),   AM(b->model),  AM(b->pchi)};
         const size_t gl[2] = {(size_t)l->max_npix, np};
         st =
             launch(ctx, b->prof, PX_PROF_MODEL, s->sx, s->sy, "ex_model", 2, gl, NULL, NARGS(a), a);
         if (st) return st;
     }
     {
-        const karg a[] = {AM(b->pd),    AM(s->x0),     AM(s->y0),   AM(s->stamp),
-                          AM(img->pix), AM(img->ivar), AI(img->x0), AI(img->y0),
-                          AI(img->w),   AM(b->model),  AD(psferr),  AM(b->chi2)};
+        const karg a[] = {AM(b->pd), AM(s->x0), AM(s->y0), AM(s->stamp), AM(b->pchi), AM(b->chi2)};
         const size_t gl[2] = {(size_t)l->max_n, np};
         st = launch(ctx, b->prof, PX_PROF_MODEL, s->sx, s->sy, "ex_chi2", 2, gl, NULL, NARGS(a), a);
     }

@@ -76,8 +76,8 @@ typedef struct px_ex_bufs {
     cl_mem fluxweight, x, goodw, norm, flux, fivar, chi2; /* n-vectors (x: rhs, then solution) */
     cl_mem icov, work;                                    /* n x n per patch */
     cl_mem cblk, v, eig, q;                               /* per-fiber blocks; q becomes R */
-    cl_mem model;                                         /* per box pixel */
-    cl_mem rr;                                            /* row ranges */
+    cl_mem model, pchi; /* per box pixel: model, chi^2 term (-1: no weight) */
+    cl_mem rr;          /* row ranges */
     cl_mem d_mat, d_rhs, d_cblk, d_blk, d_v, d_q, blk_first;
     cl_mem info_pat, info_blk; /* linalg status per patch, per block */
     px_profile *prof; /* after the cl_mems (release frees those before it): NULL or a profile */

@@ -26,8 +26,8 @@
  *                 ivar = norm^2 (0 for flagged patches, failed blocks and
  *                 bins whose fluxweight isclose to 0)
  *   ex_rowrange   per (box row, fiber): the bins whose stamps reach that row
- *   ex_model      per box pixel: model = A x
- *   ex_chi2       per unknown: chi2pix and psf weights as desispec/specter
+ *   ex_model      per box pixel: model = A x and its chi^2 term
+ *   ex_chi2       per unknown: chi2pix (spot-weighted mean of those terms)
  *   ex_stitch     per (core bin, kept fiber): the frame's flux, ivar (per
  *                 Angstrom), chi2pix, pixmask_fraction and RESOLUTION rows
  * Between ex_icov and ex_resolution the host runs the batched Cholesky
@@ -273,10 +273,15 @@ __kernel void ex_rowrange(__global const long *pd, __global const int *sy0, __gl
     o[1] = hi;
 }
 
-/* global (pixel of the box, patch): model = A x. */
+/* global (pixel of the box, patch): model = A x, and the pixel's chi^2
+ * term for chi2pix, (pix - model)^2 / (1/ivar + (psferr model)^2), once per
+ * pixel rather than once per (bin, pixel) in ex_chi2; -1 marks a pixel of
+ * no weight. */
 __kernel void ex_model(__global const long *pd, __global const int *sx0, __global const int *sy0,
                        __global const double *stamp, __global const int *rr,
-                       __global const double *x, __global double *model)
+                       __global const double *x, __global const double *pix,
+                       __global const double *ivar, int img_x0, int img_y0, int img_w,
+                       double psferr, __global double *model, __global double *pchi)
 {
     const long p = get_global_id(0);
     __global const long *d = pd + get_global_id(1) * EX_PD;
@@ -296,14 +301,22 @@ __kernel void ex_model(__global const long *pd, __global const int *sx0, __globa
         }
     }
     model[d[EXD_PIX] + p] = m;
+    {
+        const double w = IMG(ivar, px, py);
+        const double e = m * psferr + 1e-32;
+        const double mivar = 1.0 / (e * e);
+        double tot = 0;
+        if (mivar > 0 && w > 0) tot = 1.0 / (1.0 / mivar + 1.0 / w);
+        const double chi = (IMG(pix, px, py) - m) * sqrt(tot);
+        pchi[d[EXD_PIX] + p] = (tot > 0) ? chi * chi : -1.0;
+    }
 }
 
-/* global (unknown, patch): chi2pix of each bin (pixel variance from ivar and
- * the PSF model error psferr). */
+/* global (unknown, patch): chi2pix of each bin, the spot-weighted mean of
+ * ex_model's per-pixel terms over the pixels of weight. */
 __kernel void ex_chi2(__global const long *pd, __global const int *sx0, __global const int *sy0,
-                      __global const double *stamp, __global const double *pix,
-                      __global const double *ivar, int img_x0, int img_y0, int img_w,
-                      __global const double *model, double psferr, __global double *chi2)
+                      __global const double *stamp, __global const double *pchi,
+                      __global double *chi2)
 {
     const int i = get_global_id(0);
     __global const long *d = pd + get_global_id(1) * EX_PD;
@@ -317,16 +330,12 @@ __kernel void ex_chi2(__global const long *pd, __global const int *sx0, __global
     for (int r = r0; r < r1; r++) {
         for (int c = c0; c < c1; c++) {
             const double a = s[r * EX_SX + c];
-            const double w = IMG(ivar, x0 + c, y0 + r);
             const long p = (long)(y0 + r - d[EXD_YMIN]) * d[EXD_NX] + (x0 + c - d[EXD_XMIN]);
-            const double m = model[d[EXD_PIX] + p];
-            const double e = m * psferr + 1e-32;
-            const double mivar = 1.0 / (e * e);
-            double tot = 0;
-            if (mivar > 0 && w > 0) tot = 1.0 / (1.0 / mivar + 1.0 / w);
-            const double chi = (IMG(pix, x0 + c, y0 + r) - m) * sqrt(tot);
-            sum += a * (chi * chi);
-            wsum += (tot > 0) ? a : 0.0;
+            const double c2 = pchi[d[EXD_PIX] + p];
+            if (c2 >= 0) { /* a pixel of no weight adds a * 0 to sum */
+                sum += a * c2;
+                wsum += a;
+            }
         }
     }
     chi2[d[EXD_VEC] + i] = (wsum == 0.0) ? 0.0 : sum / wsum;
