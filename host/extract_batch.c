@@ -111,7 +111,7 @@ px_status px_ex_layout_make(const px_plan *plan, int first, int count, px_ex_lay
         mat += n * n;
         blk += (size_t)p->nspec * nw * nw;
         pix += nx * ny;
-        rr += 2 * (size_t)p->nspec * ny;
+        rr += 4 * (size_t)p->nspec * ny; /* lo, hi, xlo, xhi (kernels/extract.cl) */
         l.max_n = MAXI(l.max_n, (int)n);
         l.max_nwave = MAXI(l.max_nwave, p->nwave);
         l.max_nspec = MAXI(l.max_nspec, p->nspec);
@@ -371,7 +371,7 @@ px_status px_ex_model_chi2(px_context *ctx, const px_ex_layout *l, px_ex_bufs *b
     px_status st;
     const size_t np = (size_t)l->npatch;
     {
-        const karg a[] = {AM(b->pd), AM(s->y0), AM(b->rr)};
+        const karg a[] = {AM(b->pd), AM(s->x0), AM(s->y0), AM(b->rr)};
         const size_t gl[3] = {(size_t)l->max_ny, (size_t)l->max_nspec, np};
         st = launch(ctx, b->prof, PX_PROF_MODEL, s->sx, s->sy, "ex_rowrange", 3, gl, NULL, NARGS(a),
                     a);

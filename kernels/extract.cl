@@ -251,8 +251,11 @@ __kernel void ex_resolution(__global const long *pd, __global const double *psta
 }
 
 /* global (row, ispec, patch): first and last bin of fiber ispec whose stamp
- * covers box row `row` (lo > hi when none). */
-__kernel void ex_rowrange(__global const long *pd, __global const int *sy0, __global int *rr)
+ * covers box row `row` (lo > hi when none), and the least and largest
+ * stamp corner x0 among them, so that ex_model passes over the fibers that
+ * cannot reach a pixel's column. */
+__kernel void ex_rowrange(__global const long *pd, __global const int *sx0, __global const int *sy0,
+                          __global int *rr)
 {
     const int row = get_global_id(0), ispec = get_global_id(1);
     __global const long *d = pd + get_global_id(2) * EX_PD;
@@ -260,17 +263,21 @@ __kernel void ex_rowrange(__global const long *pd, __global const int *sy0, __gl
     const int nw = (int)d[EXD_NWAVE];
     const int y = (int)d[EXD_YMIN] + row;
     const long it = d[EXD_SPOT] + (long)ispec * nw;
-    int lo = nw, hi = -1;
+    int lo = nw, hi = -1, xlo = INT_MAX, xhi = INT_MIN;
     for (int j = 0; j < nw; j++) {
         const int y0 = sy0[it + j];
         if (y0 <= y && y < y0 + EX_SY) {
             lo = min(lo, j);
             hi = max(hi, j);
+            xlo = min(xlo, sx0[it + j]);
+            xhi = max(xhi, sx0[it + j]);
         }
     }
-    __global int *o = rr + d[EXD_RR] + 2 * ((long)ispec * d[EXD_NY] + row);
+    __global int *o = rr + d[EXD_RR] + 4 * ((long)ispec * d[EXD_NY] + row);
     o[0] = lo;
     o[1] = hi;
+    o[2] = xlo;
+    o[3] = xhi;
 }
 
 /* global (pixel of the box, patch): model = A x, and the pixel's chi^2
@@ -291,7 +298,8 @@ __kernel void ex_model(__global const long *pd, __global const int *sx0, __globa
     const int nw = (int)d[EXD_NWAVE];
     double m = 0;
     for (int ispec = 0; ispec < d[EXD_NSPEC]; ispec++) {
-        __global const int *o = rr + d[EXD_RR] + 2 * ((long)ispec * d[EXD_NY] + row);
+        __global const int *o = rr + d[EXD_RR] + 4 * ((long)ispec * d[EXD_NY] + row);
+        if (px < o[2] || px >= o[3] + EX_SX) continue; /* no stamp of this fiber reaches px */
         for (int j = o[0]; j <= o[1]; j++) {
             const long it = d[EXD_SPOT] + (long)ispec * nw + j;
             const int c = px - sx0[it], r = py - sy0[it];
