@@ -251,6 +251,7 @@ static px_status launch(px_context *ctx, px_profile *prof, px_profile_stage stag
     cl_kernel k = NULL;
     cl_int err;
     char extra[64];
+    size_t gl[3], lo[3], l0;
 
     for (cl_uint i = 0; i < dim; i++)
         if (global[i] == 0) goto cleanup;
@@ -267,6 +268,17 @@ static px_status launch(px_context *ctx, px_profile *prof, px_profile_stage stag
         else
             err = clSetKernelArg(k, (cl_uint)i, sizeof(double), &a[i].d);
         PX_CHECK_CL(err, "extract.cl: clSetKernelArg");
+    }
+    l0 = (size_t)px_tuning_get_long(&ctx->tuning, "ex_local", 0);
+    if (!local && l0 > 0) {
+        /* a fixed work-group shape: ex_local along dimension 0 (every
+         * kernel checks its dimension-0 bound), 1 along the others */
+        for (cl_uint d = 0; d < dim; d++) {
+            lo[d] = d == 0 ? l0 : 1;
+            gl[d] = d == 0 ? (global[0] + l0 - 1) / l0 * l0 : global[d];
+        }
+        global = gl;
+        local = lo;
     }
     err =
         clEnqueueNDRangeKernel(ctx->queue, k, dim, NULL, global, local, 0, NULL, px_prof_evp(prof));
