@@ -117,6 +117,7 @@ px_status px_ex_layout_make(const px_plan *plan, int first, int count, px_ex_lay
         l.max_nspec = MAXI(l.max_nspec, p->nspec);
         l.max_npix = MAXI(l.max_npix, (int)(nx * ny));
         l.max_ny = MAXI(l.max_ny, (int)ny);
+        l.max_nx = MAXI(l.max_nx, (int)nx);
         l.max_nkeep = MAXI(l.max_nkeep, p->nkeep);
         l.max_ncore = MAXI(l.max_ncore, p->ncore);
     }
@@ -393,9 +394,11 @@ px_status px_ex_model_chi2(px_context *ctx, const px_ex_layout *l, px_ex_bufs *b
         const karg a[] = {AM(b->pd),  AM(s->x0),    AM(s->y0),     AM(s->stamp), AM(b->rr),
                           AM(b->x),   AM(img->pix), AM(img->ivar), AI(img->x0),  AI(img->y0),
                           AI(img->w), AD(psferr),   AM(b->model),  AM(b->pchi)};
-        const size_t gl[2] = {(size_t)l->max_npix, np};
+        /* EX_MCHUNK as the kernel is built (tuning value, default 32) */
+        const size_t ch = (size_t)px_tuning_get_long(&ctx->tuning, "EX_MCHUNK", 32);
+        const size_t gl[3] = {(size_t)l->max_ny, ((size_t)l->max_nx + ch - 1) / ch, np};
         st =
-            launch(ctx, b->prof, PX_PROF_MODEL, s->sx, s->sy, "ex_model", 2, gl, NULL, NARGS(a), a);
+            launch(ctx, b->prof, PX_PROF_MODEL, s->sx, s->sy, "ex_model", 3, gl, NULL, NARGS(a), a);
         if (st) return st;
     }
     {

@@ -56,7 +56,7 @@ typedef struct px_ex_layout {
     size_t nvec, nmat, nblk; /* doubles of the n-vectors, iCov, blocks */
     size_t npix, nrr;        /* doubles per box pixel, ints of row ranges */
     int nfib;                /* per-fiber blocks (sum of nspec) */
-    int max_n, max_nwave, max_nspec, max_npix, max_ny, max_nkeep, max_ncore;
+    int max_n, max_nwave, max_nspec, max_npix, max_ny, max_nx, max_nkeep, max_ncore;
     px_la_desc *d_mat, *d_rhs; /* [npatch] iCov (and L^-1 work), right-hand side */
     px_la_desc *d_cblk;        /* [npatch] diagonal blocks of the covariance */
     px_la_desc *d_blk, *d_v;   /* [nfib] each block, its eigenvectors + values */

@@ -26,7 +26,8 @@
  *                 ivar = norm^2 (0 for flagged patches, failed blocks and
  *                 bins whose fluxweight isclose to 0)
  *   ex_rowrange   per (box row, fiber): the bins whose stamps reach that row
- *   ex_model      per box pixel: model = A x and its chi^2 term
+ *   ex_model      per run of EX_MCHUNK pixels of a box row: model = A x
+ *                 and each pixel's chi^2 term
  *   ex_chi2       per unknown: chi2pix (spot-weighted mean of those terms)
  *   ex_stitch     per (core bin, kept fiber): the frame's flux, ivar (per
  *                 Angstrom), chi2pix, pixmask_fraction and RESOLUTION rows
@@ -36,7 +37,9 @@
  *
  * PSF shape, set by the host (not tuning): EX_SX, EX_SY (stamp columns, rows).
  * Tuning (-D, from platforms/):
- *   EX_WG   work-group size of ex_patchstat, a power of two (default 64).
+ *   EX_WG       work-group size of ex_patchstat, a power of two (default 64).
+ *   EX_MCHUNK   pixels of a box row per ex_model work-item (default 32; a
+ *               private array of that many doubles).
  */
 #pragma OPENCL EXTENSION cl_khr_fp64 : enable
 
@@ -48,6 +51,9 @@
 #endif
 #ifndef EX_WG
 #define EX_WG 64
+#endif
+#ifndef EX_MCHUNK
+#define EX_MCHUNK 32
 #endif
 #if (EX_WG < 1) || ((EX_WG & (EX_WG - 1)) != 0)
 #error "EX_WG must be a power of two"
@@ -280,42 +286,53 @@ __kernel void ex_rowrange(__global const long *pd, __global const int *sx0, __gl
     o[3] = xhi;
 }
 
-/* global (pixel of the box, patch): model = A x, and the pixel's chi^2
- * term for chi2pix, (pix - model)^2 / (1/ivar + (psferr model)^2), once per
- * pixel rather than once per (bin, pixel) in ex_chi2; -1 marks a pixel of
- * no weight. */
+/* global (box row, chunk of EX_MCHUNK columns, patch): model = A x over a
+ * run of pixels of one row, and each pixel's chi^2 term for chi2pix,
+ * (pix - model)^2 / (1/ivar + (psferr model)^2), once per pixel rather
+ * than once per (bin, pixel) in ex_chi2; -1 marks a pixel of no weight.
+ * Each stamp row that meets the run is added to it in one pass (no search
+ * per pixel); a pixel still receives its terms in the order (fiber, bin),
+ * as a per-pixel sum would add them. */
 __kernel void ex_model(__global const long *pd, __global const int *sx0, __global const int *sy0,
                        __global const double *stamp, __global const int *rr,
                        __global const double *x, __global const double *pix,
                        __global const double *ivar, int img_x0, int img_y0, int img_w,
                        double psferr, __global double *model, __global double *pchi)
 {
-    const long p = get_global_id(0);
-    __global const long *d = pd + get_global_id(1) * EX_PD;
-    if (p >= d[EXD_NX] * d[EXD_NY]) return;
-    const int row = (int)(p / d[EXD_NX]);
-    const int px = (int)(d[EXD_XMIN] + p % d[EXD_NX]), py = (int)d[EXD_YMIN] + row;
+    const int row = get_global_id(0), ch = get_global_id(1);
+    __global const long *d = pd + get_global_id(2) * EX_PD;
+    const int nx = (int)d[EXD_NX];
+    if (row >= d[EXD_NY] || ch * EX_MCHUNK >= nx) return;
+    const int cx0 = ch * EX_MCHUNK, cn = min(EX_MCHUNK, nx - cx0);
+    const int bx0 = (int)d[EXD_XMIN] + cx0, py = (int)d[EXD_YMIN] + row;
     const int nw = (int)d[EXD_NWAVE];
-    double m = 0;
+    double acc[EX_MCHUNK];
+    for (int q = 0; q < EX_MCHUNK; q++)
+        acc[q] = 0;
     for (int ispec = 0; ispec < d[EXD_NSPEC]; ispec++) {
         __global const int *o = rr + d[EXD_RR] + 4 * ((long)ispec * d[EXD_NY] + row);
-        if (px < o[2] || px >= o[3] + EX_SX) continue; /* no stamp of this fiber reaches px */
+        if (o[3] + EX_SX <= bx0 || o[2] >= bx0 + cn) continue; /* no stamp reaches the run */
         for (int j = o[0]; j <= o[1]; j++) {
             const long it = d[EXD_SPOT] + (long)ispec * nw + j;
-            const int c = px - sx0[it], r = py - sy0[it];
-            if (c >= 0 && c < EX_SX && r >= 0 && r < EX_SY)
-                m += stamp[it * (EX_SX * EX_SY) + r * EX_SX + c] *
-                     x[d[EXD_VEC] + (long)ispec * nw + j];
+            const int x0 = sx0[it], r = py - sy0[it];
+            if (r < 0 || r >= EX_SY) continue;
+            const int c0 = max(0, bx0 - x0), c1 = min(EX_SX, bx0 + cn - x0);
+            __global const double *srow = stamp + it * (EX_SX * EX_SY) + r * EX_SX;
+            const double xv = x[d[EXD_VEC] + (long)ispec * nw + j];
+            for (int c = c0; c < c1; c++)
+                acc[x0 + c - bx0] += srow[c] * xv;
         }
     }
-    model[d[EXD_PIX] + p] = m;
-    {
-        const double w = IMG(ivar, px, py);
+    for (int q = 0; q < cn; q++) {
+        const long p = (long)row * nx + cx0 + q;
+        const double m = acc[q];
+        const double w = IMG(ivar, bx0 + q, py);
         const double e = m * psferr + 1e-32;
         const double mivar = 1.0 / (e * e);
         double tot = 0;
         if (mivar > 0 && w > 0) tot = 1.0 / (1.0 / mivar + 1.0 / w);
-        const double chi = (IMG(pix, px, py) - m) * sqrt(tot);
+        const double chi = (IMG(pix, bx0 + q, py) - m) * sqrt(tot);
+        model[d[EXD_PIX] + p] = m;
         pchi[d[EXD_PIX] + p] = (tot > 0) ? chi * chi : -1.0;
     }
 }
