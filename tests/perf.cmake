@@ -4,3 +4,6 @@
 # measured wall time (tests/cli/bench_profile.sh).
 px_test(erf_test erf_test.c)
 px_cli_test(cli_bench_profile bench_profile.sh)
+# profile: px_profile arithmetic, export/import/merge (the MPI path), the
+# table, and one profiled device event.
+px_test(profile_test profile_test.c)
