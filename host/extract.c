@@ -12,6 +12,7 @@
 
 #include "ex2d_plan.h"
 #include "extract_batch.h"
+#include "profile.h"
 #include "spots.h"
 
 #include <math.h>
@@ -59,6 +60,29 @@ static px_status readbuf(px_context *ctx, cl_mem m, size_t bytes, void *host)
     return err == CL_SUCCESS ? PX_SUCCESS : px_fail_cl(err, "extract: clEnqueueReadBuffer");
 }
 
+/* The image window (img->x0, y0, w, h, inside the image) into new buffers. */
+static px_status upload_window(px_context *ctx, const px_image *image, px_ex_image *img)
+{
+    px_status st = PX_SUCCESS;
+    const size_t D = sizeof(double), bytes = (size_t)img->w * (size_t)img->h * D;
+    const size_t origin[3] = {(size_t)img->x0 * D, (size_t)img->y0, 0};
+    const size_t zero[3] = {0, 0, 0}, region[3] = {(size_t)img->w * D, (size_t)img->h, 1};
+    cl_int err;
+    img->pix = mkbuf(ctx, bytes, NULL, &st);
+    img->ivar = mkbuf(ctx, bytes, NULL, &st);
+    if (st) goto cleanup;
+    err = clEnqueueWriteBufferRect(ctx->queue, img->pix, CL_TRUE, zero, origin, region,
+                                   (size_t)img->w * D, 0, (size_t)image->nx * D, 0, image->pix, 0,
+                                   NULL, NULL);
+    PX_CHECK_CL(err, "extract: clEnqueueWriteBufferRect");
+    err = clEnqueueWriteBufferRect(ctx->queue, img->ivar, CL_TRUE, zero, origin, region,
+                                   (size_t)img->w * D, 0, (size_t)image->nx * D, 0, image->ivar, 0,
+                                   NULL, NULL);
+    PX_CHECK_CL(err, "extract: clEnqueueWriteBufferRect");
+cleanup:
+    return st;
+}
+
 /* Device bytes one patch needs in a batch (matrices, blocks, spots, pixels). */
 static double patch_bytes(const px_patch *p, int sx, int sy, int nparam)
 {
@@ -67,47 +91,102 @@ static double patch_bytes(const px_patch *p, int sx, int sy, int nparam)
     return 8.0 * (2 * n * n + 3 * p->nspec * nw * nw + 10 * n + npix + n * (sx * sy + nparam + 4));
 }
 
+/* Device memory of a batch, kept from one batch to the next and grown only
+ * when a batch needs more (px_ex_bufs_fit). */
+typedef struct batch_mem {
+    px_ex_bufs b;
+    px_spot_bufs sb;
+    cl_mem fib, wav;
+    size_t cap[8];
+} batch_mem;
+
+static void batch_mem_release(batch_mem *m)
+{
+    px_ex_bufs_release(&m->b);
+    relmem(&m->fib);
+    relmem(&m->wav);
+    relmem(&m->sb.params);
+    relmem(&m->sb.x);
+    relmem(&m->sb.y);
+    relmem(&m->sb.x0);
+    relmem(&m->sb.y0);
+    relmem(&m->sb.stamp);
+    memset(m, 0, sizeof *m);
+}
+
 /* Run patches [first, first + count) of the plan. */
 static px_status run_batch(px_context *ctx, px_psf_dev *pd, const px_plan *plan, int first,
                            int count, const px_ex_image *img, const px_ex_frame *fr,
                            double regularize, double psferr, double *model, unsigned char *cover,
-                           int npix_x)
+                           int npix_x, px_profile *prof, batch_mem *mem)
 {
     px_status st = PX_SUCCESS;
     px_ex_layout lay;
-    px_ex_bufs bufs;
-    px_spot_bufs sb;
-    cl_mem fib = NULL, wav = NULL;
-    double *mhost = NULL;
+    px_ex_bufs *const bp = &mem->b;
+    px_spot_bufs *const sp = &mem->sb;
+    cl_event ev_par = NULL, ev_spot = NULL;
+    double *mhost = NULL, t0 = px_prof_begin(prof);
     cl_int err;
 
     memset(&lay, 0, sizeof lay);
-    memset(&bufs, 0, sizeof bufs);
-    memset(&sb, 0, sizeof sb);
     st = px_ex_layout_make(plan, first, count, &lay);
     if (st) goto cleanup;
-    fib = mkbuf(ctx, lay.nitem * sizeof(cl_int), lay.item_fiber, &st);
-    wav = mkbuf(ctx, lay.nitem * sizeof(double), lay.item_wave, &st);
-    sb.params = mkbuf(ctx, lay.nitem * (size_t)pd->nparam * sizeof(double), NULL, &st);
-    sb.x = mkbuf(ctx, lay.nitem * sizeof(double), NULL, &st);
-    sb.y = mkbuf(ctx, lay.nitem * sizeof(double), NULL, &st);
-    sb.x0 = mkbuf(ctx, lay.nitem * sizeof(cl_int), NULL, &st);
-    sb.y0 = mkbuf(ctx, lay.nitem * sizeof(cl_int), NULL, &st);
-    sb.stamp =
-        mkbuf(ctx, lay.nitem * (size_t)(pd->stamp_nx * pd->stamp_ny) * sizeof(double), NULL, &st);
+    st = px_prof_end(prof, ctx, PX_PROF_PLAN, t0);
     if (st) goto cleanup;
-    st = px_ex_bufs_create(ctx, &lay, &bufs);
+    t0 = px_prof_begin(prof);
+    {
+        const size_t n = lay.nitem;
+        size_t *c = mem->cap;
+        st = px_ex_buf_fit(ctx, n * sizeof(cl_int), lay.item_fiber, &mem->fib, &c[0]);
+        if (!st) st = px_ex_buf_fit(ctx, n * sizeof(double), lay.item_wave, &mem->wav, &c[1]);
+        if (!st)
+            st = px_ex_buf_fit(ctx, n * (size_t)pd->nparam * sizeof(double), NULL, &sp->params,
+                               &c[2]);
+        if (!st) st = px_ex_buf_fit(ctx, n * sizeof(double), NULL, &sp->x, &c[3]);
+        if (!st) st = px_ex_buf_fit(ctx, n * sizeof(double), NULL, &sp->y, &c[4]);
+        if (!st) st = px_ex_buf_fit(ctx, n * sizeof(cl_int), NULL, &sp->x0, &c[5]);
+        if (!st) st = px_ex_buf_fit(ctx, n * sizeof(cl_int), NULL, &sp->y0, &c[6]);
+        if (!st)
+            st = px_ex_buf_fit(ctx, n * (size_t)(pd->stamp_nx * pd->stamp_ny) * sizeof(double),
+                               NULL, &sp->stamp, &c[7]);
+    }
     if (st) goto cleanup;
-    st = px_spots_enqueue(pd, lay.nitem, fib, wav, &sb, 0, NULL, NULL);
+    st = px_ex_bufs_fit(ctx, &lay, bp);
+    if (st) goto cleanup;
+    bp->prof = prof;
+    st = px_prof_end(prof, ctx, PX_PROF_TRANSFER, t0);
+    if (st) goto cleanup;
+    t0 = px_prof_begin(prof);
+    st = px_spots_enqueue_ev(pd, lay.nitem, mem->fib, mem->wav, sp, 0, NULL, prof ? &ev_par : NULL,
+                             prof ? &ev_spot : NULL);
+    if (st) goto cleanup;
+    if (prof) {
+        /* the parameter kernel's wall time apart from the stamps' */
+        err = ev_par ? clWaitForEvents(1, &ev_par) : CL_SUCCESS;
+        PX_CHECK_CL(err, "extract: clWaitForEvents");
+        px_profile_add_host(prof, PX_PROF_PSF, px_profile_now() - t0);
+        t0 = px_profile_now();
+        px_prof_event_take(prof, PX_PROF_PSF, ev_par);
+        px_prof_event_take(prof, PX_PROF_SPOTS, ev_spot);
+        ev_par = ev_spot = NULL;
+    }
+    st = px_prof_end(prof, ctx, PX_PROF_SPOTS, t0);
     if (st) goto cleanup;
     {
-        const px_ex_spots sp = {sb.x0, sb.y0, sb.stamp, pd->stamp_nx, pd->stamp_ny};
-        st = px_ex_assemble(ctx, &lay, &bufs, img, &sp, regularize);
-        if (!st) st = px_ex_solve(ctx, &lay, &bufs, &sp);
-        if (!st) st = px_ex_model_chi2(ctx, &lay, &bufs, img, &sp, psferr);
-        if (!st) st = px_ex_stitch(ctx, &lay, &bufs, &sp, fr);
+        const px_ex_spots spt = {sp->x0, sp->y0, sp->stamp, pd->stamp_nx, pd->stamp_ny};
+        t0 = px_prof_begin(prof);
+        st = px_ex_assemble(ctx, &lay, bp, img, &spt, regularize);
+        if (!st) st = px_prof_end(prof, ctx, PX_PROF_ASSEMBLY, t0);
+        if (!st) st = px_ex_solve(ctx, &lay, bp, &spt);
+        t0 = px_prof_begin(prof);
+        if (!st) st = px_ex_model_chi2(ctx, &lay, bp, img, &spt, psferr);
+        if (!st) st = px_prof_end(prof, ctx, PX_PROF_MODEL, t0);
+        t0 = px_prof_begin(prof);
+        if (!st) st = px_ex_stitch(ctx, &lay, bp, &spt, fr);
+        if (!st) st = px_prof_end(prof, ctx, PX_PROF_STITCH, t0);
         if (st) goto cleanup;
     }
+    t0 = px_prof_begin(prof);
     if (model) {
         /* specter: each patch's model overwrites its whole box, in order. */
         mhost = malloc(lay.npix * sizeof(double));
@@ -115,7 +194,7 @@ static px_status run_batch(px_context *ctx, px_psf_dev *pd, const px_plan *plan,
             st = px_fail(PX_ERR_NOMEM, "extract: no memory for the model image");
             goto cleanup;
         }
-        st = readbuf(ctx, bufs.model, lay.npix * sizeof(double), mhost);
+        st = readbuf(ctx, bp->model, lay.npix * sizeof(double), mhost);
         if (st) goto cleanup;
         for (int g = 0; g < count; g++) {
             const cl_long *d = lay.pd + (size_t)g * PX_EXD_COUNT;
@@ -130,17 +209,11 @@ static px_status run_batch(px_context *ctx, px_psf_dev *pd, const px_plan *plan,
     }
     err = clFinish(ctx->queue);
     PX_CHECK_CL(err, "extract: clFinish");
+    st = px_prof_end(prof, ctx, PX_PROF_TRANSFER, t0);
 cleanup:
+    if (ev_par) clReleaseEvent(ev_par);
+    if (ev_spot) clReleaseEvent(ev_spot);
     free(mhost);
-    relmem(&fib);
-    relmem(&wav);
-    relmem(&sb.params);
-    relmem(&sb.x);
-    relmem(&sb.y);
-    relmem(&sb.x0);
-    relmem(&sb.y0);
-    relmem(&sb.stamp);
-    px_ex_bufs_release(&bufs);
     px_ex_layout_free(&lay);
     return st;
 }
@@ -165,8 +238,12 @@ px_status px_extract(px_context *ctx, const px_psf *psf, const px_image *image,
     size_t nfr, nrd;
     int batch, done = 0, pfirst, pend;
     long cap;
+    px_profile *prof = opt ? opt->profile : NULL;
+    batch_mem mem;
+    double t0 = px_prof_begin(prof);
 
     memset(&plan, 0, sizeof plan);
+    memset(&mem, 0, sizeof mem);
     memset(&fr, 0, sizeof fr);
     *out = NULL;
     if (!ctx || !psf || !image || !opt) {
@@ -198,16 +275,32 @@ px_status px_extract(px_context *ctx, const px_psf *psf, const px_image *image,
     psferr = opt->psferr >= 0 ? opt->psferr : psf->psferr;
     st = px_plan_make(psf, &po, &plan);
     if (st) goto cleanup;
+    st = px_prof_end(prof, ctx, PX_PROF_PLAN, t0);
+    if (st) goto cleanup;
+    t0 = px_prof_begin(prof);
     st = px_psf_dev_create(ctx, psf, &pd);
     if (st) goto cleanup;
 
     /* The image (weights already applied) and the frame arrays on the device. */
+    /* Only the window the patches' pixel boxes cover goes to the device (a
+     * bundle's boxes are a narrow band of the CCD). */
     {
-        const size_t npix = (size_t)image->nx * (size_t)image->ny;
-        img.pix = mkbuf(ctx, npix * sizeof(double), image->pix, &st);
-        img.ivar = mkbuf(ctx, npix * sizeof(double), image->ivar, &st);
-        img.w = image->nx;
-        img.h = image->ny;
+        int x0 = image->nx, y0 = image->ny, x1 = 0, y1 = 0;
+        for (int i = 0; i < plan.npatch; i++) {
+            const px_patch *p = &plan.patch[i];
+            if (p->xmax <= p->xmin || p->ymax <= p->ymin) continue;
+            x0 = p->xmin < x0 ? p->xmin : x0;
+            y0 = p->ymin < y0 ? p->ymin : y0;
+            x1 = p->xmax > x1 ? p->xmax : x1;
+            y1 = p->ymax > y1 ? p->ymax : y1;
+        }
+        if (x1 <= x0 || y1 <= y0) x0 = y0 = 0, x1 = y1 = 1;
+        img.x0 = x0;
+        img.y0 = y0;
+        img.w = x1 - x0;
+        img.h = y1 - y0;
+        st = upload_window(ctx, image, &img);
+        if (st) goto cleanup;
     }
     fr.specmin = po.specmin;
     fr.nspec = po.nspec;
@@ -242,6 +335,10 @@ px_status px_extract(px_context *ctx, const px_psf *psf, const px_image *image,
     if (opt->model) memset(opt->model, 0, (size_t)psf->npix_x * psf->npix_y * sizeof(double));
     if (opt->model && opt->model_cover)
         memset(opt->model_cover, 0, (size_t)psf->npix_x * psf->npix_y);
+    /* PSF tables, image and frame set-up count as transfers (programs are
+     * built on first use inside the stages). */
+    st = px_prof_end(prof, ctx, PX_PROF_TRANSFER, t0);
+    if (st) goto cleanup;
 
     /* Batch size: a quarter of the device memory, at most 1 GiB per batch on
      * top of the image and frame, unless the caller fixes it. */
@@ -268,9 +365,10 @@ px_status px_extract(px_context *ctx, const px_psf *psf, const px_image *image,
     while (done < pend) {
         int count = pend - done < batch ? pend - done : batch;
         st = run_batch(ctx, pd, &plan, done, count, &img, &fr, opt->regularize, psferr, opt->model,
-                       opt->model_cover, psf->npix_x);
+                       opt->model_cover, psf->npix_x, prof, &mem);
         if (st && is_alloc_failure(st) && batch > 1) {
-            batch /= 2; /* shrink rather than fail */
+            batch_mem_release(&mem); /* shrink rather than fail */
+            batch /= 2;
             px_clear_error();
             st = PX_SUCCESS;
             continue;
@@ -280,6 +378,7 @@ px_status px_extract(px_context *ctx, const px_psf *psf, const px_image *image,
         if (opt->progress) opt->progress(done - pfirst, pend - pfirst, opt->progress_arg);
     }
 
+    t0 = px_prof_begin(prof);
     st = px_frame_create(fr.nspec, fr.nwave, plan.ndiag, &frame);
     if (st) goto cleanup;
     pixmask = malloc(nfr * sizeof *pixmask);
@@ -292,6 +391,7 @@ px_status px_extract(px_context *ctx, const px_psf *psf, const px_image *image,
     if (!st) st = readbuf(ctx, fr.chi2, nfr * sizeof(double), frame->chi2pix);
     if (!st) st = readbuf(ctx, fr.pixmask, nfr * sizeof(double), pixmask);
     if (!st) st = readbuf(ctx, fr.rd, nrd * sizeof(double), frame->resolution);
+    if (!st) st = px_prof_end(prof, ctx, PX_PROF_TRANSFER, t0);
     if (st) goto cleanup;
     frame->specmin = po.specmin;
     memcpy(frame->wave, plan.wave, (size_t)plan.nwave * sizeof(double));
@@ -314,6 +414,7 @@ px_status px_extract(px_context *ctx, const px_psf *psf, const px_image *image,
     *out = frame;
     frame = NULL;
 cleanup:
+    batch_mem_release(&mem);
     px_frame_destroy(frame);
     free(dwave);
     free(pixmask);

@@ -8,9 +8,11 @@
  * shared mutable kernel state.
  */
 #include "extract_batch.h"
+#include "profile.h"
 
 #include "blas.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -111,12 +113,13 @@ px_status px_ex_layout_make(const px_plan *plan, int first, int count, px_ex_lay
         mat += n * n;
         blk += (size_t)p->nspec * nw * nw;
         pix += nx * ny;
-        rr += 2 * (size_t)p->nspec * ny;
+        rr += 4 * (size_t)p->nspec * ny; /* lo, hi, xlo, xhi (kernels/extract.cl) */
         l.max_n = MAXI(l.max_n, (int)n);
         l.max_nwave = MAXI(l.max_nwave, p->nwave);
         l.max_nspec = MAXI(l.max_nspec, p->nspec);
         l.max_npix = MAXI(l.max_npix, (int)(nx * ny));
         l.max_ny = MAXI(l.max_ny, (int)ny);
+        l.max_nx = MAXI(l.max_nx, (int)nx);
         l.max_nkeep = MAXI(l.max_nkeep, p->nkeep);
         l.max_ncore = MAXI(l.max_ncore, p->ncore);
     }
@@ -134,8 +137,9 @@ cleanup:
 
 void px_ex_bufs_release(px_ex_bufs *b)
 {
+    /* every field before prof is a cl_mem */
     cl_mem *m = (cl_mem *)b;
-    const size_t n = sizeof *b / sizeof(cl_mem);
+    const size_t n = offsetof(px_ex_bufs, prof) / sizeof(cl_mem);
     for (size_t i = 0; i < n; i++)
         if (m[i]) clReleaseMemObject(m[i]);
     memset(b, 0, sizeof *b);
@@ -150,16 +154,38 @@ static px_status make_buf(px_context *ctx, size_t bytes, const void *host, cl_me
     return PX_SUCCESS;
 }
 
-px_status px_ex_bufs_create(px_context *ctx, const px_ex_layout *l, px_ex_bufs *b)
+/* Keep *m when it holds at least bytes (refilled from host when given),
+ * else replace it by a new buffer of that size. */
+static px_status fit_buf(px_context *ctx, size_t bytes, const void *host, cl_mem *m, size_t *cap)
+{
+    px_status st = PX_SUCCESS;
+    cl_int err;
+    if (!bytes) bytes = 8;
+    if (*m && *cap >= bytes) {
+        if (host) {
+            err = clEnqueueWriteBuffer(ctx->queue, *m, CL_TRUE, 0, bytes, host, 0, NULL, NULL);
+            if (err != CL_SUCCESS) st = px_fail_cl(err, "extract: clEnqueueWriteBuffer");
+        }
+        return st;
+    }
+    if (*m) clReleaseMemObject(*m);
+    *m = NULL;
+    *cap = 0;
+    st = make_buf(ctx, bytes, host, m);
+    if (!st) *cap = bytes;
+    return st;
+}
+
+px_status px_ex_bufs_fit(px_context *ctx, const px_ex_layout *l, px_ex_bufs *b)
 {
     px_status st = PX_SUCCESS;
     const size_t D = sizeof(double), np = (size_t)l->npatch, nf = (size_t)l->nfib;
     const size_t LD = sizeof(px_la_desc);
+    int slot = 0;
 
-    memset(b, 0, sizeof *b);
 #define MK(field, bytes, host)                                                                     \
     do {                                                                                           \
-        st = make_buf(ctx, (bytes), (host), &b->field);                                            \
+        st = fit_buf(ctx, (bytes), (host), &b->field, &b->cap[slot++]);                            \
         if (st) goto cleanup;                                                                      \
     } while (0)
     MK(pd, np * PX_EXD_COUNT * sizeof(cl_long), l->pd);
@@ -178,6 +204,7 @@ px_status px_ex_bufs_create(px_context *ctx, const px_ex_layout *l, px_ex_bufs *
     MK(eig, l->nvec * D, NULL);
     MK(q, l->nblk * D, NULL);
     MK(model, l->npix * D, NULL);
+    MK(pchi, l->npix * D, NULL);
     MK(rr, l->nrr * sizeof(cl_int), NULL);
     MK(d_mat, np * LD, l->d_mat);
     MK(d_rhs, np * LD, l->d_rhs);
@@ -194,6 +221,17 @@ cleanup:
     return st;
 }
 
+px_status px_ex_bufs_create(px_context *ctx, const px_ex_layout *l, px_ex_bufs *b)
+{
+    memset(b, 0, sizeof *b);
+    return px_ex_bufs_fit(ctx, l, b);
+}
+
+px_status px_ex_buf_fit(px_context *ctx, size_t bytes, const void *host, cl_mem *m, size_t *cap)
+{
+    return fit_buf(ctx, bytes, host, m, cap);
+}
+
 /* One kernel argument: a buffer, an int or a double. */
 typedef struct karg {
     char kind; /* 'm', 'i', 'd' */
@@ -206,8 +244,9 @@ typedef struct karg {
 #define AD(x) ((karg){'d', NULL, 0, (x)})
 
 /* Launch kernel `name` of the extract program built for stamps sx x sy. */
-static px_status launch(px_context *ctx, int sx, int sy, const char *name, cl_uint dim,
-                        const size_t *global, const size_t *local, int nargs, const karg *a)
+static px_status launch(px_context *ctx, px_profile *prof, px_profile_stage stage, int sx, int sy,
+                        const char *name, cl_uint dim, const size_t *global, const size_t *local,
+                        int nargs, const karg *a)
 {
     static const char *const sources[] = {"extract", NULL};
     px_status st = PX_SUCCESS;
@@ -215,6 +254,7 @@ static px_status launch(px_context *ctx, int sx, int sy, const char *name, cl_ui
     cl_kernel k = NULL;
     cl_int err;
     char extra[64];
+    size_t gl[3], lo[3], l0;
 
     for (cl_uint i = 0; i < dim; i++)
         if (global[i] == 0) goto cleanup;
@@ -232,8 +272,21 @@ static px_status launch(px_context *ctx, int sx, int sy, const char *name, cl_ui
             err = clSetKernelArg(k, (cl_uint)i, sizeof(double), &a[i].d);
         PX_CHECK_CL(err, "extract.cl: clSetKernelArg");
     }
-    err = clEnqueueNDRangeKernel(ctx->queue, k, dim, NULL, global, local, 0, NULL, NULL);
+    l0 = (size_t)px_tuning_get_long(&ctx->tuning, "ex_local", 0);
+    if (!local && l0 > 0) {
+        /* a fixed work-group shape: ex_local along dimension 0 (every
+         * kernel checks its dimension-0 bound), 1 along the others */
+        for (cl_uint d = 0; d < dim; d++) {
+            lo[d] = d == 0 ? l0 : 1;
+            gl[d] = d == 0 ? (global[0] + l0 - 1) / l0 * l0 : global[d];
+        }
+        global = gl;
+        local = lo;
+    }
+    err =
+        clEnqueueNDRangeKernel(ctx->queue, k, dim, NULL, global, local, 0, NULL, px_prof_evp(prof));
     PX_CHECK_CL(err, name);
+    px_prof_event(prof, stage);
 cleanup:
     if (k) clReleaseKernel(k);
     return st;
@@ -252,22 +305,25 @@ px_status px_ex_assemble(px_context *ctx, const px_ex_layout *l, px_ex_bufs *b,
                           AM(img->pix), AM(img->ivar),     AI(img->x0), AI(img->y0),
                           AI(img->w),   AM(b->fluxweight), AM(b->x),    AM(b->goodw)};
         const size_t gl[2] = {n, np};
-        st = launch(ctx, s->sx, s->sy, "ex_weights", 2, gl, NULL, NARGS(a), a);
+        st = launch(ctx, b->prof, PX_PROF_ASSEMBLY, s->sx, s->sy, "ex_weights", 2, gl, NULL,
+                    NARGS(a), a);
         if (st) return st;
     }
     {
         const karg a[] = {AM(b->pd),  AM(img->ivar),     AI(img->x0),    AI(img->y0),
                           AI(img->w), AM(b->fluxweight), AD(regularize), AM(b->pstat)};
         const size_t gl[1] = {np * wg}, lo[1] = {wg};
-        st = launch(ctx, s->sx, s->sy, "ex_patchstat", 1, gl, lo, NARGS(a), a);
+        st = launch(ctx, b->prof, PX_PROF_ASSEMBLY, s->sx, s->sy, "ex_patchstat", 1, gl, lo,
+                    NARGS(a), a);
         if (st) return st;
     }
     {
         const karg a[] = {AM(b->pd),         AM(s->x0),    AM(s->y0),      AM(s->stamp),
                           AM(img->ivar),     AI(img->x0),  AI(img->y0),    AI(img->w),
                           AM(b->fluxweight), AM(b->pstat), AD(regularize), AM(b->icov)};
-        const size_t gl[3] = {n, n, np};
-        st = launch(ctx, s->sx, s->sy, "ex_icov", 3, gl, NULL, NARGS(a), a);
+        const size_t gl[2] = {n, np};
+        st = launch(ctx, b->prof, PX_PROF_ASSEMBLY, s->sx, s->sy, "ex_icov", 2, gl, NULL, NARGS(a),
+                    a);
     }
     return st;
 }
@@ -276,30 +332,57 @@ px_status px_ex_solve(px_context *ctx, const px_ex_layout *l, px_ex_bufs *b, con
 {
     px_status st;
     const size_t np = (size_t)l->npatch, nf = (size_t)l->nfib;
+    px_profile *prof = b->prof;
+    const px_la_events ev = {0, NULL, px_prof_evp(prof)};
+    double t0 = px_prof_begin(prof);
 
-    st = px_la_potrf(ctx, np, b->icov, b->d_mat, b->info_pat, NULL);
+    /* With a profile each linear-algebra launch (one kernel each) leaves its
+     * event for its own stage and the queue is finished between stages. */
+    st = px_la_potrf(ctx, np, b->icov, b->d_mat, b->info_pat, prof ? &ev : NULL);
     if (st) return st;
-    st = px_la_potrs(ctx, np, b->icov, b->d_mat, b->x, b->d_rhs, b->info_pat, NULL);
+    px_prof_event(prof, PX_PROF_CHOLESKY);
+    st = px_la_potrs(ctx, np, b->icov, b->d_mat, b->x, b->d_rhs, b->info_pat, prof ? &ev : NULL);
     if (st) return st;
+    px_prof_event(prof, PX_PROF_CHOLESKY);
+    st = px_prof_end(prof, ctx, PX_PROF_CHOLESKY, t0);
+    if (st) return st;
+    t0 = px_prof_begin(prof);
     st = px_la_invblocks(ctx, np, b->icov, b->d_mat, b->work, b->d_mat, b->cblk, b->d_cblk,
-                         b->info_pat, NULL);
+                         b->info_pat, prof ? &ev : NULL);
     if (st) return st;
-    st = px_la_syevq(ctx, nf, b->cblk, b->d_blk, b->v, b->d_v, b->eig, b->info_blk, NULL);
+    px_prof_event(prof, PX_PROF_INVBLOCKS);
+    st = px_prof_end(prof, ctx, PX_PROF_INVBLOCKS, t0);
     if (st) return st;
-    if (px_tuning_get_long(&ctx->tuning, "decorr_blas", 1)) /* platforms/README.md */
+    t0 = px_prof_begin(prof);
+    st = px_la_syevq(ctx, nf, b->cblk, b->d_blk, b->v, b->d_v, b->eig, b->info_blk,
+                     prof ? &ev : NULL);
+    if (st) return st;
+    px_prof_event(prof, PX_PROF_EIGEN);
+    st = px_prof_end(prof, ctx, PX_PROF_EIGEN, t0);
+    if (st) return st;
+    t0 = px_prof_begin(prof);
+    if (px_tuning_get_long(&ctx->tuning, "decorr_blas", 1)) { /* platforms/README.md */
+        /* several launches (scale, GEMM groups, row sums): host time only */
         st = px_blas_eigcompose(ctx, nf, l->d_v, l->d_q, b->v, b->d_v, b->eig, b->q, b->d_q,
                                 b->norm, b->info_blk, NULL, PX_LA_INVSQRT);
-    else
+    } else {
         st = px_la_eigcompose(ctx, nf, b->d_blk, b->v, b->d_v, b->eig, b->q, b->d_q, b->norm,
-                              b->info_blk, PX_LA_INVSQRT, NULL);
+                              b->info_blk, PX_LA_INVSQRT, prof ? &ev : NULL);
+        if (!st) px_prof_event(prof, PX_PROF_Q);
+    }
     if (st) return st;
+    st = px_prof_end(prof, ctx, PX_PROF_Q, t0);
+    if (st) return st;
+    t0 = px_prof_begin(prof);
     {
         const karg a[] = {AM(b->pd),         AM(b->pstat), AM(b->info_blk), AM(b->blk_first),
                           AM(b->fluxweight), AM(b->x),     AM(b->norm),     AM(b->q),
                           AM(b->flux),       AM(b->fivar)};
         const size_t gl[3] = {(size_t)l->max_nwave, (size_t)l->max_nspec, np};
-        st = launch(ctx, s->sx, s->sy, "ex_resolution", 3, gl, NULL, NARGS(a), a);
+        st = launch(ctx, prof, PX_PROF_RESOLUTION, s->sx, s->sy, "ex_resolution", 3, gl, NULL,
+                    NARGS(a), a);
     }
+    if (!st) st = px_prof_end(prof, ctx, PX_PROF_RESOLUTION, t0);
     return st;
 }
 
@@ -309,24 +392,27 @@ px_status px_ex_model_chi2(px_context *ctx, const px_ex_layout *l, px_ex_bufs *b
     px_status st;
     const size_t np = (size_t)l->npatch;
     {
-        const karg a[] = {AM(b->pd), AM(s->y0), AM(b->rr)};
+        const karg a[] = {AM(b->pd), AM(s->x0), AM(s->y0), AM(b->rr)};
         const size_t gl[3] = {(size_t)l->max_ny, (size_t)l->max_nspec, np};
-        st = launch(ctx, s->sx, s->sy, "ex_rowrange", 3, gl, NULL, NARGS(a), a);
+        st = launch(ctx, b->prof, PX_PROF_MODEL, s->sx, s->sy, "ex_rowrange", 3, gl, NULL, NARGS(a),
+                    a);
         if (st) return st;
     }
     {
-        const karg a[] = {AM(b->pd), AM(s->x0), AM(s->y0),   AM(s->stamp),
-                          AM(b->rr), AM(b->x),  AM(b->model)};
-        const size_t gl[2] = {(size_t)l->max_npix, np};
-        st = launch(ctx, s->sx, s->sy, "ex_model", 2, gl, NULL, NARGS(a), a);
+        const karg a[] = {AM(b->pd),  AM(s->x0),    AM(s->y0),     AM(s->stamp), AM(b->rr),
+                          AM(b->x),   AM(img->pix), AM(img->ivar), AI(img->x0),  AI(img->y0),
+                          AI(img->w), AD(psferr),   AM(b->model),  AM(b->pchi)};
+        /* EX_MCHUNK as the kernel is built (tuning value, default 32) */
+        const size_t ch = (size_t)px_tuning_get_long(&ctx->tuning, "EX_MCHUNK", 32);
+        const size_t gl[3] = {(size_t)l->max_ny, ((size_t)l->max_nx + ch - 1) / ch, np};
+        st =
+            launch(ctx, b->prof, PX_PROF_MODEL, s->sx, s->sy, "ex_model", 3, gl, NULL, NARGS(a), a);
         if (st) return st;
     }
     {
-        const karg a[] = {AM(b->pd),    AM(s->x0),     AM(s->y0),   AM(s->stamp),
-                          AM(img->pix), AM(img->ivar), AI(img->x0), AI(img->y0),
-                          AI(img->w),   AM(b->model),  AD(psferr),  AM(b->chi2)};
+        const karg a[] = {AM(b->pd), AM(s->x0), AM(s->y0), AM(s->stamp), AM(b->pchi), AM(b->chi2)};
         const size_t gl[2] = {(size_t)l->max_n, np};
-        st = launch(ctx, s->sx, s->sy, "ex_chi2", 2, gl, NULL, NARGS(a), a);
+        st = launch(ctx, b->prof, PX_PROF_MODEL, s->sx, s->sy, "ex_chi2", 2, gl, NULL, NARGS(a), a);
     }
     return st;
 }
@@ -338,5 +424,6 @@ px_status px_ex_stitch(px_context *ctx, const px_ex_layout *l, px_ex_bufs *b, co
                       AM(b->flux), AM(b->fivar),   AM(b->chi2),  AM(b->goodw),   AM(b->q),
                       AM(f->flux), AM(f->ivar),    AM(f->chi2),  AM(f->pixmask), AM(f->rd)};
     const size_t gl[3] = {(size_t)l->max_ncore, (size_t)l->max_nkeep, (size_t)l->npatch};
-    return launch(ctx, s->sx, s->sy, "ex_stitch", 3, gl, NULL, NARGS(a), a);
+    return launch(ctx, b->prof, PX_PROF_STITCH, s->sx, s->sy, "ex_stitch", 3, gl, NULL, NARGS(a),
+                  a);
 }

@@ -23,6 +23,7 @@
 
 #include "ex2d_plan.h"
 #include "linalg.h"
+#include "perfex/profile.h"
 
 /* Descriptor fields (kernels/extract.cl EXD_*). */
 enum {
@@ -55,7 +56,7 @@ typedef struct px_ex_layout {
     size_t nvec, nmat, nblk; /* doubles of the n-vectors, iCov, blocks */
     size_t npix, nrr;        /* doubles per box pixel, ints of row ranges */
     int nfib;                /* per-fiber blocks (sum of nspec) */
-    int max_n, max_nwave, max_nspec, max_npix, max_ny, max_nkeep, max_ncore;
+    int max_n, max_nwave, max_nspec, max_npix, max_ny, max_nx, max_nkeep, max_ncore;
     px_la_desc *d_mat, *d_rhs; /* [npatch] iCov (and L^-1 work), right-hand side */
     px_la_desc *d_cblk;        /* [npatch] diagonal blocks of the covariance */
     px_la_desc *d_blk, *d_v;   /* [nfib] each block, its eigenvectors + values */
@@ -75,13 +76,24 @@ typedef struct px_ex_bufs {
     cl_mem fluxweight, x, goodw, norm, flux, fivar, chi2; /* n-vectors (x: rhs, then solution) */
     cl_mem icov, work;                                    /* n x n per patch */
     cl_mem cblk, v, eig, q;                               /* per-fiber blocks; q becomes R */
-    cl_mem model;                                         /* per box pixel */
-    cl_mem rr;                                            /* row ranges */
+    cl_mem model, pchi; /* per box pixel: model, chi^2 term (-1: no weight) */
+    cl_mem rr;          /* row ranges */
     cl_mem d_mat, d_rhs, d_cblk, d_blk, d_v, d_q, blk_first;
     cl_mem info_pat, info_blk; /* linalg status per patch, per block */
+    px_profile *prof; /* after the cl_mems (release frees those before it): NULL or a profile */
+    size_t cap[32];   /* bytes of each buffer, for px_ex_bufs_fit */
 } px_ex_bufs;
 
 px_status px_ex_bufs_create(px_context *ctx, const px_ex_layout *l, px_ex_bufs *b);
+/* Make b fit a new layout, keeping every buffer that is large enough (its
+ * capacity in b->cap) and refilling the descriptor buffers: successive
+ * batches then reuse memory that is already mapped (on a CPU device a new
+ * buffer costs page faults on first touch, ~0.9 s of system time per
+ * 1.6 GB). b must be zeroed (or from px_ex_bufs_create) the first time. */
+px_status px_ex_bufs_fit(px_context *ctx, const px_ex_layout *l, px_ex_bufs *b);
+/* The same for one buffer: keep *m if *cap >= bytes (refilled from host when
+ * not NULL), else replace it. */
+px_status px_ex_buf_fit(px_context *ctx, size_t bytes, const void *host, cl_mem *m, size_t *cap);
 void px_ex_bufs_release(px_ex_bufs *b);
 
 /* The CCD window the kernels read: pixel (x, y) at [(y - y0) * w + (x - x0)]. */

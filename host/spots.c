@@ -28,7 +28,7 @@ px_status px_psf_dev_create(px_context *ctx, const px_psf *psf, px_psf_dev **out
     px_psf_dev *d = NULL;
     double *coef = NULL, *dom = NULL;
     int *ncoef = NULL;
-    const char *sources[] = {"spots", NULL};
+    const char *sources[] = {"erf", "spots", NULL}; /* px_erf (kernels/erf.cl) first */
     char extra[160];
     size_t wg[3] = {0, 0, 0}, maxwg = 0;
     cl_int err;
@@ -138,6 +138,13 @@ px_status px_spots_enqueue(px_psf_dev *d, size_t n, cl_mem fiber, cl_mem wavelen
                            const px_spot_bufs *out, cl_uint nwait, const cl_event *wait,
                            cl_event *done)
 {
+    return px_spots_enqueue_ev(d, n, fiber, wavelength, out, nwait, wait, NULL, done);
+}
+
+px_status px_spots_enqueue_ev(px_psf_dev *d, size_t n, cl_mem fiber, cl_mem wavelength,
+                              const px_spot_bufs *out, cl_uint nwait, const cl_event *wait,
+                              cl_event *params_done, cl_event *done)
+{
     px_status st = PX_SUCCESS;
     cl_event ev_params = NULL;
     cl_int err = CL_SUCCESS;
@@ -146,6 +153,7 @@ px_status px_spots_enqueue(px_psf_dev *d, size_t n, cl_mem fiber, cl_mem wavelen
     cl_uint a = 0;
 
     if (done) *done = NULL;
+    if (params_done) *params_done = NULL;
     if (n == 0) goto cleanup;
     if (n > (size_t)0x7fffffff / (size_t)d->nparam) {
         st = px_fail(PX_ERR_INVALID_ARG, "spots: %zu items in one launch is too many", n);
@@ -191,7 +199,10 @@ px_status px_spots_enqueue(px_psf_dev *d, size_t n, cl_mem fiber, cl_mem wavelen
                                  done);
     PX_CHECK_CL(err, "spots: launching px_spot_stamps");
 cleanup:
-    if (ev_params) clReleaseEvent(ev_params);
+    if (params_done && st == PX_SUCCESS)
+        *params_done = ev_params;
+    else if (ev_params)
+        clReleaseEvent(ev_params);
     return st;
 }
 

@@ -59,6 +59,11 @@ typedef struct px_spot_bufs {
 px_status px_spots_enqueue(px_psf_dev *d, size_t n, cl_mem fiber, cl_mem wavelength,
                            const px_spot_bufs *out, cl_uint nwait, const cl_event *wait,
                            cl_event *done);
+/* The same, also giving the event of the parameter kernel (the PSF
+ * coefficients) in *params_done when not NULL (the caller releases it). */
+px_status px_spots_enqueue_ev(px_psf_dev *d, size_t n, cl_mem fiber, cl_mem wavelength,
+                              const px_spot_bufs *out, cl_uint nwait, const cl_event *wait,
+                              cl_event *params_done, cl_event *done);
 
 /* specter's xypix cut of one spot to the CCD [0, npix_x) x [0, npix_y): from the
  * centre (x, y) (specter's stamp ends at int(c + hsize + 1.5)), the uncut

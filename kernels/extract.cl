@@ -18,15 +18,17 @@
  *                 and the flag of a patch whose iCov specter replaces by
  *                 1e-8 I (every ivar 0, or nothing to solve and no
  *                 regularisation)
- *   ex_icov       per pair (i >= k): iCov = A^T W A over the overlap of the
- *                 two stamps inside the box (zero without overlap), plus
- *                 specter's low-weight regularisation on the diagonal
+ *   ex_icov       per row i: the lower triangle of iCov = A^T W A over
+ *                 the overlap of two stamps inside the box (zero without
+ *                 overlap), plus specter's low-weight regularisation on the
+ *                 diagonal; the upper triangle is not written
  *   ex_resolution per (row j, fiber): R = Q / norm in place of Q, flux = R x,
  *                 ivar = norm^2 (0 for flagged patches, failed blocks and
  *                 bins whose fluxweight isclose to 0)
  *   ex_rowrange   per (box row, fiber): the bins whose stamps reach that row
- *   ex_model      per box pixel: model = A x
- *   ex_chi2       per unknown: chi2pix and psf weights as desispec/specter
+ *   ex_model      per run of EX_MCHUNK pixels of a box row: model = A x
+ *                 and each pixel's chi^2 term
+ *   ex_chi2       per unknown: chi2pix (spot-weighted mean of those terms)
  *   ex_stitch     per (core bin, kept fiber): the frame's flux, ivar (per
  *                 Angstrom), chi2pix, pixmask_fraction and RESOLUTION rows
  * Between ex_icov and ex_resolution the host runs the batched Cholesky
@@ -35,7 +37,9 @@
  *
  * PSF shape, set by the host (not tuning): EX_SX, EX_SY (stamp columns, rows).
  * Tuning (-D, from platforms/):
- *   EX_WG   work-group size of ex_patchstat, a power of two (default 64).
+ *   EX_WG       work-group size of ex_patchstat, a power of two (default 64).
+ *   EX_MCHUNK   pixels of a box row per ex_model work-item (default 32; a
+ *               private array of that many doubles).
  */
 #pragma OPENCL EXTENSION cl_khr_fp64 : enable
 
@@ -47,6 +51,9 @@
 #endif
 #ifndef EX_WG
 #define EX_WG 64
+#endif
+#ifndef EX_MCHUNK
+#define EX_MCHUNK 32
 #endif
 #if (EX_WG < 1) || ((EX_WG & (EX_WG - 1)) != 0)
 #error "EX_WG must be a power of two"
@@ -158,48 +165,58 @@ ex_patchstat(__global const long *pd, __global const double *ivar, int img_x0, i
     }
 }
 
-/* global (k, i, patch); work-items with i >= k write [i][k] and [k][i]. */
+/* global (i, patch): row i of iCov's lower triangle, [i][0..i], written
+ * contiguously (the Cholesky reads only the lower triangle; the upper one
+ * is left as it was). One work-item per row rather than per element: on
+ * PoCL the n^2 near-empty work-items of an element-wise form cost more than
+ * the products. Columns whose stamps cannot meet stamp i (corner distance
+ * at least a stamp) are zero without looking at pixels. */
 __kernel void ex_icov(__global const long *pd, __global const int *sx0, __global const int *sy0,
                       __global const double *stamp, __global const double *ivar, int img_x0,
                       int img_y0, int img_w, __global const double *fluxweight,
                       __global const double *pstat, double regularize, __global double *icov)
 {
-    const int k = get_global_id(0), i = get_global_id(1);
-    const long g = get_global_id(2);
+    const int i = get_global_id(0);
+    const long g = get_global_id(1);
     __global const long *d = pd + g * EX_PD;
     const long n = d[EXD_N];
-    if (i >= n || k > i) return;
-    double v = 0;
+    if (i >= n) return;
+    __global double *row = icov + d[EXD_MAT] + (long)i * n;
     if (pstat[g * EX_PS + EXS_FLAG] != 0.0) {
-        v = (i == k) ? 1e-8 : 0.0;
-    } else {
-        const long ii = d[EXD_SPOT] + i, kk = d[EXD_SPOT] + k;
-        const int xi = sx0[ii], yi = sy0[ii], xk = sx0[kk], yk = sy0[kk];
-        int r0, r1, c0, c1;
-        STAMP_BOX(xi, yi, d, r0, r1, c0, c1);
+        for (int k = 0; k < i; k++)
+            row[k] = 0.0;
+        row[i] = 1e-8;
+        return;
+    }
+    const long ii = d[EXD_SPOT] + i;
+    const int xi = sx0[ii], yi = sy0[ii];
+    __global const double *si = stamp + ii * (EX_SX * EX_SY);
+    int rb0, rb1, cb0, cb1;
+    STAMP_BOX(xi, yi, d, rb0, rb1, cb0, cb1);
+    for (int k = 0; k <= i; k++) {
+        const long kk = d[EXD_SPOT] + k;
+        const int xk = sx0[kk], yk = sy0[kk];
+        double v = 0;
         /* intersect with stamp k, in stamp i's coordinates */
-        r0 = max(r0, yk - yi);
-        r1 = min(r1, yk - yi + EX_SY);
-        c0 = max(c0, xk - xi);
-        c1 = min(c1, xk - xi + EX_SX);
+        const int r0 = max(rb0, yk - yi), r1 = min(rb1, yk - yi + EX_SY);
+        const int c0 = max(cb0, xk - xi), c1 = min(cb1, xk - xi + EX_SX);
         if (r0 < r1 && c0 < c1) {
-            __global const double *si = stamp + ii * (EX_SX * EX_SY);
             __global const double *sk = stamp + kk * (EX_SX * EX_SY);
             const int dr = yi - yk, dc = xi - xk;
-            for (int r = r0; r < r1; r++)
+            for (int r = r0; r < r1; r++) {
+                __global const double *wr = &IMG(ivar, xi, yi + r);
                 for (int c = c0; c < c1; c++)
-                    v += si[r * EX_SX + c] *
-                         (IMG(ivar, xi + c, yi + r) * sk[(r + dr) * EX_SX + c + dc]);
+                    v += si[r * EX_SX + c] * (wr[c] * sk[(r + dr) * EX_SX + c + dc]);
+            }
         }
-        if (i == k) {
+        if (k == i) {
             const double fw = fluxweight[d[EXD_VEC] + i];
             const double minw = pstat[g * EX_PS + EXS_MINW];
             const double lam = (fw < minw) ? minw - fw : regularize;
             v += lam * lam;
         }
+        row[k] = v;
     }
-    icov[d[EXD_MAT] + (long)i * n + k] = v;
-    icov[d[EXD_MAT] + (long)k * n + i] = v;
 }
 
 /* global (j, ispec, patch). q holds Q blocks (nwave x nwave per fiber, at
@@ -240,8 +257,11 @@ __kernel void ex_resolution(__global const long *pd, __global const double *psta
 }
 
 /* global (row, ispec, patch): first and last bin of fiber ispec whose stamp
- * covers box row `row` (lo > hi when none). */
-__kernel void ex_rowrange(__global const long *pd, __global const int *sy0, __global int *rr)
+ * covers box row `row` (lo > hi when none), and the least and largest
+ * stamp corner x0 among them, so that ex_model passes over the fibers that
+ * cannot reach a pixel's column. */
+__kernel void ex_rowrange(__global const long *pd, __global const int *sx0, __global const int *sy0,
+                          __global int *rr)
 {
     const int row = get_global_id(0), ispec = get_global_id(1);
     __global const long *d = pd + get_global_id(2) * EX_PD;
@@ -249,50 +269,79 @@ __kernel void ex_rowrange(__global const long *pd, __global const int *sy0, __gl
     const int nw = (int)d[EXD_NWAVE];
     const int y = (int)d[EXD_YMIN] + row;
     const long it = d[EXD_SPOT] + (long)ispec * nw;
-    int lo = nw, hi = -1;
+    int lo = nw, hi = -1, xlo = INT_MAX, xhi = INT_MIN;
     for (int j = 0; j < nw; j++) {
         const int y0 = sy0[it + j];
         if (y0 <= y && y < y0 + EX_SY) {
             lo = min(lo, j);
             hi = max(hi, j);
+            xlo = min(xlo, sx0[it + j]);
+            xhi = max(xhi, sx0[it + j]);
         }
     }
-    __global int *o = rr + d[EXD_RR] + 2 * ((long)ispec * d[EXD_NY] + row);
+    __global int *o = rr + d[EXD_RR] + 4 * ((long)ispec * d[EXD_NY] + row);
     o[0] = lo;
     o[1] = hi;
+    o[2] = xlo;
+    o[3] = xhi;
 }
 
-/* global (pixel of the box, patch): model = A x. */
+/* global (box row, chunk of EX_MCHUNK columns, patch): model = A x over a
+ * run of pixels of one row, and each pixel's chi^2 term for chi2pix,
+ * (pix - model)^2 / (1/ivar + (psferr model)^2), once per pixel rather
+ * than once per (bin, pixel) in ex_chi2; -1 marks a pixel of no weight.
+ * Each stamp row that meets the run is added to it in one pass (no search
+ * per pixel); a pixel still receives its terms in the order (fiber, bin),
+ * as a per-pixel sum would add them. */
 __kernel void ex_model(__global const long *pd, __global const int *sx0, __global const int *sy0,
                        __global const double *stamp, __global const int *rr,
-                       __global const double *x, __global double *model)
+                       __global const double *x, __global const double *pix,
+                       __global const double *ivar, int img_x0, int img_y0, int img_w,
+                       double psferr, __global double *model, __global double *pchi)
 {
-    const long p = get_global_id(0);
-    __global const long *d = pd + get_global_id(1) * EX_PD;
-    if (p >= d[EXD_NX] * d[EXD_NY]) return;
-    const int row = (int)(p / d[EXD_NX]);
-    const int px = (int)(d[EXD_XMIN] + p % d[EXD_NX]), py = (int)d[EXD_YMIN] + row;
+    const int row = get_global_id(0), ch = get_global_id(1);
+    __global const long *d = pd + get_global_id(2) * EX_PD;
+    const int nx = (int)d[EXD_NX];
+    if (row >= d[EXD_NY] || ch * EX_MCHUNK >= nx) return;
+    const int cx0 = ch * EX_MCHUNK, cn = min(EX_MCHUNK, nx - cx0);
+    const int bx0 = (int)d[EXD_XMIN] + cx0, py = (int)d[EXD_YMIN] + row;
     const int nw = (int)d[EXD_NWAVE];
-    double m = 0;
+    double acc[EX_MCHUNK];
+    for (int q = 0; q < EX_MCHUNK; q++)
+        acc[q] = 0;
     for (int ispec = 0; ispec < d[EXD_NSPEC]; ispec++) {
-        __global const int *o = rr + d[EXD_RR] + 2 * ((long)ispec * d[EXD_NY] + row);
+        __global const int *o = rr + d[EXD_RR] + 4 * ((long)ispec * d[EXD_NY] + row);
+        if (o[3] + EX_SX <= bx0 || o[2] >= bx0 + cn) continue; /* no stamp reaches the run */
         for (int j = o[0]; j <= o[1]; j++) {
             const long it = d[EXD_SPOT] + (long)ispec * nw + j;
-            const int c = px - sx0[it], r = py - sy0[it];
-            if (c >= 0 && c < EX_SX && r >= 0 && r < EX_SY)
-                m += stamp[it * (EX_SX * EX_SY) + r * EX_SX + c] *
-                     x[d[EXD_VEC] + (long)ispec * nw + j];
+            const int x0 = sx0[it], r = py - sy0[it];
+            if (r < 0 || r >= EX_SY) continue;
+            const int c0 = max(0, bx0 - x0), c1 = min(EX_SX, bx0 + cn - x0);
+            __global const double *srow = stamp + it * (EX_SX * EX_SY) + r * EX_SX;
+            const double xv = x[d[EXD_VEC] + (long)ispec * nw + j];
+            for (int c = c0; c < c1; c++)
+                acc[x0 + c - bx0] += srow[c] * xv;
         }
     }
-    model[d[EXD_PIX] + p] = m;
+    for (int q = 0; q < cn; q++) {
+        const long p = (long)row * nx + cx0 + q;
+        const double m = acc[q];
+        const double w = IMG(ivar, bx0 + q, py);
+        const double e = m * psferr + 1e-32;
+        const double mivar = 1.0 / (e * e);
+        double tot = 0;
+        if (mivar > 0 && w > 0) tot = 1.0 / (1.0 / mivar + 1.0 / w);
+        const double chi = (IMG(pix, bx0 + q, py) - m) * sqrt(tot);
+        model[d[EXD_PIX] + p] = m;
+        pchi[d[EXD_PIX] + p] = (tot > 0) ? chi * chi : -1.0;
+    }
 }
 
-/* global (unknown, patch): chi2pix of each bin (pixel variance from ivar and
- * the PSF model error psferr). */
+/* global (unknown, patch): chi2pix of each bin, the spot-weighted mean of
+ * ex_model's per-pixel terms over the pixels of weight. */
 __kernel void ex_chi2(__global const long *pd, __global const int *sx0, __global const int *sy0,
-                      __global const double *stamp, __global const double *pix,
-                      __global const double *ivar, int img_x0, int img_y0, int img_w,
-                      __global const double *model, double psferr, __global double *chi2)
+                      __global const double *stamp, __global const double *pchi,
+                      __global double *chi2)
 {
     const int i = get_global_id(0);
     __global const long *d = pd + get_global_id(1) * EX_PD;
@@ -306,16 +355,12 @@ __kernel void ex_chi2(__global const long *pd, __global const int *sx0, __global
     for (int r = r0; r < r1; r++) {
         for (int c = c0; c < c1; c++) {
             const double a = s[r * EX_SX + c];
-            const double w = IMG(ivar, x0 + c, y0 + r);
             const long p = (long)(y0 + r - d[EXD_YMIN]) * d[EXD_NX] + (x0 + c - d[EXD_XMIN]);
-            const double m = model[d[EXD_PIX] + p];
-            const double e = m * psferr + 1e-32;
-            const double mivar = 1.0 / (e * e);
-            double tot = 0;
-            if (mivar > 0 && w > 0) tot = 1.0 / (1.0 / mivar + 1.0 / w);
-            const double chi = (IMG(pix, x0 + c, y0 + r) - m) * sqrt(tot);
-            sum += a * (chi * chi);
-            wsum += (tot > 0) ? a : 0.0;
+            const double c2 = pchi[d[EXD_PIX] + p];
+            if (c2 >= 0) { /* a pixel of no weight adds a * 0 to sum */
+                sum += a * c2;
+                wsum += a;
+            }
         }
     }
     chi2[d[EXD_VEC] + i] = (wsum == 0.0) ? 0.0 : sum / wsum;

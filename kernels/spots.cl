@@ -29,6 +29,9 @@
  * fiber's range [wmin_f, wmax_f] (or an invalid fiber index) has no spot: its
  * stamp is all zeros.
  *
+ * erf is px_erf from kernels/erf.cl, which the host puts before this file:
+ * PoCL's double erf was half of the stamps' time.
+ *
  * PSF shape, set by the host per PSF (not tuning): PSF_HSIZEX, PSF_HSIZEY,
  * PSF_GHDEGX, PSF_GHDEGY.
  * Tuning (-D, from platforms/):
@@ -117,7 +120,7 @@ __kernel void px_spot_params(const int n, const int nfiber, const int ncmax,
     do {                                                                                           \
         double g_ = exp(-0.5 * (u) * (u)) * INV_SQRT2PI, hm1_ = 1.0, h_ = (u), hn_;                \
         int m_;                                                                                    \
-        (e)[0] = erf((u)*INV_SQRT2);                                                               \
+        (e)[0] = px_erf((u)*INV_SQRT2);                                                            \
         if ((ng) > 1) (e)[(stride)] = g_;                                                          \
         for (m_ = 2; m_ < (ng); m_++) {                                                            \
             (e)[m_ * (stride)] = h_ * g_;                                                          \

@@ -379,6 +379,10 @@ static void run(px_context *ctx, double reg)
         e[0] = rel(fw + d[PX_EXD_VEC], h.fw, n, 1e-300);
         e[1] = rel(rhs + d[PX_EXD_VEC], h.rhs, n, 1e-300);
         e[2] = rel(good + d[PX_EXD_VEC], h.good, n, 1e-300);
+        /* ex_icov writes the lower triangle only (all the Cholesky reads) */
+        for (int i = 0; i < n; i++)
+            for (int k = i + 1; k < n; k++)
+                icov[d[PX_EXD_MAT] + (size_t)i * n + k] = icov[d[PX_EXD_MAT] + (size_t)k * n + i];
         e[3] = rel(icov + d[PX_EXD_MAT], h.icov, (size_t)n * n, 1e-300);
         e[4] = rel(x + d[PX_EXD_VEC], h.x, n, 1e-300);
         e[5] = rel(rdense, h.r, (size_t)n * n, 1e-300);

@@ -159,6 +159,10 @@ int main(void)
     double *hrhs = calloc(n, sizeof(double)), *hgood = calloc(n, sizeof(double));
     double *good = malloc(sizeof(double) * n);
     download(ctx, bufs.icov, sizeof(double) * n * n, icov);
+    /* ex_icov writes the lower triangle only (all the Cholesky reads) */
+    for (long i = 0; i < n; i++)
+        for (long k = i + 1; k < n; k++)
+            icov[i * n + k] = icov[k * n + i];
     download(ctx, bufs.fluxweight, sizeof(double) * n, fw);
     download(ctx, bufs.x, sizeof(double) * n, rhs);
     download(ctx, bufs.goodw, sizeof(double) * n, good);

@@ -30,6 +30,13 @@ int px_cli_device_flag(int opt, const char *arg, px_device_request *req);
 /* Open a context for the request; prints the error and returns NULL on failure. */
 px_context *px_cli_open(const px_device_request *req, int profiling);
 
+/* Print a profile's table (perfex/profile.h) to f (cli_profile.c). */
+struct px_profile_s;
+void px_cli_profile_print(const struct px_profile_s *p, const char *title, FILE *f);
+
+/* perfex bench (cmd_bench.c). */
+int px_cmd_bench(int argc, char **argv);
+
 /* Print "perfex: MESSAGE" from px_last_error() (or the status name). Returns 1. */
 int px_cli_error(px_status st);
 

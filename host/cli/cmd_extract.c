@@ -24,7 +24,8 @@ enum {
     OPT_PSFERR,
     OPT_PIXPAD,
     OPT_WAVEPAD,
-    OPT_BATCH
+    OPT_BATCH,
+    OPT_PROFILE
 };
 
 static void usage(FILE *f)
@@ -46,6 +47,7 @@ static void usage(FILE *f)
                "  --wavepad-frac X        wavelength padding, fraction of a spot (0.2)\n"
                "  -m, --model FILE        also write the model image\n"
                "  --batch N               patches per device launch (default from memory)\n"
+               "  --profile               per-stage host and device times on stderr\n"
                "  --quiet                 no progress\n" PX_CLI_DEVICE_HELP
                "\nmany frames (docs/mpi.md): perfex extract --plan PLAN [options for every frame]\n"
                "  --plan FILE             one frame a line: INPUT PSF OUTPUT [flags], # comments\n"
@@ -150,6 +152,7 @@ int px_cmd_extract(int argc, char **argv)
                                          {"pixpad-frac", required_argument, 0, OPT_PIXPAD},
                                          {"wavepad-frac", required_argument, 0, OPT_WAVEPAD},
                                          {"batch", required_argument, 0, OPT_BATCH},
+                                         {"profile", no_argument, 0, OPT_PROFILE},
                                          {"quiet", no_argument, 0, PX_OPT_QUIET},
                                          {"help", no_argument, 0, 'h'},
                                          PX_CLI_DEVICE_OPTIONS,
@@ -162,6 +165,7 @@ int px_cmd_extract(int argc, char **argv)
     px_frame *frame = NULL;
     const char *in = NULL, *psfpath = NULL, *outpath = NULL, *modelpath = NULL;
     int rc = 2, opt, h, quiet = 0, bad = 0;
+    double t_io = 0;
     px_status st;
 
     px_extract_options_init(&o);
@@ -221,6 +225,9 @@ int px_cmd_extract(int argc, char **argv)
         case PX_OPT_QUIET:
             quiet = 1;
             break;
+        case OPT_PROFILE:
+            if (!o.profile && px_profile_create(&o.profile)) goto cleanup;
+            break;
         default:
             h = px_cli_device_flag(opt, optarg, &req);
             if (h == 1) break;
@@ -245,6 +252,7 @@ int px_cmd_extract(int argc, char **argv)
         fprintf(stderr, "perfex: refusing to overwrite an input file\n");
         goto cleanup;
     }
+    t_io = px_profile_now();
     st = px_cli_psf_read(psfpath, &psf);
     if (st != PX_SUCCESS) {
         px_cli_error(st);
@@ -255,7 +263,8 @@ int px_cmd_extract(int argc, char **argv)
         px_cli_error(st);
         goto cleanup;
     }
-    ctx = px_cli_open_ranked(&req, 0);
+    px_profile_add_host(o.profile, PX_PROF_IO, px_profile_now() - t_io);
+    ctx = px_cli_open_ranked(&req, o.profile != NULL);
     if (!ctx) goto cleanup;
     if (!quiet && isatty(STDERR_FILENO)) o.progress = progress;
     if (modelpath) {
@@ -272,6 +281,7 @@ int px_cmd_extract(int argc, char **argv)
     }
     snprintf(frame->in_img, sizeof frame->in_img, "%s", in);
     snprintf(frame->in_psf, sizeof frame->in_psf, "%s", psfpath);
+    t_io = px_profile_now();
     st = px_cli_frame_write(frame, outpath);
     if (st != PX_SUCCESS) {
         px_cli_error(st);
@@ -279,8 +289,11 @@ int px_cmd_extract(int argc, char **argv)
     }
     if (modelpath && px_cli_is_writer() && write_model(modelpath, o.model, img->nx, img->ny))
         goto cleanup;
+    px_profile_add_host(o.profile, PX_PROF_IO, px_profile_now() - t_io);
+    if (o.profile) px_cli_profile_report(o.profile, "perfex extract --profile");
     rc = 0;
 cleanup:
+    px_profile_destroy(o.profile);
     free(o.model);
     px_frame_destroy(frame);
     if (img) px_image_destroy(img);

@@ -20,6 +20,7 @@
  */
 #include "cli.h"
 #include "extract_mpi.h"
+#include "perfex/profile.h"
 
 #include "px_internal.h"
 #ifdef PERFEX_HAVE_MPI
@@ -203,6 +204,41 @@ px_status px_cli_frame_write(const px_frame *frame, const char *path)
     px_status st = PX_SUCCESS;
     if (px_cli_is_writer()) st = px_frame_write(frame, path);
     return agree(st);
+}
+
+void px_cli_profile_report(const px_profile *p, const char *title)
+{
+#ifdef PERFEX_HAVE_MPI
+    if (comm_shared()) {
+        /* Collective over the frame's ranks: each rank's table, then the sum,
+         * printed by rank 0 (the others' stderr is not kept). */
+        int n = 0, r = comm_rank();
+        double mine[PX_PROFILE_NVALUES], *all = NULL;
+        px_profile *one = NULL, *sum = NULL;
+        char line[96];
+        MPI_Comm_size(g.comm, &n);
+        px_profile_export(p, mine);
+        if (r == 0) all = malloc((size_t)n * PX_PROFILE_NVALUES * sizeof *all);
+        MPI_Gather(mine, PX_PROFILE_NVALUES, MPI_DOUBLE, all, PX_PROFILE_NVALUES, MPI_DOUBLE, 0,
+                   g.comm);
+        if (r == 0 && all && px_profile_create(&one) == PX_SUCCESS &&
+            px_profile_create(&sum) == PX_SUCCESS) {
+            for (int k = 0; k < n; k++) {
+                px_profile_import(one, all + (size_t)k * PX_PROFILE_NVALUES);
+                snprintf(line, sizeof line, "%s, rank %d of %d", title, k, n);
+                px_cli_profile_print(one, line, stderr);
+                px_profile_merge(sum, one);
+            }
+            snprintf(line, sizeof line, "%s, all %d ranks", title, n);
+            px_cli_profile_print(sum, line, stderr);
+        }
+        px_profile_destroy(one);
+        px_profile_destroy(sum);
+        free(all);
+        return;
+    }
+#endif
+    px_cli_profile_print(p, title, stderr);
 }
 
 /* ------------------------------------------------------------ helpers */

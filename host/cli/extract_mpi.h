@@ -29,6 +29,9 @@ px_status px_cli_extract(px_context *ctx, const px_psf *psf, const px_image *ima
                          const px_extract_options *opt, px_frame **out);
 /* Written by the group's leader only; every rank gets its status. */
 px_status px_cli_frame_write(const px_frame *frame, const char *path);
+/* Print an extraction profile: under MPI every rank's table and their sum,
+ * gathered to the frame's rank 0 (collective); otherwise the one table. */
+void px_cli_profile_report(const struct px_profile_s *p, const char *title);
 /* 1 on the rank that writes the outputs (the leader, or the only process). */
 int px_cli_is_writer(void);
 

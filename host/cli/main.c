@@ -13,6 +13,8 @@ static const struct {
     {"extract", px_cmd_extract_main,
      "extract spectra from a preprocessed image (spectroperfectionism)"},
     {"compare", px_cmd_compare, "compare two frames (parity statistics, truth chi)"},
+    {"bench", px_cmd_bench,
+     "time standard extraction cases on the device (spectra x wavelengths/s)"},
     {"psf", px_cmd_psf, "describe a PSF (info), evaluate its spots (spot, spots)"},
     {"simulate", px_cmd_simulate, "simulate a preproc image from spectra and a PSF"},
 };

@@ -15,6 +15,7 @@
 
 #include "perfex/io.h"
 #include "perfex/perfex.h"
+#include "perfex/profile.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -46,6 +47,9 @@ typedef struct px_extract_options {
     /* Called after each batch with patches done and total (may be NULL). */
     void (*progress)(int done, int total, void *arg);
     void *progress_arg;
+    /* When not NULL, each stage adds its host wall and device times here
+     * (perfex/profile.h); the queue is then finished after every stage. */
+    px_profile *profile;
 } px_extract_options;
 
 void px_extract_options_init(px_extract_options *opt);
