@@ -259,7 +259,7 @@ px_status px_psf_spots(px_context *ctx, const px_psf *psf, int n, const int *fib
     cl_mem dfib = NULL, dwave = NULL;
     cl_int err;
     size_t chunk, npix, i0, m, i;
-    cl_command_queue q;
+    cl_command_queue q = NULL;
 
     memset(&b, 0, sizeof b);
     if (!out) {
@@ -354,6 +354,9 @@ px_status px_psf_spots(px_context *ctx, const px_psf *psf, int n, const int *fib
                     &out->ycut[i], &out->nx[i], &out->ny[i]);
     }
 cleanup:
+    /* A failure may leave non-blocking transfers from the caller's arrays
+     * and into out's queued: they must end before either is freed. */
+    if (st != PX_SUCCESS && q) clFinish(q);
     if (st != PX_SUCCESS && out) px_spots_free(out);
     if (dfib) clReleaseMemObject(dfib);
     if (dwave) clReleaseMemObject(dwave);

@@ -6,3 +6,5 @@ target_link_libraries(test_faults PRIVATE px_testutil)
 add_test(NAME faults_unit COMMAND test_faults unit)
 set_tests_properties(faults_unit PROPERTIES SKIP_RETURN_CODE 77 ENVIRONMENT "${PX_TEST_ENV}")
 px_cli_test(cli_faults_spots faults.sh $<TARGET_FILE:test_faults>)
+# Headers that crash CFITSIO 4.2 are rejected first (host/fitsguard.c).
+px_cli_test(cli_fits_guard fits_guard.sh)
