@@ -31,6 +31,40 @@ static int string_keyword(const char *key)
     return 0;
 }
 
+/* NULL when the value of a card (after "= ") is empty, a quoted string, T or
+ * F, a number or a complex "(re, im)" as CFITSIO can hold it; otherwise what
+ * is wrong. CFITSIO 4.2 overflows a message buffer on long unparsable or
+ * overflowing numbers (a 40-digit integer, a "(" whose ")" lies in the
+ * comment), so number tokens are capped: 20 characters for an integer (int64
+ * with its sign), 32 for any other (CFITSIO and astropy write at most 24). */
+static const char *value_problem(const char *card)
+{
+    const char *v = card + 10, *end = card + CARD, *t;
+    int digits = 0, integer = 1;
+    while (v < end && *v == ' ')
+        v++;
+    if (v == end || *v == '/' || *v == '\'') return NULL;
+    if (*v == '(') {
+        for (t = v + 1; t < end && *t != ')'; t++)
+            if (!strchr("0123456789+-.EeDd, ", *t)) return "is a malformed complex value";
+        return t < end ? NULL : "is a complex value without its ')'";
+    }
+    for (t = v; t < end && *t != ' ' && *t != '/'; t++) {
+        if (isdigit((unsigned char)*t))
+            digits++;
+        else if (!strchr("+-.EeDd", *t))
+            integer = -1;
+        else if (*t != '+' && *t != '-' && integer == 1)
+            integer = 0;
+    }
+    if (t - v == 1 && (*v == 'T' || *v == 'F')) return NULL;
+    if (integer < 0 || digits == 0) return "is not a number, logical or quoted string";
+    if ((integer && t - v > 20) || t - v > 32) return "is a number too long to hold";
+    while (t < end && *t == ' ')
+        t++;
+    return t == end || *t == '/' ? NULL : "has text after its number";
+}
+
 /* Integer value of a card, or 0 when it has none. */
 static long long card_int(const char *card)
 {
@@ -45,7 +79,7 @@ px_status px_fits_guard(const char *path)
     px_status st = PX_SUCCESS;
     gzFile gz = NULL;
     char block[BLOCK], key[9];
-    const char *card, *v;
+    const char *card, *v, *why;
     int hdu, ncard, ended, i, k, naxis;
     long long bitpix, pcount, gcount, nelem, size, axis;
 
@@ -84,6 +118,10 @@ px_status px_fits_guard(const char *path)
                                      path, hdu, ncard + 1, key);
                         goto cleanup;
                     }
+                } else if ((why = value_problem(card)) != NULL) {
+                    st = px_fail(PX_ERR_FITS, "%s: damaged FITS header: HDU %d card %d: %s %s",
+                                 path, hdu, ncard + 1, key, why);
+                    goto cleanup;
                 } else if (strcmp(key, "BITPIX") == 0) {
                     bitpix = card_int(card);
                 } else if (strcmp(key, "NAXIS") == 0) {

@@ -6,8 +6,10 @@
  * fuzz/fuzz_psf_read; glibc's fortify check aborts the process). The guard
  * walks every header of the file (through zlib, so gzipped files too) and
  * rejects, with a one-line message, what the FITS standard forbids and what
- * would reach those copies: header bytes outside printable ASCII and
- * unquoted values of keywords that must be strings.
+ * would reach those copies: header bytes outside printable ASCII, unquoted
+ * values of keywords that must be strings, and values that are neither
+ * strings, logicals nor numbers of a sane length (a 40-digit integer read by
+ * fits_read_key overflows CFITSIO's message buffer).
  */
 #ifndef PERFEX_FITSGUARD_H
 #define PERFEX_FITSGUARD_H
