@@ -122,6 +122,14 @@ px_status px_fits_guard(const char *path)
                     st = px_fail(PX_ERR_FITS, "%s: damaged FITS header: HDU %d card %d: %s %s",
                                  path, hdu, ncard + 1, key, why);
                     goto cleanup;
+                } else if (strncmp(key, "ZTILE", 5) == 0 && isdigit((unsigned char)key[5]) &&
+                           card_int(card) < 1) {
+                    /* CFITSIO 4.2 divides by it (SIGFPE). */
+                    st = px_fail(PX_ERR_FITS,
+                                 "%s: damaged FITS header: HDU %d card %d: %s %lld is not a tile "
+                                 "size",
+                                 path, hdu, ncard + 1, key, card_int(card));
+                    goto cleanup;
                 } else if (strcmp(key, "BITPIX") == 0) {
                     bitpix = card_int(card);
                 } else if (strcmp(key, "NAXIS") == 0) {

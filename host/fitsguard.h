@@ -9,7 +9,8 @@
  * would reach those copies: header bytes outside printable ASCII, unquoted
  * values of keywords that must be strings, and values that are neither
  * strings, logicals nor numbers of a sane length (a 40-digit integer read by
- * fits_read_key overflows CFITSIO's message buffer).
+ * fits_read_key overflows CFITSIO's message buffer), and tile sizes ZTILEn
+ * below 1, by which CFITSIO divides.
  */
 #ifndef PERFEX_FITSGUARD_H
 #define PERFEX_FITSGUARD_H

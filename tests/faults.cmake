@@ -8,3 +8,4 @@ set_tests_properties(faults_unit PROPERTIES SKIP_RETURN_CODE 77 ENVIRONMENT "${P
 px_cli_test(cli_faults_spots faults.sh $<TARGET_FILE:test_faults>)
 # Headers that crash CFITSIO 4.2 are rejected first (host/fitsguard.c).
 px_cli_test(cli_fits_guard fits_guard.sh)
+px_test(fits_known test_fits_known.c ${CMAKE_SOURCE_DIR}/fuzz/known)
