@@ -36,10 +36,13 @@ int px_cli_error(px_status st);
 int px_cmd_devices(int argc, char **argv);
 int px_cmd_compare(int argc, char **argv);
 int px_cmd_psf(int argc, char **argv);
+int px_cmd_extract(int argc, char **argv);
 /* Sub-commands of `perfex psf` (cmd_psf_spots.c). */
 int px_cmd_psf_spot(int argc, char **argv);
 int px_cmd_psf_spots(int argc, char **argv);
 /* `perfex psf synth` (cmd_psf_synth.c). */
 int px_cmd_psf_synth(int argc, char **argv);
+/* `perfex simulate` (cmd_simulate.c). */
+int px_cmd_simulate(int argc, char **argv);
 
 #endif

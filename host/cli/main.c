@@ -9,8 +9,10 @@ static const struct {
     const char *help;
 } commands[] = {
     {"devices", px_cmd_devices, "list OpenCL platforms and devices"},
-    {"psf", px_cmd_psf, "describe a PSF (info), evaluate its spots (spot, spots)"},
+    {"extract", px_cmd_extract, "extract spectra from a preprocessed image (spectroperfectionism)"},
     {"compare", px_cmd_compare, "compare two frames (parity statistics, truth chi)"},
+    {"psf", px_cmd_psf, "describe a PSF (info), evaluate its spots (spot, spots)"},
+    {"simulate", px_cmd_simulate, "simulate a preproc image from spectra and a PSF"},
 };
 
 static void usage(FILE *f)

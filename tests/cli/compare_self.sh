@@ -14,6 +14,14 @@ echo "$out" | tail -1 | grep -q '^PASS$' || { echo "FAIL: no PASS line"; exit 1;
 out=$("$PERFEX" compare "$F" "$F" --truth "$P" --truth-tol 0.001); rc=$?
 [ $rc -eq 1 ] || { echo "FAIL: tight truth tolerance: exit $rc, want 1"; exit 1; }
 echo "$out" | tail -1 | grep -q '^FAIL' || { echo "FAIL: no FAIL line"; exit 1; }
+# One frame with --truth only: the truth check alone, same numbers and exit codes.
+out=$("$PERFEX" compare "$F" --truth "$P"); rc=$?
+[ $rc -eq 0 ] || { echo "FAIL: truth only: exit $rc, want 0"; exit 1; }
+echo "$out" | grep -q 'mean 0.0045 std 0.9968 n 57900' || { echo "FAIL: truth-only chi"; exit 1; }
+"$PERFEX" compare "$F" --truth "$P" --truth-tol 0.001 >/dev/null; rc=$?
+[ $rc -eq 1 ] || { echo "FAIL: truth only, tight tolerance: exit $rc, want 1"; exit 1; }
+"$PERFEX" compare "$F" >/dev/null 2>&1; rc=$?
+[ $rc -eq 2 ] || { echo "FAIL: one frame without --truth: exit $rc, want 2"; exit 1; }
 # Rows shifted by 5 fibers: the pulls are far outside the tolerances.
 out=$("$PERFEX" compare "$F" "$F" --ref-specmin 5); rc=$?
 [ $rc -eq 1 ] || { echo "FAIL: shifted reference: exit $rc, want 1"; exit 1; }

@@ -1,0 +1,325 @@
+/* A whole frame extraction (perfex/extract.h): the ex2d plan, the image and
+ * the frame arrays on the device, and the patches in batches through the
+ * spot kernels (host/spots.h) and the patch stages (host/extract_batch.h).
+ *
+ * The image goes to the device once; each batch uploads only its spot items
+ * (fiber, wavelength) and descriptors, and the frame arrays are read back
+ * once at the end. The batch size comes from the device's memory (the
+ * per-patch buffers are dominated by the two n x n matrices) unless the
+ * caller fixes it; a batch that fails to allocate is halved and retried.
+ */
+#include "perfex/extract.h"
+
+#include "ex2d_plan.h"
+#include "extract_batch.h"
+#include "spots.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+void px_extract_options_init(px_extract_options *opt)
+{
+    memset(opt, 0, sizeof *opt);
+    opt->bundlesize = 25;
+    opt->nsubbundles = 5;
+    opt->nwavestep = 50;
+    opt->psferr = -1;
+    opt->pixpad_frac = 0.8;
+    opt->wavepad_frac = 0.2;
+}
+
+static cl_mem mkbuf(px_context *ctx, size_t bytes, const void *host, px_status *st)
+{
+    cl_int err;
+    cl_mem m;
+    if (*st) return NULL;
+    m = clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE | (host ? CL_MEM_COPY_HOST_PTR : 0),
+                       bytes ? bytes : 8, (void *)host, &err);
+    if (err != CL_SUCCESS) *st = px_fail_cl(err, "extract: clCreateBuffer");
+    return m;
+}
+
+static void relmem(cl_mem *m)
+{
+    if (*m) clReleaseMemObject(*m);
+    *m = NULL;
+}
+
+static px_status fill_zero(px_context *ctx, cl_mem m, size_t bytes)
+{
+    const double zero = 0;
+    cl_int err = clEnqueueFillBuffer(ctx->queue, m, &zero, sizeof zero, 0, bytes, 0, NULL, NULL);
+    return err == CL_SUCCESS ? PX_SUCCESS : px_fail_cl(err, "extract: clEnqueueFillBuffer");
+}
+
+static px_status readbuf(px_context *ctx, cl_mem m, size_t bytes, void *host)
+{
+    cl_int err = clEnqueueReadBuffer(ctx->queue, m, CL_TRUE, 0, bytes, host, 0, NULL, NULL);
+    return err == CL_SUCCESS ? PX_SUCCESS : px_fail_cl(err, "extract: clEnqueueReadBuffer");
+}
+
+/* Device bytes one patch needs in a batch (matrices, blocks, spots, pixels). */
+static double patch_bytes(const px_patch *p, int sx, int sy, int nparam)
+{
+    const double n = (double)p->nspec * p->nwave, nw = p->nwave;
+    const double npix = (double)(p->xmax - p->xmin) * (p->ymax - p->ymin);
+    return 8.0 * (2 * n * n + 3 * p->nspec * nw * nw + 10 * n + npix + n * (sx * sy + nparam + 4));
+}
+
+/* Run patches [first, first + count) of the plan. */
+static px_status run_batch(px_context *ctx, px_psf_dev *pd, const px_plan *plan, int first,
+                           int count, const px_ex_image *img, const px_ex_frame *fr,
+                           double regularize, double psferr, double *model, int npix_x)
+{
+    px_status st = PX_SUCCESS;
+    px_ex_layout lay;
+    px_ex_bufs bufs;
+    px_spot_bufs sb;
+    cl_mem fib = NULL, wav = NULL;
+    double *mhost = NULL;
+    cl_int err;
+
+    memset(&lay, 0, sizeof lay);
+    memset(&bufs, 0, sizeof bufs);
+    memset(&sb, 0, sizeof sb);
+    st = px_ex_layout_make(plan, first, count, &lay);
+    if (st) goto cleanup;
+    fib = mkbuf(ctx, lay.nitem * sizeof(cl_int), lay.item_fiber, &st);
+    wav = mkbuf(ctx, lay.nitem * sizeof(double), lay.item_wave, &st);
+    sb.params = mkbuf(ctx, lay.nitem * (size_t)pd->nparam * sizeof(double), NULL, &st);
+    sb.x = mkbuf(ctx, lay.nitem * sizeof(double), NULL, &st);
+    sb.y = mkbuf(ctx, lay.nitem * sizeof(double), NULL, &st);
+    sb.x0 = mkbuf(ctx, lay.nitem * sizeof(cl_int), NULL, &st);
+    sb.y0 = mkbuf(ctx, lay.nitem * sizeof(cl_int), NULL, &st);
+    sb.stamp =
+        mkbuf(ctx, lay.nitem * (size_t)(pd->stamp_nx * pd->stamp_ny) * sizeof(double), NULL, &st);
+    if (st) goto cleanup;
+    st = px_ex_bufs_create(ctx, &lay, &bufs);
+    if (st) goto cleanup;
+    st = px_spots_enqueue(pd, lay.nitem, fib, wav, &sb, 0, NULL, NULL);
+    if (st) goto cleanup;
+    {
+        const px_ex_spots sp = {sb.x0, sb.y0, sb.stamp, pd->stamp_nx, pd->stamp_ny};
+        st = px_ex_assemble(ctx, &lay, &bufs, img, &sp, regularize);
+        if (!st) st = px_ex_solve(ctx, &lay, &bufs, &sp);
+        if (!st) st = px_ex_model_chi2(ctx, &lay, &bufs, img, &sp, psferr);
+        if (!st) st = px_ex_stitch(ctx, &lay, &bufs, &sp, fr);
+        if (st) goto cleanup;
+    }
+    if (model) {
+        /* specter: each patch's model overwrites its whole box, in order. */
+        mhost = malloc(lay.npix * sizeof(double));
+        if (!mhost) {
+            st = px_fail(PX_ERR_NOMEM, "extract: no memory for the model image");
+            goto cleanup;
+        }
+        st = readbuf(ctx, bufs.model, lay.npix * sizeof(double), mhost);
+        if (st) goto cleanup;
+        for (int g = 0; g < count; g++) {
+            const cl_long *d = lay.pd + (size_t)g * PX_EXD_COUNT;
+            for (cl_long r = 0; r < d[PX_EXD_NY]; r++)
+                memcpy(model + (size_t)(d[PX_EXD_YMIN] + r) * npix_x + d[PX_EXD_XMIN],
+                       mhost + d[PX_EXD_PIX] + r * d[PX_EXD_NX],
+                       (size_t)d[PX_EXD_NX] * sizeof(double));
+        }
+    }
+    err = clFinish(ctx->queue);
+    PX_CHECK_CL(err, "extract: clFinish");
+cleanup:
+    free(mhost);
+    relmem(&fib);
+    relmem(&wav);
+    relmem(&sb.params);
+    relmem(&sb.x);
+    relmem(&sb.y);
+    relmem(&sb.x0);
+    relmem(&sb.y0);
+    relmem(&sb.stamp);
+    px_ex_bufs_release(&bufs);
+    px_ex_layout_free(&lay);
+    return st;
+}
+
+static int is_alloc_failure(px_status st)
+{
+    return st == CL_MEM_OBJECT_ALLOCATION_FAILURE || st == CL_OUT_OF_RESOURCES ||
+           st == CL_OUT_OF_HOST_MEMORY || st == CL_INVALID_BUFFER_SIZE;
+}
+
+px_status px_extract(px_context *ctx, const px_psf *psf, const px_image *image,
+                     const px_extract_options *opt, px_frame **out)
+{
+    px_status st = PX_SUCCESS;
+    px_plan plan;
+    px_plan_options po;
+    px_psf_dev *pd = NULL;
+    px_frame *frame = NULL;
+    px_ex_image img = {NULL, NULL, 0, 0, 0, 0};
+    px_ex_frame fr;
+    double *dwave = NULL, *pixmask = NULL, psferr, budget;
+    size_t nfr, nrd;
+    int batch, done = 0, pfirst, pend;
+    long cap;
+
+    memset(&plan, 0, sizeof plan);
+    memset(&fr, 0, sizeof fr);
+    *out = NULL;
+    if (!ctx || !psf || !image || !opt) {
+        st = px_fail(PX_ERR_INVALID_ARG, "px_extract: NULL argument");
+        goto cleanup;
+    }
+    st = px_image_check_shape(image, psf->npix_x, psf->npix_y, psf->path);
+    if (st) goto cleanup;
+    memset(&po, 0, sizeof po);
+    if (opt->have_wave) {
+        po.wmin = opt->wmin;
+        po.wmax = opt->wmax;
+        po.dw = opt->dw;
+    } else {
+        px_psf_summary sum;
+        st = px_psf_summarize(psf, &sum);
+        if (st) goto cleanup;
+        po.wmin = ceil(sum.wmin_all);
+        po.wmax = floor(sum.wmax_all);
+        po.dw = 0.8;
+    }
+    po.specmin = opt->specmin;
+    po.nspec = opt->nspec > 0 ? opt->nspec : psf->nfiber - opt->specmin;
+    po.bundlesize = opt->bundlesize;
+    po.nsubbundles = opt->nsubbundles;
+    po.nwavestep = opt->nwavestep;
+    po.pixpad_frac = opt->pixpad_frac;
+    po.wavepad_frac = opt->wavepad_frac;
+    psferr = opt->psferr >= 0 ? opt->psferr : psf->psferr;
+    st = px_plan_make(psf, &po, &plan);
+    if (st) goto cleanup;
+    st = px_psf_dev_create(ctx, psf, &pd);
+    if (st) goto cleanup;
+
+    /* The image (weights already applied) and the frame arrays on the device. */
+    {
+        const size_t npix = (size_t)image->nx * (size_t)image->ny;
+        img.pix = mkbuf(ctx, npix * sizeof(double), image->pix, &st);
+        img.ivar = mkbuf(ctx, npix * sizeof(double), image->ivar, &st);
+        img.w = image->nx;
+        img.h = image->ny;
+    }
+    fr.specmin = po.specmin;
+    fr.nspec = po.nspec;
+    fr.nwave = plan.nwave;
+    fr.ndiag = plan.ndiag;
+    nfr = (size_t)fr.nspec * (size_t)fr.nwave;
+    nrd = nfr * (size_t)(2 * plan.ndiag + 1);
+    dwave = malloc((size_t)plan.nwave * sizeof *dwave);
+    if (!dwave) {
+        st = px_fail(PX_ERR_NOMEM, "extract: no memory");
+        goto cleanup;
+    }
+    /* numpy.gradient of the grid */
+    for (int j = 0; j < plan.nwave; j++)
+        dwave[j] = plan.nwave == 1       ? po.dw
+                   : j == 0              ? plan.wave[1] - plan.wave[0]
+                   : j == plan.nwave - 1 ? plan.wave[j] - plan.wave[j - 1]
+                                         : (plan.wave[j + 1] - plan.wave[j - 1]) / 2;
+    fr.flux = mkbuf(ctx, nfr * sizeof(double), NULL, &st);
+    fr.ivar = mkbuf(ctx, nfr * sizeof(double), NULL, &st);
+    fr.chi2 = mkbuf(ctx, nfr * sizeof(double), NULL, &st);
+    fr.pixmask = mkbuf(ctx, nfr * sizeof(double), NULL, &st);
+    fr.rd = mkbuf(ctx, nrd * sizeof(double), NULL, &st);
+    fr.dwave = mkbuf(ctx, (size_t)plan.nwave * sizeof(double), dwave, &st);
+    if (st) goto cleanup;
+    st = fill_zero(ctx, fr.flux, nfr * sizeof(double));
+    if (!st) st = fill_zero(ctx, fr.ivar, nfr * sizeof(double));
+    if (!st) st = fill_zero(ctx, fr.chi2, nfr * sizeof(double));
+    if (!st) st = fill_zero(ctx, fr.pixmask, nfr * sizeof(double));
+    if (!st) st = fill_zero(ctx, fr.rd, nrd * sizeof(double));
+    if (st) goto cleanup;
+    if (opt->model) memset(opt->model, 0, (size_t)psf->npix_x * psf->npix_y * sizeof(double));
+
+    /* Batch size: a quarter of the device memory, at most 1 GiB per batch on
+     * top of the image and frame, unless the caller fixes it. */
+    budget = fmin((double)ctx->info.global_mem / 4, 1024.0 * 1024 * 1024);
+    budget = fmin(budget, (double)ctx->info.max_alloc);
+    batch = opt->batch;
+    if (batch <= 0) {
+        double mx = 1;
+        for (int i = 0; i < plan.npatch; i++)
+            mx = fmax(mx, patch_bytes(&plan.patch[i], pd->stamp_nx, pd->stamp_ny, pd->nparam));
+        batch = (int)fmax(1, fmin(plan.npatch, budget / mx));
+        /* platforms/ may cap it (host key extract_batch_max) */
+        cap = px_tuning_get_long(&ctx->tuning, "extract_batch_max", 0);
+        if (cap > 0 && cap < batch) batch = (int)cap;
+    }
+    if (opt->nparts > 1 && (opt->part < 0 || opt->part >= opt->nparts)) {
+        st = px_fail(PX_ERR_INVALID_ARG, "px_extract: part %d of %d", opt->part, opt->nparts);
+        goto cleanup;
+    }
+    pfirst = opt->nparts > 1 ? (int)((long long)plan.npatch * opt->part / opt->nparts) : 0;
+    pend = opt->nparts > 1 ? (int)((long long)plan.npatch * (opt->part + 1) / opt->nparts)
+                           : plan.npatch;
+    done = pfirst;
+    while (done < pend) {
+        int count = pend - done < batch ? pend - done : batch;
+        st = run_batch(ctx, pd, &plan, done, count, &img, &fr, opt->regularize, psferr, opt->model,
+                       psf->npix_x);
+        if (st && is_alloc_failure(st) && batch > 1) {
+            batch /= 2; /* shrink rather than fail */
+            px_clear_error();
+            st = PX_SUCCESS;
+            continue;
+        }
+        if (st) goto cleanup;
+        done += count;
+        if (opt->progress) opt->progress(done - pfirst, pend - pfirst, opt->progress_arg);
+    }
+
+    st = px_frame_create(fr.nspec, fr.nwave, plan.ndiag, &frame);
+    if (st) goto cleanup;
+    pixmask = malloc(nfr * sizeof *pixmask);
+    if (!pixmask) {
+        st = px_fail(PX_ERR_NOMEM, "extract: no memory");
+        goto cleanup;
+    }
+    st = readbuf(ctx, fr.flux, nfr * sizeof(double), frame->flux);
+    if (!st) st = readbuf(ctx, fr.ivar, nfr * sizeof(double), frame->ivar);
+    if (!st) st = readbuf(ctx, fr.chi2, nfr * sizeof(double), frame->chi2pix);
+    if (!st) st = readbuf(ctx, fr.pixmask, nfr * sizeof(double), pixmask);
+    if (!st) st = readbuf(ctx, fr.rd, nrd * sizeof(double), frame->resolution);
+    if (st) goto cleanup;
+    frame->specmin = po.specmin;
+    memcpy(frame->wave, plan.wave, (size_t)plan.nwave * sizeof(double));
+    for (size_t k = 0; k < nfr; k++) {
+        /* never NaN: a degenerate bin is flux 0, ivar 0 */
+        if (!isfinite(frame->flux[k]) || !isfinite(frame->ivar[k])) {
+            frame->flux[k] = 0;
+            frame->ivar[k] = 0;
+        }
+        if (!isfinite(frame->chi2pix[k])) frame->chi2pix[k] = 0;
+        frame->mask[k] = (pixmask[k] > 0.5 ? PX_FRAME_SOMEBADPIX : 0) |
+                         (pixmask[k] == 1.0 ? PX_FRAME_ALLBADPIX : 0);
+    }
+    for (size_t k = 0; k < nrd; k++)
+        if (!isfinite(frame->resolution[k])) frame->resolution[k] = 0;
+    st = px_frame_set_image(frame, image);
+    if (st) goto cleanup;
+    snprintf(frame->in_psf, sizeof frame->in_psf, "%s", psf->path);
+    snprintf(frame->device, sizeof frame->device, "%s", ctx->info.name);
+    *out = frame;
+    frame = NULL;
+cleanup:
+    px_frame_destroy(frame);
+    free(dwave);
+    free(pixmask);
+    relmem(&img.pix);
+    relmem(&img.ivar);
+    relmem(&fr.flux);
+    relmem(&fr.ivar);
+    relmem(&fr.chi2);
+    relmem(&fr.pixmask);
+    relmem(&fr.rd);
+    relmem(&fr.dwave);
+    px_psf_dev_destroy(pd);
+    px_plan_free(&plan);
+    return st;
+}

@@ -1,0 +1,59 @@
+/* perfex extraction: spectroperfectionism extraction of a preprocessed CCD
+ * image through a PSF into a frame, with specter's ex2d decomposition and
+ * numbers, on the context's device.
+ *
+ * px_extract_options holds every flag of `perfex extract` (desispec's
+ * desi_extract_spectra names); px_extract_options_init fills the defaults.
+ * px_extract runs the whole frame: the patches of the ex2d decomposition go
+ * to the device in batches (spots, A^T W A from pairs of overlapping spots,
+ * solve, resolution, model, chi2pix, stitching), the frame stays on the
+ * device until the end, and *out receives a px_frame (perfex/io.h) ready for
+ * px_frame_write.
+ */
+#ifndef PERFEX_EXTRACT_H
+#define PERFEX_EXTRACT_H
+
+#include "perfex/io.h"
+#include "perfex/perfex.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct px_extract_options {
+    int have_wave;         /* 0: the PSF's range, ceil(wmin_all)..floor(wmax_all) at 0.8 */
+    double wmin, wmax, dw; /* -w wmin,wmax,dw: grid wmin, wmin + dw, ... < wmax + dw/2 */
+    int specmin;           /* -s (0): first fiber, index into the PSF */
+    int nspec;             /* -n (0 = every fiber of the PSF from specmin) */
+    int bundlesize;        /* --bundlesize (25) */
+    int nsubbundles;       /* --nsubbundles (5), 1 .. bundlesize */
+    int nwavestep;         /* --nwavestep (50) */
+    double regularize;     /* -r (0) */
+    double psferr;         /* --psferr (< 0: the PSF's PSFERR, else 0.01) */
+    double pixpad_frac;    /* --pixpad-frac (0.8) */
+    double wavepad_frac;   /* --wavepad-frac (0.2) */
+    int batch;             /* patches per launch (0: sized from the device's memory) */
+    /* Work sharing (MPI): run only part `part` of `nparts` (default 0 of 1),
+     * the patches [npatch part / nparts, npatch (part + 1) / nparts) of the
+     * plan in its order. The frame then holds those patches' cells and zeros
+     * elsewhere (mask 0): the parts of one plan cover disjoint cells, so
+     * summing the parts' arrays gives the whole frame bit for bit. */
+    int part, nparts;
+    double *model; /* when not NULL: [npix_y][npix_x] model image, filled */
+    /* Called after each batch with patches done and total (may be NULL). */
+    void (*progress)(int done, int total, void *arg);
+    void *progress_arg;
+} px_extract_options;
+
+void px_extract_options_init(px_extract_options *opt);
+
+/* Extract image through psf on ctx's device. The image must have the PSF's
+ * NPIX_X x NPIX_Y shape. *out is a new frame (free with px_frame_destroy). */
+px_status px_extract(px_context *ctx, const px_psf *psf, const px_image *image,
+                     const px_extract_options *opt, px_frame **out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

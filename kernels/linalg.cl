@@ -1,0 +1,725 @@
+/* Batched dense and banded linear algebra for the per-patch solve and the
+ * resolution matrix: Cholesky factorisation (la_potrf), solves with the
+ * factor (la_potrs), diagonal blocks of the inverse by selected inversion
+ * (la_selinv), symmetric eigendecomposition by cyclic Jacobi (la_syevj) or
+ * by Householder + implicit QL (la_syevq, several times faster), and the
+ * eigenvalue-floored inverse square root with its row sums (la_eigcompose,
+ * specter's eigen_compose).
+ *
+ * Every kernel works on a batch: one work-group per matrix, launched with
+ * global size = nmat * LINALG_WG. Matrices live in global memory, row-major,
+ * each described by four longs (px_la_desc on the host): desc[4 g + 0] = offset
+ * of element (0,0) in doubles, [1] = n (or nrhs for right-hand sides),
+ * [2] = ld (row stride; for right-hand sides the stride between vectors),
+ * [3] = aux (kernel-specific: bandwidth, block size, eigenvalue offset).
+ * So matrices of different sizes share one launch. A per-matrix int status
+ * `info` reports failures instead of letting NaN through: 0 = success.
+ * Symmetric inputs are read from their lower triangle (potrf, syevq) or in
+ * full (syevj). potrf, potrs and selinv use a band when there is one:
+ * desc aux = bandwidth, or 0 to have it found (see la_bandwidth).
+ *
+ * Tuning values (-D defines):
+ *   LINALG_WG            work-items per matrix (work-group size), default 64
+ *   LINALG_JACOBI_MAXN   largest matrix la_syevj, la_syevq and la_eigcompose
+ *                        accept (local arrays), default 256
+ *   LINALG_JACOBI_SWEEPS most Jacobi sweeps before info = 1, default 40
+ *   LINALG_QL_CHUNK      eigenvector columns per work-item in the QL
+ *                        rotations of la_syevq, default 128 (on a CPU one
+ *                        long unit-stride loop is fastest; 1 suits GPUs,
+ *                        where neighbouring work-items coalesce)
+ */
+#pragma OPENCL EXTENSION cl_khr_fp64 : enable
+
+#ifndef LINALG_WG
+#define LINALG_WG 64
+#endif
+#ifndef LINALG_JACOBI_MAXN
+#define LINALG_JACOBI_MAXN 256
+#endif
+#ifndef LINALG_QL_CHUNK
+#define LINALG_QL_CHUNK 128
+#endif
+#ifndef LINALG_JACOBI_SWEEPS
+#define LINALG_JACOBI_SWEEPS 40
+#endif
+
+#define LA_EPS 2.220446049250313e-16
+
+/* Dot products with four independent partial sums: a plain loop is one
+ * chain of dependent additions (the compiler may not reorder them), which
+ * caps it at one multiply-add per adder latency; four lanes also map onto
+ * SIMD units. The rounding differs from the plain loop only in order. */
+static double la_dot(__global const double *x, __global const double *y, const int n)
+{
+    double4 acc = (double4)(0.0);
+    int k = 0;
+    for (; k + 4 <= n; k += 4)
+        acc = fma(vload4(0, x + k), vload4(0, y + k), acc);
+    double s = (acc.s0 + acc.s1) + (acc.s2 + acc.s3);
+    for (; k < n; k++)
+        s = fma(x[k], y[k], s);
+    return s;
+}
+
+static double la_dot_l(__global const double *x, __local const double *y, const int n)
+{
+    double4 acc = (double4)(0.0);
+    int k = 0;
+    for (; k + 4 <= n; k += 4)
+        acc = fma(vload4(0, x + k), vload4(0, y + k), acc);
+    double s = (acc.s0 + acc.s1) + (acc.s2 + acc.s3);
+    for (; k < n; k++)
+        s = fma(x[k], y[k], s);
+    return s;
+}
+
+/* sum_k x[k] w[k] y[k], likewise. */
+static double la_dot3(__global const double *x, __local const double *w, __global const double *y,
+                      const int n)
+{
+    double4 acc = (double4)(0.0);
+    int k = 0;
+    for (; k + 4 <= n; k += 4)
+        acc = fma(vload4(0, x + k) * vload4(0, w + k), vload4(0, y + k), acc);
+    double s = (acc.s0 + acc.s1) + (acc.s2 + acc.s3);
+    for (; k < n; k++)
+        s = fma(x[k] * w[k], y[k], s);
+    return s;
+}
+
+/* ------------------------------------------------------------------ potrf */
+
+/* Bandwidth of a matrix: desc aux when positive (>= n meaning dense); when
+ * 0, found here as the largest distance below the diagonal of a nonzero in
+ * the lower triangle (an O(n^2) scan against the O(n bw^2) it saves; a
+ * factor has its matrix's band, so the later stages find the same). Entries
+ * beyond the band are never read or written by the stages. red has
+ * LINALG_WG + 1 entries. */
+static int la_bandwidth(__global const double *A, const int n, const int ld, const long aux,
+                        __local int *red)
+{
+    const int lid = get_local_id(0);
+    if (aux > 0) return aux < n ? (int)aux : max(n - 1, 0);
+    int bw = 0;
+    for (int i = lid; i < n; i += LINALG_WG) {
+        __global const double *ri = A + (long)i * ld;
+        int j = 0;
+        while (j < i - bw && ri[j] == 0.0) /* only columns that would widen it */
+            j++;
+        bw = max(bw, i - j);
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    red[lid] = bw;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    if (lid == 0) {
+        for (int k = 0; k < LINALG_WG; k++)
+            bw = max(bw, red[k]);
+        red[LINALG_WG] = bw;
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return red[LINALG_WG];
+}
+
+/* A = L L^T in place: L in the lower triangle and L^T in the strict upper
+ * one (inside the band; beyond it nothing is written). Left-looking by columns: column j needs only
+ * the finished rows of L, each work-item takes whole rows so its dot products run along memory;
+ * with a band, rows and dot products are cut to it (n bw^2 / 2 flops
+ * instead of n^3 / 3). info = j + 1 when the pivot of column j is not
+ * positive and finite; the factorisation stops there. */
+__kernel __attribute__((reqd_work_group_size(LINALG_WG, 1, 1))) void
+la_potrf(__global double *a, __global const long *desc, __global int *info)
+{
+    __local int bwred[LINALG_WG + 1];
+    const int g = get_group_id(0);
+    const int lid = get_local_id(0);
+    __global double *A = a + desc[4 * g];
+    const int n = (int)desc[4 * g + 1];
+    const int ld = (int)desc[4 * g + 2];
+    const int bw = la_bandwidth(A, n, ld, desc[4 * g + 3], bwred);
+    int status = 0;
+
+    for (int j = 0; j < n; j++) {
+        __global const double *rj = A + (long)j * ld;
+        const int iend = min(n, j + bw + 1);
+        for (int i = j + lid; i < iend; i += LINALG_WG) {
+            __global const double *ri = A + (long)i * ld;
+            const int k0 = max(0, i - bw);
+            double s = ri[j] - la_dot(ri + k0, rj + k0, j - k0);
+            /* The pivot goes in as its root when usable, as it is when not,
+             * so every work-item reads one value and takes the same branch. */
+            if (i == j) s = (s > 0.0 && isfinite(s)) ? sqrt(s) : (isnan(s) ? -1.0 : fmin(s, 0.0));
+            A[(long)i * ld + j] = s;
+        }
+        barrier(CLK_GLOBAL_MEM_FENCE);
+        const double ljj = rj[j];
+        if (!(ljj > 0.0)) {
+            status = j + 1;
+            break;
+        }
+        const double r = 1.0 / ljj;
+        for (int i = j + 1 + lid; i < iend; i += LINALG_WG) {
+            const double x = A[(long)i * ld + j] * r;
+            A[(long)i * ld + j] = x;
+            A[(long)j * ld + i] = x; /* L^T too, for la_selinv's row reads */
+        }
+        barrier(CLK_GLOBAL_MEM_FENCE);
+    }
+    if (lid == 0) info[g] = status;
+}
+
+/* ------------------------------------------------------------------ potrs */
+
+/* Solves A X = B with the factor from la_potrf (same desc, band included;
+ * L read along rows of both triangles), B overwritten by X. bdesc: [0]
+ * offset, [1] nrhs, [2] stride between right-hand-side vectors. Each
+ * work-item substitutes whole vectors, row by row with four-lane dot
+ * products: no barrier at all, where a column-parallel version needs two
+ * per row for a few flops each (ten times slower on PoCL for one vector).
+ * A matrix whose info is not 0 gets X = 0. */
+__kernel __attribute__((reqd_work_group_size(LINALG_WG, 1, 1))) void
+la_potrs(__global const double *a, __global const long *desc, __global double *b,
+         __global const long *bdesc, __global const int *info)
+{
+    __local int bwred[LINALG_WG + 1];
+    const int g = get_group_id(0);
+    const int lid = get_local_id(0);
+    __global const double *A = a + desc[4 * g];
+    const int n = (int)desc[4 * g + 1];
+    const int ld = (int)desc[4 * g + 2];
+    __global double *B = b + bdesc[4 * g];
+    const int nrhs = (int)bdesc[4 * g + 1];
+    const int ldb = (int)bdesc[4 * g + 2];
+
+    if (info[g] != 0) {
+        for (int t = lid; t < n * nrhs; t += LINALG_WG)
+            B[(long)(t / n) * ldb + t % n] = 0.0;
+        return;
+    }
+    const int bw = la_bandwidth(A, n, ld, desc[4 * g + 3], bwred);
+    for (int r = lid; r < nrhs; r += LINALG_WG) {
+        __global double *x = B + (long)r * ldb;
+        for (int i = 0; i < n; i++) { /* L y = b, rows of L */
+            __global const double *ri = A + (long)i * ld;
+            const int k0 = max(0, i - bw);
+            x[i] = (x[i] - la_dot(ri + k0, x + k0, i - k0)) / ri[i];
+        }
+        for (int i = n - 1; i >= 0; i--) { /* L^T x = y, rows of L^T */
+            __global const double *ri = A + (long)i * ld;
+            const int k1 = min(n - 1, i + bw);
+            x[i] = (x[i] - la_dot(ri + i + 1, x + i + 1, k1 - i)) / ri[i];
+        }
+    }
+}
+
+/* ----------------------------------------------------------------- selinv */
+
+/* Diagonal blocks of C = A^-1 from the factor of la_potrf (read as L^T in
+ * the upper triangle, along rows) by the Takahashi
+ * recurrence, which only needs C inside the band: from L^T C = L^-1,
+ *   C[i][j] = (delta_ij / L_ii - sum_{k = i+1}^{i+bw} L[k][i] C[k][j]) / L_ii
+ * for j >= i, rows from the last up: first all j > i of a row at once, then
+ * the diagonal, which needs them. Blocks of size
+ * bs (cdesc aux; n a multiple of it, bs = n gives the full inverse) must lie
+ * inside the computed band, so it is widened to bz = max(bw, bs - 1) while
+ * L is read only inside its own band bw. Cost n bz bw instead of the n^3/3
+ * of a dense inverse. The band of C lives in work, an n x n matrix per
+ * matrix (wdesc off, ld >= n) of which only the band is touched. Block f is
+ * written full (symmetric) and row-major at cdesc off + f bs^2. Zeros where
+ * info is not 0. (specter inverts by eigh with eigenvalues floored at 10 eps
+ * max; for the SPD, regularised iCov the floor never binds and the two agree
+ * to rounding times the condition number; see tests/test_linalg.c.) */
+__kernel __attribute__((reqd_work_group_size(LINALG_WG, 1, 1))) void
+la_selinv(__global const double *a, __global const long *desc, __global double *w,
+          __global const long *wdesc, __global double *c, __global const long *cdesc,
+          __global const int *info)
+{
+    __local int bwred[LINALG_WG + 1];
+    const int g = get_group_id(0);
+    const int lid = get_local_id(0);
+    __global const double *A = a + desc[4 * g];
+    const int n = (int)desc[4 * g + 1];
+    const int ld = (int)desc[4 * g + 2];
+    const int bw = la_bandwidth(A, n, ld, desc[4 * g + 3], bwred);
+    __global double *Z = w + wdesc[4 * g];
+    const int ldz = (int)wdesc[4 * g + 2];
+    __global double *C = c + cdesc[4 * g];
+    const int bs = (int)cdesc[4 * g + 3];
+    const int bz = max(bw, bs - 1);
+    const int ok = (info[g] == 0);
+
+    if (ok) {
+        for (int i = n - 1; i >= 0; i--) {
+            const double rii = 1.0 / A[(long)i * ld + i];
+            __global const double *Lt = A + (long)i * ld; /* Lt[k] = L[k][i], k > i */
+            const int kend = min(n - 1, i + bw), jend = min(n - 1, i + bz);
+            /* Off the diagonal first: they need only rows below i, read as
+             * rows of the symmetric band (C[k][j] = C[j][k]) so that each
+             * work-item streams along memory. */
+            for (int j = i + 1 + lid; j <= jend; j += LINALG_WG) {
+                /* C[j][k] = Z[j][k] */
+                double s = -la_dot(Lt + i + 1, Z + (long)j * ldz + i + 1, kend - i);
+                s *= rii;
+                Z[(long)i * ldz + j] = s;
+                Z[(long)j * ldz + i] = s;
+            }
+            barrier(CLK_GLOBAL_MEM_FENCE);
+            /* The diagonal uses the row just made (C[k][i] = C[i][k]). */
+            if (lid == 0) {
+                double s = rii - la_dot(Lt + i + 1, Z + (long)i * ldz + i + 1, kend - i);
+                Z[(long)i * ldz + i] = s * rii;
+            }
+            barrier(CLK_GLOBAL_MEM_FENCE);
+        }
+    }
+    const int nb = (bs > 0) ? n / bs : 0;
+    for (int t = lid; t < nb * bs * bs; t += LINALG_WG) {
+        const int f = t / (bs * bs), ia = (t / bs) % bs, ib = t % bs;
+        const int ri = f * bs + ia, cj = f * bs + ib;
+        C[t] = ok ? Z[(long)ri * ldz + cj] : 0.0;
+    }
+}
+
+/* ------------------------------------------------------------------ syevj */
+
+/* Symmetric eigendecomposition A = V diag(w) V^T by cyclic Jacobi in
+ * round-robin (parallel) order: each round rotates n/2 disjoint (p, q) pairs
+ * at once, a sweep is n - 1 rounds (odd n gets a dummy index). A is read in
+ * full and destroyed (its diagonal ends as w); V (vdesc offset and ld) gets
+ * the eigenvectors as columns; w (at vdesc aux, contiguous) the eigenvalues,
+ * not sorted. A rotation is skipped when |a_pq| <= eps sqrt(|a_pp a_qq|), which
+ * leaves every eigenvalue accurate to rounding; the loop ends after a sweep
+ * without rotations. info: 0 converged, 1 not converged in
+ * LINALG_JACOBI_SWEEPS sweeps (result still the last iterate), 2 n larger than
+ * LINALG_JACOBI_MAXN, 3 non-finite entries. */
+__kernel __attribute__((reqd_work_group_size(LINALG_WG, 1, 1))) void
+la_syevj(__global double *a, __global const long *desc, __global double *v,
+         __global const long *vdesc, __global double *w, __global int *info)
+{
+    __local double cs[LINALG_JACOBI_MAXN / 2 + 1], sn[LINALG_JACOBI_MAXN / 2 + 1];
+    __local int nrot[LINALG_WG];
+    __local int bad;
+    const int g = get_group_id(0);
+    const int lid = get_local_id(0);
+    __global double *A = a + desc[4 * g];
+    const int n = (int)desc[4 * g + 1];
+    const int ld = (int)desc[4 * g + 2];
+    __global double *V = v + vdesc[4 * g];
+    const int ldv = (int)vdesc[4 * g + 2];
+    __global double *wv = w + vdesc[4 * g + 3];
+
+    if (n > LINALG_JACOBI_MAXN) {
+        if (lid == 0) info[g] = 2;
+        return;
+    }
+    if (lid == 0) bad = 0;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int t = lid; t < n * n; t += LINALG_WG) {
+        const int i = t / n, j = t % n;
+        if (!isfinite(A[(long)i * ld + j])) bad = 1;
+        V[(long)i * ldv + j] = (i == j) ? 1.0 : 0.0;
+    }
+    barrier(CLK_GLOBAL_MEM_FENCE | CLK_LOCAL_MEM_FENCE);
+    int status = bad ? 3 : 1;
+    const int ne = n + (n & 1); /* players in the round-robin */
+    const int np = ne / 2;      /* pairs per round */
+
+    for (int sweep = 0; status == 1 && sweep < LINALG_JACOBI_SWEEPS && n > 1; sweep++) {
+        int myrot = 0;
+        for (int round = 0; round < ne - 1; round++) {
+            /* Pair k of this round: positions k and ne - 1 - k of the circle,
+             * position 0 fixed and the others turned by `round`. */
+#define LA_PLAYER(pos) ((pos) == 0 ? 0 : 1 + ((pos)-1 + round) % (ne - 1))
+            for (int k = lid; k < np; k += LINALG_WG) {
+                const int p0 = LA_PLAYER(k), q0 = LA_PLAYER(ne - 1 - k);
+                const int p = min(p0, q0), q = max(p0, q0);
+                double c = 1.0, s = 0.0;
+                if (q < n) {
+                    const double app = A[(long)p * ld + p], aqq = A[(long)q * ld + q];
+                    const double apq = A[(long)p * ld + q];
+                    if (fabs(apq) > LA_EPS * sqrt(fabs(app * aqq)) && fabs(apq) > 1e-300) {
+                        const double tau = (aqq - app) / (2.0 * apq);
+                        const double t = (tau >= 0.0 ? 1.0 : -1.0) / (fabs(tau) + hypot(1.0, tau));
+                        c = 1.0 / sqrt(1.0 + t * t);
+                        s = t * c;
+                        myrot++;
+                    }
+                }
+                cs[k] = c;
+                sn[k] = s;
+            }
+            barrier(CLK_LOCAL_MEM_FENCE);
+            /* Columns p, q of A and V: A <- A J, V <- V J. */
+            for (int k = lid; k < np; k += LINALG_WG) {
+                const double s = sn[k];
+                if (s == 0.0) continue;
+                const double c = cs[k];
+                const int p0 = LA_PLAYER(k), q0 = LA_PLAYER(ne - 1 - k);
+                const int p = min(p0, q0), q = max(p0, q0);
+                for (int i = 0; i < n; i++) {
+                    __global double *ai = A + (long)i * ld;
+                    const double x = ai[p], y = ai[q];
+                    ai[p] = c * x - s * y;
+                    ai[q] = s * x + c * y;
+                    __global double *vi = V + (long)i * ldv;
+                    const double vx = vi[p], vy = vi[q];
+                    vi[p] = c * vx - s * vy;
+                    vi[q] = s * vx + c * vy;
+                }
+            }
+            barrier(CLK_GLOBAL_MEM_FENCE);
+            /* Rows p, q of A: A <- J^T A. */
+            for (int k = lid; k < np; k += LINALG_WG) {
+                const double s = sn[k];
+                if (s == 0.0) continue;
+                const double c = cs[k];
+                const int p0 = LA_PLAYER(k), q0 = LA_PLAYER(ne - 1 - k);
+                const int p = min(p0, q0), q = max(p0, q0);
+                __global double *ap = A + (long)p * ld, *aq = A + (long)q * ld;
+                for (int j = 0; j < n; j++) {
+                    const double x = ap[j], y = aq[j];
+                    ap[j] = c * x - s * y;
+                    aq[j] = s * x + c * y;
+                }
+            }
+            barrier(CLK_GLOBAL_MEM_FENCE | CLK_LOCAL_MEM_FENCE);
+#undef LA_PLAYER
+        }
+        nrot[lid] = myrot;
+        barrier(CLK_LOCAL_MEM_FENCE);
+        int total = 0;
+        for (int k = 0; k < LINALG_WG; k++)
+            total += nrot[k];
+        barrier(CLK_LOCAL_MEM_FENCE);
+        if (total == 0) status = 0;
+    }
+    if (n <= 1 && status == 1) status = 0;
+    for (int i = lid; i < n; i += LINALG_WG)
+        wv[i] = A[(long)i * ld + i];
+    if (lid == 0) info[g] = status;
+}
+
+/* ------------------------------------------------------------------ syevq */
+
+/* Sum of x over the work-group (every work-item gets it); red has
+ * LINALG_WG + 1 entries. One work-item adds: every work-item adding all
+ * entries costs LINALG_WG times more on a CPU, where work-items run in turn. */
+static double la_wg_sum(double x, __local double *red)
+{
+    const int lid = get_local_id(0);
+    barrier(CLK_LOCAL_MEM_FENCE);
+    red[lid] = x;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    if (lid == 0) {
+        double s = 0.0;
+        for (int k = 0; k < LINALG_WG; k++)
+            s += red[k];
+        red[LINALG_WG] = s;
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return red[LINALG_WG];
+}
+
+/* The same decomposition as la_syevj, same arguments and outputs, by
+ * Householder reduction to tridiagonal form (the reflectors accumulated into
+ * V^T) followed by the implicit QL iteration with Wilkinson shifts: about
+ * 9 n^3 flops where Jacobi spends some 6 n^3 per sweep over 6 - 10 sweeps.
+ * Work-item 0 runs the scalar recurrence of each QL sweep and leaves its
+ * rotations in local memory; then the work-items apply them to their
+ * columns of V^T, which is transposed into V at the end. The strict lower
+ * triangle of A is read (A is symmetric) and destroyed. info: 0, 1 when an
+ * eigenvalue needed more than 60 QL sweeps, 2 n above LINALG_JACOBI_MAXN,
+ * 3 non-finite input. */
+__kernel __attribute__((reqd_work_group_size(LINALG_WG, 1, 1))) void
+la_syevq(__global double *a, __global const long *desc, __global double *v,
+         __global const long *vdesc, __global double *w, __global int *info)
+{
+    __local double dl[LINALG_JACOBI_MAXN], el[LINALG_JACOBI_MAXN];
+    __local double rc[LINALG_JACOBI_MAXN], rs[LINALG_JACOBI_MAXN];
+    __local double hv[LINALG_JACOBI_MAXN], hp[LINALG_JACOBI_MAXN], hbeta[LINALG_JACOBI_MAXN];
+    __local double red[LINALG_WG + 1];
+    __local int ctl[3]; /* state (0 rotations ready, 1 done, 2 failed), lo, hi */
+    const int g = get_group_id(0);
+    const int lid = get_local_id(0);
+    __global double *A = a + desc[4 * g];
+    const int n = (int)desc[4 * g + 1];
+    const int ld = (int)desc[4 * g + 2];
+    __global double *V = v + vdesc[4 * g];
+    const int ldv = (int)vdesc[4 * g + 2];
+    __global double *wv = w + vdesc[4 * g + 3];
+
+    if (n > LINALG_JACOBI_MAXN) {
+        if (lid == 0) info[g] = 2;
+        return;
+    }
+    /* Symmetric copy from the lower triangle, so rows can be read along
+     * memory below; finiteness checked on the way. */
+    int bad = 0;
+    for (int t = lid; t < n * n; t += LINALG_WG) {
+        const int i = t / n, j = t % n;
+        if (j < i) {
+            const double x = A[(long)i * ld + j];
+            bad |= !isfinite(x);
+            A[(long)j * ld + i] = x;
+        } else if (j == i) {
+            bad |= !isfinite(A[(long)i * ld + i]);
+        }
+        V[(long)i * ldv + j] = (i == j) ? 1.0 : 0.0;
+    }
+    bad = la_wg_sum((double)bad, red) > 0.0;
+    barrier(CLK_GLOBAL_MEM_FENCE);
+    if (bad) {
+        for (int i = lid; i < n; i += LINALG_WG)
+            wv[i] = 0.0;
+        if (lid == 0) info[g] = 3;
+        return;
+    }
+
+    /* Householder: step k maps row/column k below the diagonal onto its
+     * first entry, H = I - beta h h^T on the trailing block. */
+    for (int k = 0; k + 2 < n; k++) {
+        const int L = n - k - 1;
+        __global double *rk = A + (long)k * ld + k + 1; /* row k right of the diagonal */
+        double part = 0.0;
+        for (int i = 1 + lid; i < L; i += LINALG_WG)
+            part += rk[i] * rk[i];
+        const double tail = la_wg_sum(part, red);
+        const double x0 = rk[0];
+        double beta = 0.0, alpha = x0;
+        if (tail > 0.0) {
+            alpha = -copysign(sqrt(x0 * x0 + tail), x0);
+            const double h0 = x0 - alpha;
+            beta = 1.0 / (-alpha * h0); /* 2 / |h|^2 with |h|^2 = 2 alpha (alpha - x0) */
+            for (int i = lid; i < L; i += LINALG_WG)
+                hv[i] = (i == 0) ? h0 : rk[i];
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+        if (lid == 0) {
+            dl[k] = A[(long)k * ld + k];
+            el[k] = alpha;
+            hbeta[k] = beta;
+        }
+        if (beta == 0.0) continue;
+        /* p = beta A22 h, then w = p - (beta/2)(h^T p) h, A22 -= h w^T + w h^T. */
+        double hp_part = 0.0;
+        for (int i = lid; i < L; i += LINALG_WG) {
+            __global const double *ri = A + (long)(k + 1 + i) * ld + k + 1;
+            const double s = la_dot_l(ri, hv, L);
+            hp[i] = beta * s;
+            hp_part += hv[i] * hp[i];
+        }
+        const double kk = 0.5 * beta * la_wg_sum(hp_part, red);
+        for (int i = lid; i < L; i += LINALG_WG)
+            hp[i] -= kk * hv[i]; /* hp is now w */
+        barrier(CLK_LOCAL_MEM_FENCE);
+        for (int i = lid; i < L; i += LINALG_WG) {
+            __global double *ri = A + (long)(k + 1 + i) * ld + k + 1;
+            const double hi = hv[i], wi = hp[i];
+            for (int j = 0; j < L; j++)
+                ri[j] -= hi * hp[j] + wi * hv[j];
+        }
+        /* Keep h in row k (no longer part of the trailing block). */
+        for (int i = lid; i < L; i += LINALG_WG)
+            rk[i] = hv[i];
+        barrier(CLK_GLOBAL_MEM_FENCE | CLK_LOCAL_MEM_FENCE);
+    }
+    if (lid == 0 && n > 0) {
+        if (n >= 2) {
+            dl[n - 2] = A[(long)(n - 2) * ld + n - 2];
+            el[n - 2] = A[(long)(n - 1) * ld + n - 2];
+        }
+        dl[n - 1] = A[(long)(n - 1) * ld + n - 1];
+        el[n - 1] = 0.0;
+    }
+    barrier(CLK_GLOBAL_MEM_FENCE | CLK_LOCAL_MEM_FENCE);
+    /* V^T = H_{n-3} ... H_1 H_0 (each H symmetric), built as V^T <- V^T H_k
+     * from the last k so that only the trailing block changes; V^T is kept
+     * until the end because the QL rotations then act on its rows, which
+     * is unit-stride work. */
+    for (int k = n - 3; k >= 0; k--) {
+        const double beta = hbeta[k];
+        if (beta == 0.0) continue;
+        const int L = n - k - 1;
+        __global const double *hk = A + (long)k * ld + k + 1;
+        for (int i = lid; i < L; i += LINALG_WG) {
+            __global double *vi = V + (long)(k + 1 + i) * ldv + k + 1;
+            const double s = beta * la_dot(vi, hk, L);
+            for (int j = 0; j < L; j++)
+                vi[j] -= s * hk[j];
+        }
+        barrier(CLK_GLOBAL_MEM_FENCE);
+    }
+
+    /* Implicit QL on (dl, el): work-item 0 finds the next unreduced block
+     * [l, m] and chases the shifted bulge up, recording each rotation. */
+    int l = 0, iter = 0; /* used by work-item 0 only */
+    for (;;) {
+        if (lid == 0) {
+            int state = 1, lo = 0, hi = -1;
+            while (l < n) {
+                int m = l;
+                while (m < n - 1 && fabs(el[m]) > LA_EPS * (fabs(dl[m]) + fabs(dl[m + 1])))
+                    m++;
+                if (m == l) {
+                    l++;
+                    iter = 0;
+                    continue;
+                }
+                if (++iter > 60) {
+                    state = 2;
+                    break;
+                }
+                double gg = (dl[l + 1] - dl[l]) / (2.0 * el[l]);
+                double r = hypot(gg, 1.0);
+                gg = dl[m] - dl[l] + el[l] / (gg + copysign(r, gg));
+                double s = 1.0, c = 1.0, p = 0.0;
+                int i = m - 1, underflow = 0;
+                for (; i >= l; i--) {
+                    const double f = s * el[i], b = c * el[i];
+                    r = sqrt(f * f + gg * gg); /* no hypot: entries are far from overflow */
+                    el[i + 1] = r;
+                    if (r == 0.0) { /* the block splits: restart on it */
+                        dl[i + 1] -= p;
+                        el[m] = 0.0;
+                        underflow = 1;
+                        break;
+                    }
+                    const double rinv = 1.0 / r;
+                    s = f * rinv;
+                    c = gg * rinv;
+                    gg = dl[i + 1] - p;
+                    r = (dl[i] - gg) * s + 2.0 * c * b;
+                    p = s * r;
+                    dl[i + 1] = gg + p;
+                    gg = c * r - b;
+                    rc[i] = c;
+                    rs[i] = s;
+                }
+                if (!underflow) {
+                    dl[l] -= p;
+                    el[l] = gg;
+                    el[m] = 0.0;
+                }
+                lo = underflow ? i + 1 : l;
+                hi = m - 1;
+                if (hi >= lo) {
+                    state = 0;
+                    break;
+                }
+            }
+            ctl[0] = state;
+            ctl[1] = lo;
+            ctl[2] = hi;
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+        const int state = ctl[0], lo = ctl[1], hi = ctl[2];
+        if (state != 0) {
+            if (lid == 0) info[g] = (state == 2) ? 1 : 0;
+            break;
+        }
+        /* Rotation i mixes columns i, i+1 of V: rows i, i+1 of V^T. Each
+         * work-item takes LINALG_QL_CHUNK consecutive columns of V^T, a
+         * unit-stride, vectorisable loop. */
+        for (int r0 = lid * LINALG_QL_CHUNK; r0 < n; r0 += LINALG_WG * LINALG_QL_CHUNK) {
+            const int r1 = min(n, r0 + LINALG_QL_CHUNK);
+            for (int i = hi; i >= lo; i--) {
+                const double c = rc[i], s = rs[i];
+                __global double *vi = V + (long)i * ldv, *vn = V + (long)(i + 1) * ldv;
+                for (int r = r0; r < r1; r++) {
+                    const double x = vi[r], f = vn[r];
+                    vn[r] = s * x + c * f;
+                    vi[r] = c * x - s * f;
+                }
+            }
+        }
+        barrier(CLK_GLOBAL_MEM_FENCE | CLK_LOCAL_MEM_FENCE);
+    }
+    /* V^T -> V in place: the work-item of row i swaps the pairs right of
+     * the diagonal. */
+    for (int i = lid; i < n; i += LINALG_WG) {
+        for (int j = i + 1; j < n; j++) {
+            const double x = V[(long)i * ldv + j];
+            V[(long)i * ldv + j] = V[(long)j * ldv + i];
+            V[(long)j * ldv + i] = x;
+        }
+        wv[i] = dl[i];
+    }
+}
+
+/* ---------------------------------------------------------- eigen_compose */
+
+/* Q = V f(w) V^T from the output of la_syevj or la_syevq, with specter's eigenvalue
+ * floor (ex2d.eigen_compose): threshold = 10 eps;
+ *   mode 0 (inverse square root): r_i = sqrt(w_i), floor m = threshold
+ *          sqrt(max w); f = 1 / r_i where r_i > m, else 1 / m;
+ *   mode 1 (inverse): floor m = threshold max w; f = 1 / w_i where w_i > m,
+ *          else 1 / m;
+ *   mode 2 (square root): floor m as mode 0, f = r_i where w_i > m (specter
+ *          compares the eigenvalue itself there), else m.
+ * Negative eigenvalues take the floor, as specter's NaN comparison does.
+ * qdesc: [0] offset of Q (n x n), [2] ld, [3] offset of the row sums of Q
+ * (`norm`, the per-bin normalisation of the resolution matrix); vdesc as
+ * for la_syevj, n from desc. A matrix whose info is not 0 or whose largest
+ * eigenvalue is not positive gets Q = 0, norm = 0 and info = 4. */
+__kernel __attribute__((reqd_work_group_size(LINALG_WG, 1, 1))) void
+la_eigcompose(__global const double *v, __global const long *vdesc, __global const long *desc,
+              __global const double *w, __global double *q, __global const long *qdesc,
+              __global double *norm, __global int *info, const int mode)
+{
+    __local double f[LINALG_JACOBI_MAXN];
+    __local double red[LINALG_WG];
+    const int g = get_group_id(0);
+    const int lid = get_local_id(0);
+    const int n = (int)desc[4 * g + 1];
+    __global const double *V = v + vdesc[4 * g];
+    const int ldv = (int)vdesc[4 * g + 2];
+    __global const double *wv = w + vdesc[4 * g + 3];
+    __global double *Q = q + qdesc[4 * g];
+    const int ldq = (int)qdesc[4 * g + 2];
+    __global double *nv = norm + qdesc[4 * g + 3];
+    const double threshold = 10.0 * LA_EPS;
+
+    double mx = -INFINITY;
+    for (int i = lid; i < n; i += LINALG_WG)
+        mx = fmax(mx, wv[i]);
+    red[lid] = mx;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    mx = -INFINITY;
+    for (int k = 0; k < LINALG_WG; k++)
+        mx = fmax(mx, red[k]);
+    const int ok = info[g] == 0 && n <= LINALG_JACOBI_MAXN && mx > 0.0 && isfinite(mx);
+    if (ok) {
+        const double m = (mode == 1) ? threshold * mx : threshold * sqrt(mx);
+        for (int i = lid; i < n; i += LINALG_WG) {
+            const double wi = wv[i];
+            double fl;
+            if (mode == 2) /* specter compares w itself here, not its root */
+                fl = (wi > m) ? sqrt(wi) : m;
+            else if (mode == 1)
+                fl = (wi > m) ? wi : m;
+            else
+                fl = (sqrt(fmax(wi, 0.0)) > m) ? sqrt(wi) : m;
+            f[i] = (mode == 2) ? fl : 1.0 / fl;
+        }
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int i = lid; i < n; i += LINALG_WG) {
+        __global const double *vi = V + (long)i * ldv;
+        for (int j = i; j < n; j++) {
+            __global const double *vj = V + (long)j * ldv;
+            const double s = ok ? la_dot3(vi, f, vj, n) : 0.0;
+            Q[(long)i * ldq + j] = s;
+        }
+    }
+    barrier(CLK_GLOBAL_MEM_FENCE);
+    for (int i = lid; i < n; i += LINALG_WG)
+        for (int j = 0; j < i; j++)
+            Q[(long)i * ldq + j] = Q[(long)j * ldq + i];
+    barrier(CLK_GLOBAL_MEM_FENCE);
+    for (int i = lid; i < n; i += LINALG_WG) {
+        double s = 0.0;
+        for (int j = 0; j < n; j++)
+            s += Q[(long)i * ldq + j];
+        nv[i] = s;
+    }
+    if (lid == 0 && !ok && n > 0) info[g] = 4;
+}
