@@ -1,0 +1,167 @@
+/* FITS header pre-check (see fitsguard.h): walks the HDUs of a plain or
+ * gzipped FITS file with zlib, checking each header card, and skips each
+ * data unit by the size its BITPIX, NAXISn, PCOUNT and GCOUNT give.
+ */
+#include "fitsguard.h"
+
+#include "px_internal.h"
+
+#include <ctype.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#define BLOCK 2880
+#define CARD 80
+#define MAX_HDU 10000
+
+/* Keywords whose value CFITSIO copies as a string into a bounded field. */
+static int string_keyword(const char *key)
+{
+    static const char *const exact[] = {"XTENSION", "EXTNAME", "ZCMPTYPE", "ZTENSION"};
+    static const char *const indexed[] = {"TTYPE", "TFORM", "TUNIT", "TDISP", "TDIM", "ZNAME"};
+    size_t i, n;
+    for (i = 0; i < sizeof exact / sizeof exact[0]; i++)
+        if (strcmp(key, exact[i]) == 0) return 1;
+    for (i = 0; i < sizeof indexed / sizeof indexed[0]; i++) {
+        n = strlen(indexed[i]);
+        if (strncmp(key, indexed[i], n) == 0 && isdigit((unsigned char)key[n])) return 1;
+    }
+    return 0;
+}
+
+/* NULL when the value of a card (after "= ") is empty, a quoted string, T or
+ * F, a number or a complex "(re, im)" as CFITSIO can hold it; otherwise what
+ * is wrong. CFITSIO 4.2 overflows a message buffer on long unparsable or
+ * overflowing numbers (a 40-digit integer, a "(" whose ")" lies in the
+ * comment), so number tokens are capped: 20 characters for an integer (int64
+ * with its sign), 32 for any other (CFITSIO and astropy write at most 24). */
+static const char *value_problem(const char *card)
+{
+    const char *v = card + 10, *end = card + CARD, *t;
+    int digits = 0, integer = 1;
+    while (v < end && *v == ' ')
+        v++;
+    if (v == end || *v == '/' || *v == '\'') return NULL;
+    if (*v == '(') {
+        for (t = v + 1; t < end && *t != ')'; t++)
+            if (!strchr("0123456789+-.EeDd, ", *t)) return "is a malformed complex value";
+        return t < end ? NULL : "is a complex value without its ')'";
+    }
+    for (t = v; t < end && *t != ' ' && *t != '/'; t++) {
+        if (isdigit((unsigned char)*t))
+            digits++;
+        else if (!strchr("+-.EeDd", *t))
+            integer = -1;
+        else if (*t != '+' && *t != '-' && integer == 1)
+            integer = 0;
+    }
+    if (t - v == 1 && (*v == 'T' || *v == 'F')) return NULL;
+    if (integer < 0 || digits == 0) return "is not a number, logical or quoted string";
+    if ((integer && t - v > 20) || t - v > 32) return "is a number too long to hold";
+    while (t < end && *t == ' ')
+        t++;
+    return t == end || *t == '/' ? NULL : "has text after its number";
+}
+
+/* Integer value of a card, or 0 when it has none. */
+static long long card_int(const char *card)
+{
+    char buf[CARD + 1];
+    memcpy(buf, card + 10, CARD - 10);
+    buf[CARD - 10] = '\0';
+    return strtoll(buf, NULL, 10);
+}
+
+px_status px_fits_guard(const char *path)
+{
+    px_status st = PX_SUCCESS;
+    gzFile gz = NULL;
+    char block[BLOCK], key[9];
+    const char *card, *v, *why;
+    int hdu, ncard, ended, i, k, naxis;
+    long long bitpix, pcount, gcount, nelem, size, axis;
+
+    gz = gzopen(path, "rb");
+    if (!gz) goto cleanup;
+    gzbuffer(gz, 1 << 17);
+    for (hdu = 1; hdu <= MAX_HDU; hdu++) {
+        bitpix = 0, pcount = 0, gcount = 1, nelem = 1, naxis = 0;
+        ended = 0;
+        for (ncard = 0; !ended;) {
+            if (gzread(gz, block, BLOCK) != BLOCK) goto cleanup; /* the reader reports it */
+            if (hdu == 1 && ncard == 0 && strncmp(block, "SIMPLE  =", 9) != 0) goto cleanup;
+            for (k = 0; k < BLOCK / CARD && !ended; k++, ncard++) {
+                card = block + k * CARD;
+                for (i = 0; i < CARD; i++)
+                    if (card[i] < 0x20 || card[i] > 0x7e) {
+                        st = px_fail(PX_ERR_FITS,
+                                     "%s: damaged FITS header: HDU %d card %d holds byte 0x%02x "
+                                     "(headers are printable ASCII)",
+                                     path, hdu, ncard + 1, (unsigned char)card[i]);
+                        goto cleanup;
+                    }
+                memcpy(key, card, 8);
+                key[8] = '\0';
+                for (i = 7; i >= 0 && key[i] == ' '; i--)
+                    key[i] = '\0';
+                if (strcmp(key, "END") == 0) ended = 1;
+                if (strncmp(card + 8, "= ", 2) != 0) continue;
+                if (string_keyword(key)) {
+                    for (v = card + 10; v < card + CARD && *v == ' '; v++)
+                        ;
+                    if (v == card + CARD || *v != '\'') {
+                        st = px_fail(PX_ERR_FITS,
+                                     "%s: damaged FITS header: HDU %d card %d: %s is not a quoted "
+                                     "string",
+                                     path, hdu, ncard + 1, key);
+                        goto cleanup;
+                    }
+                } else if ((why = value_problem(card)) != NULL) {
+                    st = px_fail(PX_ERR_FITS, "%s: damaged FITS header: HDU %d card %d: %s %s",
+                                 path, hdu, ncard + 1, key, why);
+                    goto cleanup;
+                } else if (strncmp(key, "ZTILE", 5) == 0 && isdigit((unsigned char)key[5]) &&
+                           card_int(card) < 1) {
+                    /* CFITSIO 4.2 divides by it (SIGFPE). */
+                    st = px_fail(PX_ERR_FITS,
+                                 "%s: damaged FITS header: HDU %d card %d: %s %lld is not a tile "
+                                 "size",
+                                 path, hdu, ncard + 1, key, card_int(card));
+                    goto cleanup;
+                } else if (strcmp(key, "BITPIX") == 0) {
+                    bitpix = card_int(card);
+                } else if (strcmp(key, "NAXIS") == 0) {
+                    naxis = (int)card_int(card);
+                } else if (strcmp(key, "PCOUNT") == 0) {
+                    pcount = card_int(card);
+                } else if (strcmp(key, "GCOUNT") == 0) {
+                    gcount = card_int(card);
+                } else if (strncmp(key, "NAXIS", 5) == 0 && isdigit((unsigned char)key[5])) {
+                    axis = card_int(card);
+                    if (atoi(key + 5) <= naxis) {
+                        if (axis < 0 || (axis > 0 && nelem > INT64_MAX / axis)) goto cleanup;
+                        nelem *= axis;
+                    }
+                }
+            }
+        }
+        /* Data size as the standard defines it; anything odd is left to the
+         * reader, which rejects it in its own words. */
+        if (naxis == 0) nelem = 0;
+        if ((bitpix != 8 && bitpix != 16 && bitpix != 32 && bitpix != 64 && bitpix != -32 &&
+             bitpix != -64) ||
+            pcount < 0 || gcount < 0 || nelem > INT64_MAX / 8 - pcount)
+            goto cleanup;
+        size = (bitpix < 0 ? -bitpix : bitpix) / 8 * (pcount + nelem);
+        if (gcount > 1 && size > INT64_MAX / gcount) goto cleanup;
+        size *= gcount > 1 ? gcount : 1;
+        size = (size + BLOCK - 1) / BLOCK * BLOCK;
+        if (size > 0 && gzseek(gz, (z_off_t)size, SEEK_CUR) < 0) goto cleanup;
+        if (gzeof(gz)) goto cleanup;
+    }
+cleanup:
+    if (gz) gzclose(gz);
+    return st;
+}
