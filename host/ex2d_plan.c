@@ -319,9 +319,10 @@ void px_plan_free(px_plan *plan)
 
 static px_status check_options(const px_psf *psf, const px_plan_options *o)
 {
+    const char *name = psf->path[0] ? psf->path : "PSF";
     if (o->specmin < 0 || o->nspec < 1 || o->specmin + o->nspec > psf->nfiber)
-        return px_fail(PX_ERR_RANGE, "ex2d_plan: fibers %d..%d outside the PSF's 0..%d", o->specmin,
-                       o->specmin + o->nspec - 1, psf->nfiber - 1);
+        return px_fail(PX_ERR_RANGE, "%s: fibers %d..%d requested, the PSF has fibers 0..%d", name,
+                       o->specmin, o->specmin + o->nspec - 1, psf->nfiber - 1);
     if (o->bundlesize < 1)
         return px_fail(PX_ERR_INVALID_ARG, "ex2d_plan: bundle size %d < 1", o->bundlesize);
     if (o->nsubbundles < 1 || o->nsubbundles > o->bundlesize)

@@ -145,6 +145,26 @@ cleanup:
     return st;
 }
 
+/* A grid that misses every selected fiber's range on the CCD would give a
+ * frame of ivar 0 only: an error. A grid reaching past the range (the edge
+ * fibers, a grid a little wider than the PSF) is legitimate: those bins get
+ * ivar 0. */
+static px_status check_overlap(const px_psf *psf, const px_plan_options *po, const px_plan *plan)
+{
+    double lo = psf->wmin_f[po->specmin], hi = psf->wmax_f[po->specmin];
+    const double g0 = plan->wave[0], g1 = plan->wave[plan->nwave - 1];
+    for (int f = po->specmin + 1; f < po->specmin + po->nspec; f++) {
+        lo = fmin(lo, psf->wmin_f[f]);
+        hi = fmax(hi, psf->wmax_f[f]);
+    }
+    if (g1 < lo || g0 > hi)
+        return px_fail(PX_ERR_RANGE,
+                       "%s: wavelength grid %.2f..%.2f A misses the range of fibers %d..%d on the "
+                       "CCD, %.2f..%.2f A",
+                       psf->path, g0, g1, po->specmin, po->specmin + po->nspec - 1, lo, hi);
+    return PX_SUCCESS;
+}
+
 static int is_alloc_failure(px_status st)
 {
     return st == CL_MEM_OBJECT_ALLOCATION_FAILURE || st == CL_OUT_OF_RESOURCES ||
@@ -197,6 +217,8 @@ px_status px_extract(px_context *ctx, const px_psf *psf, const px_image *image,
     po.wavepad_frac = opt->wavepad_frac;
     psferr = opt->psferr >= 0 ? opt->psferr : psf->psferr;
     st = px_plan_make(psf, &po, &plan);
+    if (st) goto cleanup;
+    st = check_overlap(psf, &po, &plan);
     if (st) goto cleanup;
     st = px_psf_dev_create(ctx, psf, &pd);
     if (st) goto cleanup;
