@@ -137,19 +137,21 @@ void px_plan_spot_range(const px_psf *psf, int fiber, double w, int *x0, int *x1
         return;
     }
     if (yhi < 0) return;
-    if (xlo >= nx) {
-        *x0 = *x1 = nx;
-        return;
-    }
-    if (xhi <= 0) return;
-    if (xlo < 0)
-        xlo = 0;
-    else if (xhi > nx)
-        xhi = nx;
     if (ylo < 0)
         ylo = 0;
     else if (yhi > ny)
         yhi = ny;
+    /* Off the side of the CCD: empty columns as PSF.xypix, but (beyond
+     * specter, whose empty row slice there stretched a patch holding such a
+     * fiber over every CCD row) the spot's rows. */
+    if (xlo >= nx)
+        xlo = xhi = nx;
+    else if (xhi <= 0)
+        xlo = xhi = 0;
+    else if (xlo < 0)
+        xlo = 0;
+    else if (xhi > nx)
+        xhi = nx;
     *x0 = xlo;
     *x1 = xhi;
     *y0 = ylo;

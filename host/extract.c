@@ -165,6 +165,34 @@ static px_status check_overlap(const px_psf *psf, const px_plan_options *po, con
     return PX_SUCCESS;
 }
 
+/* The per-fiber eigen-solves take at most LINALG_JACOBI_MAXN bins; a larger
+ * patch would come back as ivar 0 without a word. Patches whose core lies
+ * off the CCD for all their fibers (a grid wider than the PSF) give ivar 0
+ * in any case and do not count. */
+static px_status check_patch_size(px_context *ctx, const px_psf *psf, const px_plan_options *po,
+                                  const px_plan *plan)
+{
+    long maxn = 0;
+    int most = 0;
+    px_status st = px_la_limits(ctx, NULL, &maxn);
+    for (int i = 0; !st && i < plan->npatch; i++) {
+        const px_patch *p = &plan->patch[i];
+        double lo = psf->wmin_f[p->spec_lo], hi = psf->wmax_f[p->spec_lo];
+        for (int f = p->spec_lo + 1; f < p->spec_lo + p->nspec; f++) {
+            lo = fmin(lo, psf->wmin_f[f]);
+            hi = fmax(hi, psf->wmax_f[f]);
+        }
+        if (plan->wave[p->iwave + p->ncore - 1] < lo || plan->wave[p->iwave] > hi) continue;
+        if (p->nwave > most) most = p->nwave;
+    }
+    if (!st && most > maxn)
+        st = px_fail(PX_ERR_INVALID_ARG,
+                     "extract: --nwavestep %d gives patches of %d wavelength bins, more than the "
+                     "%ld the solver takes; use a smaller --nwavestep",
+                     po->nwavestep, most, maxn);
+    return st;
+}
+
 static int is_alloc_failure(px_status st)
 {
     return st == CL_MEM_OBJECT_ALLOCATION_FAILURE || st == CL_OUT_OF_RESOURCES ||
@@ -219,6 +247,8 @@ px_status px_extract(px_context *ctx, const px_psf *psf, const px_image *image,
     st = px_plan_make(psf, &po, &plan);
     if (st) goto cleanup;
     st = check_overlap(psf, &po, &plan);
+    if (st) goto cleanup;
+    st = check_patch_size(ctx, psf, &po, &plan);
     if (st) goto cleanup;
     st = px_psf_dev_create(ctx, psf, &pd);
     if (st) goto cleanup;

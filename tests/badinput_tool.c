@@ -13,9 +13,16 @@
  *   check FRAME [FIBER...]        print non-finite counts of FLUX, IVAR,
  *                                 RESOLUTION, CHI2PIX and, per fiber, the bins
  *                                 with IVAR > 0; exit 1 when anything is
- *                                 non-finite or negative IVAR, or when a
- *                                 listed fiber (row) has any IVAR > 0
+ *                                 non-finite or negative IVAR, when a
+ *                                 listed row N has any IVAR > 0, or when a
+ *                                 listed row +N has none
+ *   same A B [HDU...]             exit 0 when the frames' FLUX, IVAR, MASK,
+ *                                 RESOLUTION and CHI2PIX data (or the listed
+ *                                 HDUs') are identical bit for bit
+ *   trace PSF FIBER WAVE          print x y of the fiber's trace at WAVE
  */
+#include "px_internal.h"
+
 #include <fitsio.h>
 #include <math.h>
 #include <stdio.h>
@@ -90,16 +97,60 @@ static int check(int argc, char **argv)
         for (long j = 0; j < nwave; j++)
             good += v[s * nwave + j] > 0;
         printf(" %ld", good);
-        for (int a = 3; a < argc; a++)
-            if (atol(argv[a]) == s && good > 0) {
+        for (int a = 3; a < argc; a++) {
+            if (argv[a][0] != '+' && atol(argv[a]) == s && good > 0) {
                 printf(" (row %ld should have none)", s);
                 rc = 1;
             }
+            if (argv[a][0] == '+' && atol(argv[a] + 1) == s && good == 0) {
+                printf(" (row %ld should have some)", s);
+                rc = 1;
+            }
+        }
     }
     printf("\n");
     free(v);
     fits_close_file(fp, &status);
     return rc;
+}
+
+static int same(const char *a, const char *b, int nh, char **list)
+{
+    static const char *const all[] = {"FLUX", "IVAR", "MASK", "RESOLUTION", "CHI2PIX"};
+    const char *const *hdus = nh ? (const char *const *)list : all;
+    fitsfile *fa = NULL, *fb = NULL;
+    int status = 0, rc = 0;
+    fits_open_file(&fa, a, READONLY, &status);
+    fits_open_file(&fb, b, READONLY, &status);
+    if (status) return fail(status, "same");
+    for (int h = 0; h < (nh ? nh : 5); h++) {
+        long na = 0, nb = 0, ndiff = 0;
+        double *va = NULL, *vb = NULL;
+        if (read_2d(fa, hdus[h], &na, &va, &status) || read_2d(fb, hdus[h], &nb, &vb, &status))
+            return fail(status, hdus[h]);
+        for (long i = 0; na == nb && i < na; i++)
+            ndiff += memcmp(&va[i], &vb[i], sizeof va[i]) != 0;
+        printf("%s: %ld and %ld values, %ld differ\n", hdus[h], na, nb, ndiff);
+        if (na != nb || ndiff) rc = 1;
+        free(va);
+        free(vb);
+    }
+    fits_close_file(fa, &status);
+    fits_close_file(fb, &status);
+    return rc;
+}
+
+static int trace(const char *path, int fiber, double w)
+{
+    px_psf *psf = NULL;
+    if (px_psf_read(path, &psf) != PX_SUCCESS || fiber < 0 || fiber >= psf->nfiber) {
+        fprintf(stderr, "badinput_tool: %s: %s\n", path, px_last_error());
+        return 2;
+    }
+    printf("%.3f %.3f\n", px_legval(&psf->param[PX_P_X], fiber, w),
+           px_legval(&psf->param[PX_P_Y], fiber, w));
+    px_psf_destroy(psf);
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -108,6 +159,8 @@ int main(int argc, char **argv)
     int status = 0;
     const char *cmd = argc > 1 ? argv[1] : "";
     if (!strcmp(cmd, "check") && argc >= 3) return check(argc, argv);
+    if (!strcmp(cmd, "same") && argc >= 4) return same(argv[2], argv[3], argc - 4, argv + 4);
+    if (!strcmp(cmd, "trace") && argc == 5) return trace(argv[2], atoi(argv[3]), atof(argv[4]));
     if (argc < 4) {
         fprintf(stderr, "usage: badinput_tool key|delkey|delhdu|coef|rect|check FILE HDU ...\n");
         return 2;

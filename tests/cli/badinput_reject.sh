@@ -129,6 +129,7 @@ reject specmin-negative -specmin ">= 0" $I $P -o "$O" $W -s -1
 reject nspec-zero -nspec ">= 1" $I $P -o "$O" $W -n 0
 reject nsub-gt-bundle -nsubbundles "bundlesize" $I $P -o "$O" $W --bundlesize 5 --nsubbundles 6
 reject nsub-zero -nsubbundles ">= 1" $I $P -o "$O" $W --nsubbundles 0
+reject nwavestep-huge -nwavestep "smaller --nwavestep" $I $P -o "$O" -w 6000,6300,0.8 --nwavestep 300
 reject bundle-zero -bundlesize ">= 1" $I $P -o "$O" $W --bundlesize 0
 
 # output path
