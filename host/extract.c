@@ -10,6 +10,7 @@
  */
 #include "perfex/extract.h"
 
+#include "clwrap.h"
 #include "ex2d_plan.h"
 #include "extract_batch.h"
 #include "spots.h"
@@ -34,9 +35,9 @@ static cl_mem mkbuf(px_context *ctx, size_t bytes, const void *host, px_status *
     cl_int err;
     cl_mem m;
     if (*st) return NULL;
-    m = clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE | (host ? CL_MEM_COPY_HOST_PTR : 0),
-                       bytes ? bytes : 8, (void *)host, &err);
-    if (err != CL_SUCCESS) *st = px_fail_cl(err, "extract: clCreateBuffer");
+    err = px_cl_buffer(ctx->cl, CL_MEM_READ_WRITE | (host ? CL_MEM_COPY_HOST_PTR : 0),
+                       bytes ? bytes : 8, (void *)host, &m);
+    if (err != CL_SUCCESS) *st = px_fail_device(err, "extract: clCreateBuffer");
     return m;
 }
 
@@ -50,13 +51,13 @@ static px_status fill_zero(px_context *ctx, cl_mem m, size_t bytes)
 {
     const double zero = 0;
     cl_int err = clEnqueueFillBuffer(ctx->queue, m, &zero, sizeof zero, 0, bytes, 0, NULL, NULL);
-    return err == CL_SUCCESS ? PX_SUCCESS : px_fail_cl(err, "extract: clEnqueueFillBuffer");
+    return err == CL_SUCCESS ? PX_SUCCESS : px_fail_device(err, "extract: clEnqueueFillBuffer");
 }
 
 static px_status readbuf(px_context *ctx, cl_mem m, size_t bytes, void *host)
 {
-    cl_int err = clEnqueueReadBuffer(ctx->queue, m, CL_TRUE, 0, bytes, host, 0, NULL, NULL);
-    return err == CL_SUCCESS ? PX_SUCCESS : px_fail_cl(err, "extract: clEnqueueReadBuffer");
+    cl_int err = px_cl_read(ctx->queue, m, CL_TRUE, 0, bytes, host, 0, NULL, NULL);
+    return err == CL_SUCCESS ? PX_SUCCESS : px_fail_device(err, "extract: clEnqueueReadBuffer");
 }
 
 /* Device bytes one patch needs in a batch (matrices, blocks, spots, pixels). */
@@ -128,7 +129,7 @@ static px_status run_batch(px_context *ctx, px_psf_dev *pd, const px_plan *plan,
                        (size_t)d[PX_EXD_NX]);
         }
     }
-    err = clFinish(ctx->queue);
+    err = px_cl_finish(ctx->queue);
     PX_CHECK_CL(err, "extract: clFinish");
 cleanup:
     free(mhost);

@@ -9,6 +9,8 @@
  */
 #include "extract_batch.h"
 
+#include "clwrap.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -143,8 +145,8 @@ static px_status make_buf(px_context *ctx, size_t bytes, const void *host, cl_me
 {
     cl_int err;
     cl_mem_flags fl = CL_MEM_READ_WRITE | (host ? CL_MEM_COPY_HOST_PTR : 0);
-    *out = clCreateBuffer(ctx->cl, fl, bytes ? bytes : 8, (void *)host, &err);
-    if (err != CL_SUCCESS) return px_fail_cl(err, "extract: clCreateBuffer");
+    err = px_cl_buffer(ctx->cl, fl, bytes ? bytes : 8, (void *)host, out);
+    if (err != CL_SUCCESS) return px_fail_device(err, "extract: clCreateBuffer");
     return PX_SUCCESS;
 }
 
@@ -230,7 +232,7 @@ static px_status launch(px_context *ctx, int sx, int sy, const char *name, cl_ui
             err = clSetKernelArg(k, (cl_uint)i, sizeof(double), &a[i].d);
         PX_CHECK_CL(err, "extract.cl: clSetKernelArg");
     }
-    err = clEnqueueNDRangeKernel(ctx->queue, k, dim, NULL, global, local, 0, NULL, NULL);
+    err = px_cl_enqueue_kernel(ctx->queue, k, dim, NULL, global, local, 0, NULL, NULL);
     PX_CHECK_CL(err, name);
 cleanup:
     if (k) clReleaseKernel(k);

@@ -8,4 +8,4 @@ px_cli_test(cli_badinput_reject badinput_reject.sh $<TARGET_FILE:badinput_tool>)
 # Degenerate but valid data: valid frames without NaN/Inf.
 px_cli_test(cli_badinput_degenerate badinput_degenerate.sh $<TARGET_FILE:badinput_tool>)
 # Device faults during extraction: batch retry, persistent faults, broken kernels.
-px_cli_test(cli_badinput_faults badinput_faults.sh)
+px_cli_test(cli_badinput_faults badinput_faults.sh $<TARGET_FILE:badinput_tool>)
