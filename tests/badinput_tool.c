@@ -15,7 +15,8 @@
  *                                 with IVAR > 0; exit 1 when anything is
  *                                 non-finite or negative IVAR, when a
  *                                 listed row N has any IVAR > 0, or when a
- *                                 listed row +N has none
+ *                                 listed row +N has none, or when a listed
+ *                                 row !N has a bin without MASK ALLBADPIX
  *   same A B [HDU...]             exit 0 when the frames' FLUX, IVAR, MASK,
  *                                 RESOLUTION and CHI2PIX data (or the listed
  *                                 HDUs') are identical bit for bit
@@ -23,6 +24,7 @@
  */
 #include "px_internal.h"
 
+#include <ctype.h>
 #include <fitsio.h>
 #include <math.h>
 #include <stdio.h>
@@ -98,7 +100,7 @@ static int check(int argc, char **argv)
             good += v[s * nwave + j] > 0;
         printf(" %ld", good);
         for (int a = 3; a < argc; a++) {
-            if (argv[a][0] != '+' && atol(argv[a]) == s && good > 0) {
+            if (isdigit((unsigned char)argv[a][0]) && atol(argv[a]) == s && good > 0) {
                 printf(" (row %ld should have none)", s);
                 rc = 1;
             }
@@ -109,6 +111,17 @@ static int check(int argc, char **argv)
         }
     }
     printf("\n");
+    free(v);
+    v = NULL;
+    for (int a = 3; a < argc; a++) {
+        long row = atol(argv[a] + 1), nall = 0;
+        if (argv[a][0] != '!') continue;
+        if (!v && read_2d(fp, "MASK", &n, &v, &status)) return fail(status, "MASK");
+        for (long j = 0; row >= 0 && row < nspec && j < nwave; j++)
+            nall += ((unsigned long)v[row * nwave + j] & 0x2u) != 0;
+        printf("row %ld: %ld of %ld bins ALLBADPIX\n", row, nall, nwave);
+        if (nall != nwave) rc = 1;
+    }
     free(v);
     fits_close_file(fp, &status);
     return rc;

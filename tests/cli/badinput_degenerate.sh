@@ -51,11 +51,12 @@ ALL="+0 +1 +2 +3 +4 +5 +6 +7 +8 +9"
 cp "$TMP/img.fits" "$TMP/base.fits"
 run base $ALL
 
-# fiber 3 without a usable pixel: IVAR 0 and a bad MASK bit over its trace
+# fiber 3 without a usable pixel: IVAR 0 and a bad MASK bit over its trace;
+# its bins get ivar 0 and ALLBADPIX
 x3=$("$T" trace "$TMP/psf.fits" 3 6050 | cut -d' ' -f1)
 xa=$(printf '%.0f' "$x3")
 edit fiber3 IVAR $((xa - 10)) $((xa + 11)) 0 1400 0 MASK $((xa - 10)) $((xa + 11)) 0 1400 1
-run fiber3 3 +0 +9
+run fiber3 3 !3 +0 +9
 # a band across every fiber at y 790..830 (the middle of the grid)
 edit band IVAR 0 230 790 830 0
 run band $ALL
@@ -88,7 +89,7 @@ run zero $ALL
     { cat "$TMP/same"; echo "FAIL: zero image changed IVAR/RESOLUTION/MASK"; fail=1; }
 # an image without any usable pixel
 edit nothing IVAR 0 230 0 1400 0
-run nothing 0 1 2 3 4 5 6 7 8 9
+run nothing 0 1 2 3 4 5 6 7 8 9 !0 !5 !9
 
 # the grid runs off the CCD (y < 0 below ~5625 A) and past the Legendre
 # domain (below 5546 A), on an image simulated over the whole CCD
