@@ -165,3 +165,75 @@ cleanup:
     if (gz) gzclose(gz);
     return st;
 }
+
+/* Inflates one gzip (or zlib) stream into a scratch buffer; 1 if it ends. */
+static int inflates_to_end(unsigned char *in, size_t n, unsigned char *scratch, size_t nscratch)
+{
+    z_stream z;
+    int err = Z_OK;
+    memset(&z, 0, sizeof z);
+    if (inflateInit2(&z, 15 + 32) != Z_OK) return 0;
+    z.next_in = in;
+    z.avail_in = (uInt)n;
+    while (err == Z_OK) {
+        z.next_out = scratch;
+        z.avail_out = (uInt)nscratch;
+        err = inflate(&z, Z_NO_FLUSH);
+        if (err == Z_OK && z.avail_in == 0 && z.avail_out != 0) err = Z_BUF_ERROR;
+    }
+    inflateEnd(&z);
+    return err == Z_STREAM_END;
+}
+
+px_status px_fits_guard_tiles(fitsfile *fp, const char *path, const char *name)
+{
+    px_status st = PX_SUCCESS;
+    char ctype[FLEN_VALUE] = "";
+    int fstatus = 0, col = 0, anynul = 0, hdu = 0;
+    long nrows = 0, row;
+    LONGLONG len = 0, off = 0;
+    unsigned char *buf = NULL, *scratch = NULL;
+    size_t nbuf = 0;
+    const size_t nscratch = 1 << 16;
+
+    if (!fits_is_compressed_image(fp, &fstatus) || fstatus) goto cleanup;
+    if (fits_read_key(fp, TSTRING, "ZCMPTYPE", ctype, NULL, &fstatus) ||
+        strncmp(ctype, "GZIP", 4) != 0)
+        goto cleanup;
+    if (fits_get_colnum(fp, CASESEN, "COMPRESSED_DATA", &col, &fstatus) ||
+        fits_get_num_rows(fp, &nrows, &fstatus))
+        goto cleanup;
+    fits_get_hdu_num(fp, &hdu);
+    scratch = malloc(nscratch);
+    if (!scratch) {
+        st = px_fail(PX_ERR_NOMEM, "%s: out of memory checking the %s tiles", path, name);
+        goto cleanup;
+    }
+    for (row = 1; row <= nrows; row++) {
+        if (fits_read_descriptll(fp, col, row, &len, &off, &fstatus)) goto cleanup;
+        if (len == 0) continue; /* stored uncompressed in another column */
+        if ((size_t)len > nbuf) {
+            unsigned char *b = realloc(buf, (size_t)len);
+            if (!b) {
+                st = px_fail(PX_ERR_NOMEM, "%s: out of memory checking the %s tiles", path, name);
+                goto cleanup;
+            }
+            buf = b;
+            nbuf = (size_t)len;
+        }
+        if (fits_read_col(fp, TBYTE, col, row, 1, len, NULL, buf, &anynul, &fstatus)) goto cleanup;
+        if (!inflates_to_end(buf, (size_t)len, scratch, nscratch)) {
+            st = px_fail(PX_ERR_FITS,
+                         "%s: damaged data: GZIP tile %ld of the %s HDU (HDU %d) does not inflate "
+                         "to its end",
+                         path, row, name, hdu);
+            goto cleanup;
+        }
+    }
+cleanup:
+    /* A table CFITSIO cannot read is left to the reader that follows. */
+    if (fstatus) fits_clear_errmsg();
+    free(buf);
+    free(scratch);
+    return st;
+}

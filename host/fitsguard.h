@@ -15,11 +15,21 @@
 #ifndef PERFEX_FITSGUARD_H
 #define PERFEX_FITSGUARD_H
 
+#include <fitsio.h>
+
 #include "perfex/perfex.h"
 
 /* PX_ERR_FITS naming the path, HDU and card for a header the FITS standard
  * forbids; PX_SUCCESS otherwise, including for files it cannot read or that
  * end early (the reader that follows reports those in its own words). */
 px_status px_fits_guard(const char *path);
+
+/* For the current HDU of fp when it is a GZIP tile-compressed image: PX_ERR_FITS
+ * naming the path, HDU name and tile unless every tile inflates to its end.
+ * CFITSIO 4.2 grows its output buffer without end on a GZIP tile that stops
+ * short (found by fuzz/fuzz_image_read: minutes of realloc, no result), so the
+ * tiles are inflated here first, at the cost of a second decompression.
+ * PX_SUCCESS for any other HDU. */
+px_status px_fits_guard_tiles(fitsfile *fp, const char *path, const char *name);
 
 #endif

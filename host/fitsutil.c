@@ -144,6 +144,8 @@ px_status px_fits_image_shape(fitsfile *fp, const char *path, const char *name, 
         st = px_fail(PX_ERR_IMAGE_FORMAT, "%s: %s HDU is a table, not an image", path, name);
         goto cleanup;
     }
+    st = px_fits_guard_tiles(fp, path, name);
+    if (st != PX_SUCCESS) goto cleanup;
     if (fits_get_img_param(fp, 9, &bitpix, &got, dims, &fstatus)) {
         st = px_fits_fail(fstatus, path, what);
         goto cleanup;

@@ -29,9 +29,10 @@ B=$SRC/build-fuzz
 CC=${CC:-clang}
 command -v "$CC" > /dev/null || { echo "fuzz.sh: $CC not found (apt-get install clang libclang-rt-14-dev)"; exit 2; }
 
+mkdir -p "$B"
 cmake -S "$SRC" -B "$B" -DCMAKE_C_COMPILER="$CC" -DPERFEX_FUZZ=ON -DPERFEX_TESTS=OFF \
-    -DPERFEX_MPI=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo > "$B.configure.log" 2>&1 ||
-    { cat "$B.configure.log"; exit 2; }
+    -DPERFEX_MPI=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo > "$B/configure.log" 2>&1 ||
+    { cat "$B/configure.log"; exit 2; }
 cmake --build "$B" -j2 --target fuzz_psf_read fuzz_image_read fuzz_seeds perfex
 
 SEEDS=$B/seeds
