@@ -152,7 +152,9 @@ static int output_ok(const char *path, const char *in, const char *psfpath)
         dir[1] = 0;
     else
         *slash = 0;
-    if (px_same_file(path, in) || px_same_file(path, psfpath))
+    if (!path[0])
+        fprintf(stderr, "perfex: empty output path\n");
+    else if (px_same_file(path, in) || px_same_file(path, psfpath))
         fprintf(stderr, "perfex: %s: is the input %s; refusing to overwrite it\n", path,
                 px_same_file(path, in) ? in : psfpath);
     else if (stat(dir, &sb) != 0)

@@ -133,6 +133,7 @@ reject nwavestep-huge -nwavestep "smaller --nwavestep" $I $P -o "$O" -w 6000,630
 reject bundle-zero -bundlesize ">= 1" $I $P -o "$O" $W --bundlesize 0
 
 # output path
+reject out-empty "output path" "empty" $I $P -o "" $W
 reject out-under-file /dev/null/x "not a directory" $I $P -o /dev/null/x $W
 reject out-no-dir nodir/f.fits "No such file" $I $P -o "$TMP/nodir/f.fits" $W
 reject out-is-dir out "directory" $I $P -o "$TMP/out" $W
