@@ -187,10 +187,12 @@ static px_status check_patch_size(px_context *ctx, const px_psf *psf, const px_p
         if (p->nwave > most) most = p->nwave;
     }
     if (!st && most > maxn)
-        st = px_fail(PX_ERR_INVALID_ARG,
-                     "extract: --nwavestep %d gives patches of %d wavelength bins, more than the "
-                     "%ld the solver takes; use a smaller --nwavestep",
-                     po->nwavestep, most, maxn);
+        st = px_fail(
+            PX_ERR_INVALID_ARG,
+            "extract: patches of %d wavelength bins (%d core + padding at %g A a bin) exceed "
+            "the %ld the solver takes; use a smaller --nwavestep, --pixpad-frac or "
+            "--wavepad-frac, or a larger wavelength step",
+            most, po->nwavestep, po->dw, maxn);
     return st;
 }
 

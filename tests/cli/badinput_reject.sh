@@ -129,7 +129,10 @@ reject specmin-negative -specmin ">= 0" $I $P -o "$O" $W -s -1
 reject nspec-zero -nspec ">= 1" $I $P -o "$O" $W -n 0
 reject nsub-gt-bundle -nsubbundles "bundlesize" $I $P -o "$O" $W --bundlesize 5 --nsubbundles 6
 reject nsub-zero -nsubbundles ">= 1" $I $P -o "$O" $W --nsubbundles 0
-reject nwavestep-huge -nwavestep "smaller --nwavestep" $I $P -o "$O" -w 6000,6300,0.8 --nwavestep 300
+reject nwavestep-huge "320 wavelength bins" "smaller --nwavestep" $I $P -o "$O" -w 6000,6300,0.8 \
+    --nwavestep 300
+reject pad-huge "wavelength bins" "pixpad-frac" $I $P -o "$O" $W --pixpad-frac 100
+reject dw-tiny "wavelength bins" "larger wavelength step" $I $P -o "$O" -w 6000,6010,0.001
 reject bundle-zero -bundlesize ">= 1" $I $P -o "$O" $W --bundlesize 0
 
 # output path
