@@ -108,5 +108,19 @@ cp "$TMP/psf.fits" "$TMP/psf200.fits"
 PSF=$TMP/psf200.fits run img200 8 9 +0 +5 +6 +7
 PSF=$TMP/psf200.fits GRID="$W --bundlesize 5 --nsubbundles 1 --quiet" run img200 8 9 +0 +5 +6 +7
 PSF=$TMP/psf200.fits GRID="$W -s 5 -n 5 --nsubbundles 1 --quiet" run img200 3 4 +0 +1 +2
+# and off the left edge: fiber 0 moved to x ~ -28 (outside) and to x ~ 2
+# (half its spot outside; its flux must still agree with the simulated truth)
+for c in -30 0; do
+    cp "$TMP/psf.fits" "$TMP/left$c.fits"
+    "$T" rect "$TMP/left$c.fits" XTRACE 0 1 0 1 $c || fail=1
+    "$PERFEX" simulate -p "$TMP/left$c.fits" -o "$TMP/imgleft$c.fits" $W --quiet ||
+        { echo "FAIL: simulate with fiber 0 at the left edge"; fail=1; }
+done
+PSF=$TMP/left-30.fits run imgleft-30 0 +1 +9
+PSF=$TMP/left0.fits run imgleft0 $ALL
+"$PERFEX" compare "$TMP/f-imgleft0.fits" --truth "$TMP/imgleft0.fits" > "$TMP/truth" ||
+    { cat "$TMP/truth"; echo "FAIL: fiber half off the CCD: flux disagrees with the truth"; fail=1; }
+"$PERFEX" compare "$TMP/f-base.fits" --truth "$TMP/img.fits" > "$TMP/truth" ||
+    { cat "$TMP/truth"; echo "FAIL: base frame disagrees with the truth"; fail=1; }
 [ $fail -eq 0 ] && echo ok
 exit $fail
