@@ -342,7 +342,7 @@ px_status px_plan_make(const px_psf *psf, const px_plan_options *opt, px_plan *o
     px_status st = PX_SUCCESS;
     px_plan p;
     double *ww = NULL, psf_wmin, psf_wmax, wmin_all, wmax_all;
-    int *sfirst = NULL, *scount = NULL, cap, a, b, c, d;
+    int *sfirst = NULL, *scount = NULL, cap, a = 0, b = 0, c = 0, d = 0;
     row_cache clo = {-1, NULL, NULL, NULL}, chi = {-1, NULL, NULL, NULL};
 
     memset(&p, 0, sizeof p);
@@ -363,8 +363,16 @@ px_status px_plan_make(const px_psf *psf, const px_plan_options *opt, px_plan *o
         wmax_all = fmin(wmax_all, psf->wmax_f[f]);
     }
 
-    /* Spot size of fiber 0 at the middle of the common range. */
-    px_plan_spot_range(psf, 0, (wmin_all + wmax_all) / 2.0, &a, &b, &c, &d);
+    /* Spot size of fiber 0 at the middle of the common range (specter), or
+     * of the first fiber whose spot there is whole on the CCD when fiber 0's
+     * is cut (beyond specter: a cut spot shrank the padding and ndiag of
+     * every patch, to 0 for a fiber 0 off the CCD). */
+    for (int f = 0; f < psf->nfiber; f++) {
+        px_plan_spot_range(psf, f, (wmin_all + wmax_all) / 2.0, &a, &b, &c, &d);
+        if (a > 0 && b < psf->npix_x && c > 0 && d < psf->npix_y) break;
+        if (f == psf->nfiber - 1)
+            px_plan_spot_range(psf, 0, (wmin_all + wmax_all) / 2.0, &a, &b, &c, &d);
+    }
     p.spot_nx = b - a;
     p.spot_ny = d - c;
 

@@ -117,6 +117,14 @@ for c in -30 0; do
         { echo "FAIL: simulate with fiber 0 at the left edge"; fail=1; }
 done
 PSF=$TMP/left-30.fits run imgleft-30 0 +1 +9
+# the others keep the resolution width of the intact PSF (a spot size taken
+# from fiber 0 off the CCD once made it NDIAG 0) and agree with the truth
+nd0=$(grep -a -o "NDIAG   = *[0-9]*" "$TMP/f-base.fits" | tr -dc 0-9)
+nd1=$(grep -a -o "NDIAG   = *[0-9]*" "$TMP/f-imgleft-30.fits" | tr -dc 0-9)
+echo "NDIAG: intact PSF $nd0, fiber 0 off the CCD $nd1"
+[ -n "$nd0" ] && [ "$nd0" -gt 0 ] && [ "$nd0" = "$nd1" ] || { echo "FAIL: NDIAG $nd1, want $nd0"; fail=1; }
+"$PERFEX" compare "$TMP/f-imgleft-30.fits" --truth "$TMP/imgleft-30.fits" > "$TMP/truth" ||
+    { cat "$TMP/truth"; echo "FAIL: fiber 0 off the CCD: the others disagree with the truth"; fail=1; }
 PSF=$TMP/left0.fits run imgleft0 $ALL
 "$PERFEX" compare "$TMP/f-imgleft0.fits" --truth "$TMP/imgleft0.fits" > "$TMP/truth" ||
     { cat "$TMP/truth"; echo "FAIL: fiber half off the CCD: flux disagrees with the truth"; fail=1; }
