@@ -139,12 +139,13 @@ static int write_model(const char *path, const double *m, int nx, int ny)
 static int output_ok(const char *path, const char *in, const char *psfpath)
 {
     struct stat sb;
-    char *dir = strdup(path), *slash;
+    char *dir = malloc(strlen(path) + 2), *slash; /* room for "." */
     int ok = 0;
     if (!dir) {
         fprintf(stderr, "perfex: out of memory\n");
         return 0;
     }
+    strcpy(dir, path);
     slash = strrchr(dir, '/');
     if (!slash)
         strcpy(dir, ".");
