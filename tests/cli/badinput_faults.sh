@@ -82,7 +82,7 @@ rc=$?
 recovered $rc "alloc:$first with --batch 4 and --model"
 
 # Launch faults (CL_OUT_OF_RESOURCES): every extraction launch is in a batch.
-for k in 1 3 5; do
+for k in 1 3 5 6 8; do
     PERFEX_FAULT=launch:$k ex -o "$O" --batch 4
     recovered $? "launch:$k with --batch 4"
     PERFEX_FAULT=launch:$k ex -o "$O" --batch 1
