@@ -185,21 +185,118 @@ static int inflates_to_end(unsigned char *in, size_t n, unsigned char *scratch, 
     return err == Z_STREAM_END;
 }
 
+/* Walks one RICE_1 tile of nx pixels the way CFITSIO's fits_rdecomp reads it
+ * (first pixel, then per block an fs code and unary + fs-bit differences),
+ * counting bytes instead of trusting the end check CFITSIO makes once per
+ * block: 1 if the tile decodes inside its n bytes. A run of zero bytes in a
+ * damaged tile sends CFITSIO 4.2 reading far past the buffer (SIGSEGV). */
+static int rice_fits(const unsigned char *c, size_t n, long nx, int bytepix, long nblock)
+{
+    const int fsbits = bytepix == 1 ? 3 : bytepix == 2 ? 4 : 5;
+    const int fsmax = bytepix == 1 ? 6 : bytepix == 2 ? 14 : 25;
+    const int bbits = 8 * bytepix;
+    size_t at = (size_t)bytepix;
+    long i = 0, imax;
+    int nbits, fs, k;
+    uint64_t b;
+    if (n < at + 1 || nblock < 1) return 0;
+    b = c[at++];
+    nbits = 8;
+    while (i < nx) {
+        nbits -= fsbits;
+        while (nbits < 0) {
+            if (at >= n) return 0;
+            b = (b << 8) | c[at++];
+            nbits += 8;
+        }
+        fs = (int)(b >> nbits) - 1;
+        b &= ((uint64_t)1 << nbits) - 1;
+        imax = i + nblock < nx ? i + nblock : nx;
+        if (fs < 0) {
+            i = imax;
+        } else if (fs == fsmax) {
+            for (; i < imax; i++) {
+                for (k = bbits - nbits - 8; k >= 0; k -= 8)
+                    if (at++ >= n) return 0;
+                if (nbits > 0) {
+                    if (at >= n) return 0;
+                    b = c[at++] & (((uint64_t)1 << nbits) - 1);
+                } else {
+                    b = 0;
+                }
+            }
+        } else if (fs > fsmax) {
+            return 0;
+        } else {
+            for (; i < imax; i++) {
+                while (b == 0) {
+                    if (at >= n) return 0;
+                    nbits += 8;
+                    b = c[at++];
+                }
+                for (k = 7; k >= 0 && !((b >> k) & 1); k--)
+                    ;
+                nbits = k; /* bits below the leading one */
+                b ^= (uint64_t)1 << nbits;
+                nbits -= fs;
+                while (nbits < 0) {
+                    if (at >= n) return 0;
+                    b = (b << 8) | c[at++];
+                    nbits += 8;
+                }
+                b &= ((uint64_t)1 << nbits) - 1;
+            }
+        }
+    }
+    return 1;
+}
+
 px_status px_fits_guard_tiles(fitsfile *fp, const char *path, const char *name)
 {
     px_status st = PX_SUCCESS;
     char ctype[FLEN_VALUE] = "";
-    int fstatus = 0, col = 0, anynul = 0, hdu = 0;
-    long nrows = 0, row;
+    int fstatus = 0, col = 0, anynul = 0, hdu = 0, gzip, rice, bytepix = 4;
+    long nrows = 0, row, zn[2] = {0, 0}, zt[2] = {0, 0}, nblock = 32;
     LONGLONG len = 0, off = 0;
     unsigned char *buf = NULL, *scratch = NULL;
     size_t nbuf = 0;
     const size_t nscratch = 1 << 16;
 
     if (!fits_is_compressed_image(fp, &fstatus) || fstatus) goto cleanup;
-    if (fits_read_key(fp, TSTRING, "ZCMPTYPE", ctype, NULL, &fstatus) ||
-        strncmp(ctype, "GZIP", 4) != 0)
-        goto cleanup;
+    if (fits_read_key(fp, TSTRING, "ZCMPTYPE", ctype, NULL, &fstatus)) goto cleanup;
+    gzip = strncmp(ctype, "GZIP", 4) == 0;
+    rice = strcmp(ctype, "RICE_1") == 0 || strcmp(ctype, "RICE_ONE") == 0;
+    if (!gzip && !rice) goto cleanup;
+    if (rice) {
+        /* RICE parameters and the 2-d tiling; anything else is left to CFITSIO. */
+        char zname[FLEN_KEYWORD], zval[FLEN_KEYWORD], pname[FLEN_VALUE];
+        long v;
+        int zbitpix = 0, znaxis = 0, i;
+        if (fits_read_key(fp, TINT, "ZBITPIX", &zbitpix, NULL, &fstatus) ||
+            fits_read_key(fp, TINT, "ZNAXIS", &znaxis, NULL, &fstatus) || znaxis != 2 ||
+            fits_read_key(fp, TLONG, "ZNAXIS1", &zn[0], NULL, &fstatus) ||
+            fits_read_key(fp, TLONG, "ZNAXIS2", &zn[1], NULL, &fstatus))
+            goto cleanup;
+        zt[0] = zn[0];
+        zt[1] = 1;
+        fits_read_key(fp, TLONG, "ZTILE1", &zt[0], NULL, &fstatus);
+        if (fstatus == KEY_NO_EXIST) fstatus = 0;
+        fits_read_key(fp, TLONG, "ZTILE2", &zt[1], NULL, &fstatus);
+        if (fstatus == KEY_NO_EXIST) fstatus = 0;
+        bytepix = zbitpix == 8 ? 1 : zbitpix == 16 ? 2 : 4;
+        for (i = 1; i <= 9 && !fstatus; i++) {
+            snprintf(zname, sizeof zname, "ZNAME%d", i);
+            snprintf(zval, sizeof zval, "ZVAL%d", i);
+            if (fits_read_key(fp, TSTRING, zname, pname, NULL, &fstatus)) break;
+            if (fits_read_key(fp, TLONG, zval, &v, NULL, &fstatus)) break;
+            if (strcmp(pname, "BLOCKSIZE") == 0) nblock = v;
+            if (strcmp(pname, "BYTEPIX") == 0) bytepix = (int)v;
+        }
+        if (fstatus == KEY_NO_EXIST) fstatus = 0;
+        if (fstatus || zn[0] < 1 || zn[1] < 1 || zt[0] < 1 || zt[1] < 1 ||
+            (bytepix != 1 && bytepix != 2 && bytepix != 4) || nblock < 1)
+            goto cleanup;
+    }
     if (fits_get_colnum(fp, CASESEN, "COMPRESSED_DATA", &col, &fstatus) ||
         fits_get_num_rows(fp, &nrows, &fstatus))
         goto cleanup;
@@ -222,12 +319,24 @@ px_status px_fits_guard_tiles(fitsfile *fp, const char *path, const char *name)
             nbuf = (size_t)len;
         }
         if (fits_read_col(fp, TBYTE, col, row, 1, len, NULL, buf, &anynul, &fstatus)) goto cleanup;
-        if (!inflates_to_end(buf, (size_t)len, scratch, nscratch)) {
+        if (gzip && !inflates_to_end(buf, (size_t)len, scratch, nscratch)) {
             st = px_fail(PX_ERR_FITS,
                          "%s: damaged data: GZIP tile %ld of the %s HDU (HDU %d) does not inflate "
                          "to its end",
                          path, row, name, hdu);
             goto cleanup;
+        }
+        if (rice) {
+            long t = row - 1, nt1 = (zn[0] + zt[0] - 1) / zt[0];
+            long w = zn[0] - (t % nt1) * zt[0], h = zn[1] - (t / nt1) * zt[1];
+            long npix = (w < zt[0] ? w : zt[0]) * (h < zt[1] ? h : zt[1]);
+            if (npix > 0 && !rice_fits(buf, (size_t)len, npix, bytepix, nblock)) {
+                st = px_fail(PX_ERR_FITS,
+                             "%s: damaged data: RICE tile %ld of the %s HDU (HDU %d) runs past "
+                             "its %lld bytes",
+                             path, row, name, hdu, (long long)len);
+                goto cleanup;
+            }
         }
     }
 cleanup:

@@ -24,11 +24,13 @@
  * end early (the reader that follows reports those in its own words). */
 px_status px_fits_guard(const char *path);
 
-/* For the current HDU of fp when it is a GZIP tile-compressed image: PX_ERR_FITS
- * naming the path, HDU name and tile unless every tile inflates to its end.
+/* For the current HDU of fp when it is a GZIP or RICE_1 tile-compressed image:
+ * PX_ERR_FITS naming the path, HDU name and tile unless every GZIP tile
+ * inflates to its end and every 2-d RICE tile decodes inside its bytes.
  * CFITSIO 4.2 grows its output buffer without end on a GZIP tile that stops
- * short (found by fuzz/fuzz_image_read: minutes of realloc, no result), so the
- * tiles are inflated here first, at the cost of a second decompression.
+ * short (minutes of realloc, no result) and reads past a RICE tile whose bits
+ * run out (SIGSEGV); both found by fuzz/fuzz_image_read. The check costs a
+ * second decompression of GZIP tiles and a bit walk of RICE ones.
  * PX_SUCCESS for any other HDU. */
 px_status px_fits_guard_tiles(fitsfile *fp, const char *path, const char *name);
 

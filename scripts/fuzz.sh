@@ -13,10 +13,10 @@
 # A crash, leak or sanitizer report makes the script exit 1.
 #
 # libFuzzer runs in fork mode with -ignore_timeouts=1 -ignore_ooms=1: CFITSIO
-# 4.2 can spin for minutes inside its GZIP tile decompression on a corrupt
-# tile (fuzz/known/cfitsio-gzip-tile-hang.fits), which would otherwise end the
-# campaign at its first minute; such inputs are kept as timeout-* artifacts
-# and counted in the summary, not treated as crashes.
+# 4.2 spun for minutes inside its GZIP tile decompression on corrupt tiles
+# (fuzz/known/cfitsio-gzip-tile-hang.fits; host/fitsguard.c now refuses those
+# first), and any such stall found later is kept as a timeout-* artifact and
+# counted in the summary instead of ending the campaign.
 #
 # CFITSIO trusts a gzip trailer's size and mallocs it (up to 4 GiB) before
 # inflating, so allocations up to 8 GiB are allowed to fail or succeed

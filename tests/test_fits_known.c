@@ -52,5 +52,13 @@ int main(int argc, char **argv)
            "px_image_read(cfitsio-gzip-tile-hang.fits): status %d, message '%s'", st,
            px_last_error());
     if (st == PX_SUCCESS) px_image_destroy(img);
+    /* A RICE tile whose bits run past its bytes: CFITSIO 4.2 reads on until
+     * it faults; px_fits_guard_tiles must refuse it. */
+    snprintf(path, sizeof path, "%s/cfitsio-rice-overread.fits", argv[1]);
+    st = px_image_read(path, &img);
+    EXPECT(st == PX_ERR_FITS && strstr(px_last_error(), "RICE tile 5 of the MASK HDU"),
+           "px_image_read(cfitsio-rice-overread.fits): status %d, message '%s'", st,
+           px_last_error());
+    if (st == PX_SUCCESS) px_image_destroy(img);
     return px_test_finish("test_fits_known");
 }
