@@ -11,6 +11,7 @@
  * precede the row sums without host synchronisation.
  */
 #include "blas.h"
+#include "clwrap.h"
 
 #include <clblast_c.h>
 #include <stdlib.h>
@@ -148,8 +149,11 @@ static px_status aux_launch(px_context *ctx, const char *name, size_t nmat, int 
         PX_CHECK_CL(err, "blas_aux.cl: clSetKernelArg");
     }
     global = nmat * wg;
-    err = clEnqueueNDRangeKernel(ctx->queue, k, 1, NULL, &global, &wg, 0, NULL, NULL);
-    PX_CHECK_CL(err, name);
+    err = px_cl_enqueue_kernel(ctx->queue, k, 1, NULL, &global, &wg, 0, NULL, NULL);
+    if (err != CL_SUCCESS) {
+        st = px_fail_device(err, name);
+        goto cleanup;
+    }
 cleanup:
     if (k) clReleaseKernel(k);
     return st;
@@ -220,8 +224,11 @@ px_status px_blas_eigcompose(px_context *ctx, size_t nmat, const px_la_desc *vde
         beta[g] = 0.0;
     }
     if (!wbuf) {
-        wbuf = clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE, wsize * sizeof(double), NULL, &err);
-        PX_CHECK_CL(err, "blas: eigcompose work buffer");
+        err = px_cl_buffer(ctx->cl, CL_MEM_READ_WRITE, wsize * sizeof(double), NULL, &wbuf);
+        if (err != CL_SUCCESS) {
+            st = px_fail_device(err, "blas: eigcompose work buffer");
+            goto cleanup;
+        }
     }
     {
         const cl_mem m[] = {v, vdesc, w, wbuf, info};

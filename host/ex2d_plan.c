@@ -137,19 +137,21 @@ void px_plan_spot_range(const px_psf *psf, int fiber, double w, int *x0, int *x1
         return;
     }
     if (yhi < 0) return;
-    if (xlo >= nx) {
-        *x0 = *x1 = nx;
-        return;
-    }
-    if (xhi <= 0) return;
-    if (xlo < 0)
-        xlo = 0;
-    else if (xhi > nx)
-        xhi = nx;
     if (ylo < 0)
         ylo = 0;
     else if (yhi > ny)
         yhi = ny;
+    /* Off the side of the CCD: empty columns as PSF.xypix, but (beyond
+     * specter, whose empty row slice there stretched a patch holding such a
+     * fiber over every CCD row) the spot's rows. */
+    if (xlo >= nx)
+        xlo = xhi = nx;
+    else if (xhi <= 0)
+        xlo = xhi = 0;
+    else if (xlo < 0)
+        xlo = 0;
+    else if (xhi > nx)
+        xhi = nx;
     *x0 = xlo;
     *x1 = xhi;
     *y0 = ylo;
@@ -319,9 +321,10 @@ void px_plan_free(px_plan *plan)
 
 static px_status check_options(const px_psf *psf, const px_plan_options *o)
 {
+    const char *name = psf->path[0] ? psf->path : "PSF";
     if (o->specmin < 0 || o->nspec < 1 || o->specmin + o->nspec > psf->nfiber)
-        return px_fail(PX_ERR_RANGE, "ex2d_plan: fibers %d..%d outside the PSF's 0..%d", o->specmin,
-                       o->specmin + o->nspec - 1, psf->nfiber - 1);
+        return px_fail(PX_ERR_RANGE, "%s: fibers %d..%d requested, the PSF has fibers 0..%d", name,
+                       o->specmin, o->specmin + o->nspec - 1, psf->nfiber - 1);
     if (o->bundlesize < 1)
         return px_fail(PX_ERR_INVALID_ARG, "ex2d_plan: bundle size %d < 1", o->bundlesize);
     if (o->nsubbundles < 1 || o->nsubbundles > o->bundlesize)
@@ -339,7 +342,7 @@ px_status px_plan_make(const px_psf *psf, const px_plan_options *opt, px_plan *o
     px_status st = PX_SUCCESS;
     px_plan p;
     double *ww = NULL, psf_wmin, psf_wmax, wmin_all, wmax_all;
-    int *sfirst = NULL, *scount = NULL, cap, a, b, c, d;
+    int *sfirst = NULL, *scount = NULL, cap, a = 0, b = 0, c = 0, d = 0;
     row_cache clo = {-1, NULL, NULL, NULL}, chi = {-1, NULL, NULL, NULL};
 
     memset(&p, 0, sizeof p);
@@ -360,8 +363,16 @@ px_status px_plan_make(const px_psf *psf, const px_plan_options *opt, px_plan *o
         wmax_all = fmin(wmax_all, psf->wmax_f[f]);
     }
 
-    /* Spot size of fiber 0 at the middle of the common range. */
-    px_plan_spot_range(psf, 0, (wmin_all + wmax_all) / 2.0, &a, &b, &c, &d);
+    /* Spot size of fiber 0 at the middle of the common range (specter), or
+     * of the first fiber whose spot there is whole on the CCD when fiber 0's
+     * is cut (beyond specter: a cut spot shrank the padding and ndiag of
+     * every patch, to 0 for a fiber 0 off the CCD). */
+    for (int f = 0; f < psf->nfiber; f++) {
+        px_plan_spot_range(psf, f, (wmin_all + wmax_all) / 2.0, &a, &b, &c, &d);
+        if (a > 0 && b < psf->npix_x && c > 0 && d < psf->npix_y) break;
+        if (f == psf->nfiber - 1)
+            px_plan_spot_range(psf, 0, (wmin_all + wmax_all) / 2.0, &a, &b, &c, &d);
+    }
     p.spot_nx = b - a;
     p.spot_ny = d - c;
 

@@ -10,6 +10,7 @@
  */
 #include "perfex/extract.h"
 
+#include "clwrap.h"
 #include "ex2d_plan.h"
 #include "extract_batch.h"
 #include "profile.h"
@@ -35,9 +36,9 @@ static cl_mem mkbuf(px_context *ctx, size_t bytes, const void *host, px_status *
     cl_int err;
     cl_mem m;
     if (*st) return NULL;
-    m = clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE | (host ? CL_MEM_COPY_HOST_PTR : 0),
-                       bytes ? bytes : 8, (void *)host, &err);
-    if (err != CL_SUCCESS) *st = px_fail_cl(err, "extract: clCreateBuffer");
+    err = px_cl_buffer(ctx->cl, CL_MEM_READ_WRITE | (host ? CL_MEM_COPY_HOST_PTR : 0),
+                       bytes ? bytes : 8, (void *)host, &m);
+    if (err != CL_SUCCESS) *st = px_fail_device(err, "extract: clCreateBuffer");
     return m;
 }
 
@@ -51,13 +52,13 @@ static px_status fill_zero(px_context *ctx, cl_mem m, size_t bytes)
 {
     const double zero = 0;
     cl_int err = clEnqueueFillBuffer(ctx->queue, m, &zero, sizeof zero, 0, bytes, 0, NULL, NULL);
-    return err == CL_SUCCESS ? PX_SUCCESS : px_fail_cl(err, "extract: clEnqueueFillBuffer");
+    return err == CL_SUCCESS ? PX_SUCCESS : px_fail_device(err, "extract: clEnqueueFillBuffer");
 }
 
 static px_status readbuf(px_context *ctx, cl_mem m, size_t bytes, void *host)
 {
-    cl_int err = clEnqueueReadBuffer(ctx->queue, m, CL_TRUE, 0, bytes, host, 0, NULL, NULL);
-    return err == CL_SUCCESS ? PX_SUCCESS : px_fail_cl(err, "extract: clEnqueueReadBuffer");
+    cl_int err = px_cl_read(ctx->queue, m, CL_TRUE, 0, bytes, host, 0, NULL, NULL);
+    return err == CL_SUCCESS ? PX_SUCCESS : px_fail_device(err, "extract: clEnqueueReadBuffer");
 }
 
 /* The image window (img->x0, y0, w, h, inside the image) into new buffers. */
@@ -207,7 +208,7 @@ static px_status run_batch(px_context *ctx, px_psf_dev *pd, const px_plan *plan,
                        (size_t)d[PX_EXD_NX]);
         }
     }
-    err = clFinish(ctx->queue);
+    err = px_cl_finish(ctx->queue);
     PX_CHECK_CL(err, "extract: clFinish");
     st = px_prof_end(prof, ctx, PX_PROF_TRANSFER, t0);
 cleanup:
@@ -215,6 +216,56 @@ cleanup:
     if (ev_spot) clReleaseEvent(ev_spot);
     free(mhost);
     px_ex_layout_free(&lay);
+    return st;
+}
+
+/* A grid that misses every selected fiber's range on the CCD would give a
+ * frame of ivar 0 only: an error. A grid reaching past the range (the edge
+ * fibers, a grid a little wider than the PSF) is legitimate: those bins get
+ * ivar 0. */
+static px_status check_overlap(const px_psf *psf, const px_plan_options *po, const px_plan *plan)
+{
+    double lo = psf->wmin_f[po->specmin], hi = psf->wmax_f[po->specmin];
+    const double g0 = plan->wave[0], g1 = plan->wave[plan->nwave - 1];
+    for (int f = po->specmin + 1; f < po->specmin + po->nspec; f++) {
+        lo = fmin(lo, psf->wmin_f[f]);
+        hi = fmax(hi, psf->wmax_f[f]);
+    }
+    if (g1 < lo || g0 > hi)
+        return px_fail(PX_ERR_RANGE,
+                       "%s: wavelength grid %.2f..%.2f A misses the range of fibers %d..%d on the "
+                       "CCD, %.2f..%.2f A",
+                       psf->path, g0, g1, po->specmin, po->specmin + po->nspec - 1, lo, hi);
+    return PX_SUCCESS;
+}
+
+/* The per-fiber eigen-solves take at most LINALG_JACOBI_MAXN bins; a larger
+ * patch would come back as ivar 0 without a word. Patches whose core lies
+ * off the CCD for all their fibers (a grid wider than the PSF) give ivar 0
+ * in any case and do not count. */
+static px_status check_patch_size(px_context *ctx, const px_psf *psf, const px_plan_options *po,
+                                  const px_plan *plan)
+{
+    long maxn = 0;
+    int most = 0;
+    px_status st = px_la_limits(ctx, NULL, &maxn);
+    for (int i = 0; !st && i < plan->npatch; i++) {
+        const px_patch *p = &plan->patch[i];
+        double lo = psf->wmin_f[p->spec_lo], hi = psf->wmax_f[p->spec_lo];
+        for (int f = p->spec_lo + 1; f < p->spec_lo + p->nspec; f++) {
+            lo = fmin(lo, psf->wmin_f[f]);
+            hi = fmax(hi, psf->wmax_f[f]);
+        }
+        if (plan->wave[p->iwave + p->ncore - 1] < lo || plan->wave[p->iwave] > hi) continue;
+        if (p->nwave > most) most = p->nwave;
+    }
+    if (!st && most > maxn)
+        st = px_fail(
+            PX_ERR_INVALID_ARG,
+            "extract: patches of %d wavelength bins (%d core + padding at %g A a bin) exceed "
+            "the %ld the solver takes; use a smaller --nwavestep, --pixpad-frac or "
+            "--wavepad-frac, or a larger wavelength step",
+            most, po->nwavestep, po->dw, maxn);
     return st;
 }
 
@@ -274,6 +325,10 @@ px_status px_extract(px_context *ctx, const px_psf *psf, const px_image *image,
     po.wavepad_frac = opt->wavepad_frac;
     psferr = opt->psferr >= 0 ? opt->psferr : psf->psferr;
     st = px_plan_make(psf, &po, &plan);
+    if (st) goto cleanup;
+    st = check_overlap(psf, &po, &plan);
+    if (st) goto cleanup;
+    st = check_patch_size(ctx, psf, &po, &plan);
     if (st) goto cleanup;
     st = px_prof_end(prof, ctx, PX_PROF_PLAN, t0);
     if (st) goto cleanup;

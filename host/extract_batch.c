@@ -11,6 +11,7 @@
 #include "profile.h"
 
 #include "blas.h"
+#include "clwrap.h"
 
 #include <stddef.h>
 #include <stdlib.h>
@@ -149,8 +150,8 @@ static px_status make_buf(px_context *ctx, size_t bytes, const void *host, cl_me
 {
     cl_int err;
     cl_mem_flags fl = CL_MEM_READ_WRITE | (host ? CL_MEM_COPY_HOST_PTR : 0);
-    *out = clCreateBuffer(ctx->cl, fl, bytes ? bytes : 8, (void *)host, &err);
-    if (err != CL_SUCCESS) return px_fail_cl(err, "extract: clCreateBuffer");
+    err = px_cl_buffer(ctx->cl, fl, bytes ? bytes : 8, (void *)host, out);
+    if (err != CL_SUCCESS) return px_fail_device(err, "extract: clCreateBuffer");
     return PX_SUCCESS;
 }
 
@@ -283,8 +284,7 @@ static px_status launch(px_context *ctx, px_profile *prof, px_profile_stage stag
         global = gl;
         local = lo;
     }
-    err =
-        clEnqueueNDRangeKernel(ctx->queue, k, dim, NULL, global, local, 0, NULL, px_prof_evp(prof));
+    err = px_cl_enqueue_kernel(ctx->queue, k, dim, NULL, global, local, 0, NULL, px_prof_evp(prof));
     PX_CHECK_CL(err, name);
     px_prof_event(prof, stage);
 cleanup:

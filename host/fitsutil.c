@@ -6,6 +6,8 @@
  */
 #include "fitsutil.h"
 
+#include "fitsguard.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +62,8 @@ px_status px_fits_open(const char *path, fitsfile **fp)
         goto cleanup;
     }
     if (fread(magic, 1, 2, f) != 2) magic[0] = 0;
+    st = px_fits_guard(path);
+    if (st != PX_SUCCESS) goto cleanup;
     if (fits_open_diskfile(fp, path, READONLY, &fstatus)) {
         cfitsio_text(fstatus, text, sizeof text);
         *fp = NULL;
@@ -140,6 +144,8 @@ px_status px_fits_image_shape(fitsfile *fp, const char *path, const char *name, 
         st = px_fail(PX_ERR_IMAGE_FORMAT, "%s: %s HDU is a table, not an image", path, name);
         goto cleanup;
     }
+    st = px_fits_guard_tiles(fp, path, name);
+    if (st != PX_SUCCESS) goto cleanup;
     if (fits_get_img_param(fp, 9, &bitpix, &got, dims, &fstatus)) {
         st = px_fits_fail(fstatus, path, what);
         goto cleanup;

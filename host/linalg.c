@@ -10,6 +10,8 @@
  */
 #include "linalg.h"
 
+#include "clwrap.h"
+
 #include <string.h>
 
 #define LA_DEFAULT_JACOBI_MAXN 256
@@ -87,8 +89,8 @@ static px_status la_launch(px_context *ctx, const char *name, size_t nmat, const
         PX_CHECK_CL(err, "linalg.cl: clSetKernelArg");
     }
     global = nmat * wg;
-    err = clEnqueueNDRangeKernel(ctx->queue, k, 1, NULL, &global, &wg, e ? e->nwait : 0,
-                                 e && e->nwait ? e->wait : NULL, e ? e->ev : NULL);
+    err = px_cl_enqueue_kernel(ctx->queue, k, 1, NULL, &global, &wg, e ? e->nwait : 0,
+                               e && e->nwait ? e->wait : NULL, e ? e->ev : NULL);
     PX_CHECK_CL(err, name);
 cleanup:
     if (k) clReleaseKernel(k);

@@ -260,10 +260,12 @@ static px_status build_from_source(px_context *ctx, const char *name, const char
         log = px_calloc(loglen + 1, 1);
         if (log && loglen)
             clGetProgramBuildInfo(prog, ctx->device, CL_PROGRAM_BUILD_LOG, loglen, log, NULL);
+        /* On a GPU or accelerator, the CPU's compiler is the way out. */
         st = px_fail(PX_ERR_BUILD,
-                     "kernel program '%s' failed to build for %s (%s; options: %s); "
+                     "kernel program '%s' failed to build for %s (%s; options: %s)%s; "
                      "compiler log:\n%s",
                      name, ctx->info.name, px_strerror((px_status)err), opts,
+                     ctx->info.type == PX_DEVICE_CPU ? "" : "; try --device-type cpu",
                      log && *log ? log : "(empty)");
         goto cleanup;
     }

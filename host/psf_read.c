@@ -20,6 +20,7 @@
  * HDU layout, so truncated files are caught even when CFITSIO opens them.
  */
 #include "px_internal.h"
+#include "fitsguard.h"
 #include "psf.h"
 
 #include <fitsio.h>
@@ -609,6 +610,8 @@ px_status px_psf_read(const char *path, px_psf **out)
     }
     /* The disk-file opener skips CFITSIO's extended file-name syntax (brackets
      * in a name stay a name) yet still unpacks compressed files. */
+    st = px_fits_guard(path);
+    if (st != PX_SUCCESS) goto cleanup;
     fits_open_diskfile(&rd.fp, path, READONLY, &status);
     if (status) {
         st = fits_fail(&rd, status,

@@ -27,12 +27,16 @@ px_status px_fail(px_status status, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Same, for an OpenCL call: message "what: CL_ERROR_NAME". Returns the CL code. */
 px_status px_fail_cl(cl_int err, const char *what);
+/* Same, but for resource exhaustion and lost devices the message names
+ * `--device-type cpu` as the way out, and a lost device returns
+ * PX_ERR_DEVICE_LOST (clwrap.c, with the fault-injecting call wrappers). */
+px_status px_fail_device(cl_int err, const char *what);
 void px_clear_error(void);
 
 #define PX_CHECK_CL(err, what)                                                                     \
     do {                                                                                           \
         if ((err) != CL_SUCCESS) {                                                                 \
-            st = px_fail_cl((err), (what));                                                        \
+            st = px_fail_device((err), (what));                                                    \
             goto cleanup;                                                                          \
         }                                                                                          \
     } while (0)

@@ -4,6 +4,8 @@
  */
 #include "spots.h"
 
+#include "clwrap.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,8 +20,10 @@
 
 static cl_mem upload(px_context *ctx, size_t bytes, const void *host, cl_int *err)
 {
-    return clCreateBuffer(ctx->cl, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, bytes, (void *)host,
-                          err);
+    cl_mem mem = NULL;
+    *err =
+        px_cl_buffer(ctx->cl, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, bytes, (void *)host, &mem);
+    return mem;
 }
 
 px_status px_psf_dev_create(px_context *ctx, const px_psf *psf, px_psf_dev **out)
@@ -170,8 +174,8 @@ px_status px_spots_enqueue_ev(px_psf_dev *d, size_t n, cl_mem fiber, cl_mem wave
     err |= clSetKernelArg(d->k_params, a++, sizeof(cl_mem), &out->params);
     PX_CHECK_CL(err, "spots: arguments of px_spot_params");
     gsize = n * (size_t)d->nparam;
-    err = clEnqueueNDRangeKernel(d->ctx->queue, d->k_params, 1, NULL, &gsize, NULL, nwait,
-                                 nwait ? wait : NULL, &ev_params);
+    err = px_cl_enqueue_kernel(d->ctx->queue, d->k_params, 1, NULL, &gsize, NULL, nwait,
+                               nwait ? wait : NULL, &ev_params);
     PX_CHECK_CL(err, "spots: launching px_spot_params");
 
     a = 0;
@@ -195,8 +199,8 @@ px_status px_spots_enqueue_ev(px_psf_dev *d, size_t n, cl_mem fiber, cl_mem wave
         lsize = d->item_wg;
         gsize = (n + lsize - 1) / lsize * lsize;
     }
-    err = clEnqueueNDRangeKernel(d->ctx->queue, d->k_stamps, 1, NULL, &gsize, &lsize, 1, &ev_params,
-                                 done);
+    err = px_cl_enqueue_kernel(d->ctx->queue, d->k_stamps, 1, NULL, &gsize, &lsize, 1, &ev_params,
+                               done);
     PX_CHECK_CL(err, "spots: launching px_spot_stamps");
 cleanup:
     if (params_done && st == PX_SUCCESS)
@@ -266,7 +270,7 @@ px_status px_psf_spots(px_context *ctx, const px_psf *psf, int n, const int *fib
     cl_mem dfib = NULL, dwave = NULL;
     cl_int err;
     size_t chunk, npix, i0, m, i;
-    cl_command_queue q;
+    cl_command_queue q = NULL;
 
     memset(&b, 0, sizeof b);
     if (!out) {
@@ -314,49 +318,44 @@ px_status px_psf_spots(px_context *ctx, const px_psf *psf, int n, const int *fib
 
     chunk = (size_t)n < SPOTS_CHUNK ? (size_t)n : SPOTS_CHUNK;
     q = ctx->queue;
-    dfib = clCreateBuffer(ctx->cl, CL_MEM_READ_ONLY, chunk * sizeof(cl_int), NULL, &err);
+    err = px_cl_buffer(ctx->cl, CL_MEM_READ_ONLY, chunk * sizeof(cl_int), NULL, &dfib);
     PX_CHECK_CL(err, "px_psf_spots: device buffer");
-    dwave = clCreateBuffer(ctx->cl, CL_MEM_READ_ONLY, chunk * sizeof(double), NULL, &err);
+    err = px_cl_buffer(ctx->cl, CL_MEM_READ_ONLY, chunk * sizeof(double), NULL, &dwave);
     PX_CHECK_CL(err, "px_psf_spots: device buffer");
-    b.params =
-        clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE, chunk * d->nparam * sizeof(double), NULL, &err);
+    err = px_cl_buffer(ctx->cl, CL_MEM_READ_WRITE, chunk * d->nparam * sizeof(double), NULL,
+                       &b.params);
     PX_CHECK_CL(err, "px_psf_spots: device buffer");
-    b.x = clCreateBuffer(ctx->cl, CL_MEM_WRITE_ONLY, chunk * sizeof(double), NULL, &err);
+    err = px_cl_buffer(ctx->cl, CL_MEM_WRITE_ONLY, chunk * sizeof(double), NULL, &b.x);
     PX_CHECK_CL(err, "px_psf_spots: device buffer");
-    b.y = clCreateBuffer(ctx->cl, CL_MEM_WRITE_ONLY, chunk * sizeof(double), NULL, &err);
+    err = px_cl_buffer(ctx->cl, CL_MEM_WRITE_ONLY, chunk * sizeof(double), NULL, &b.y);
     PX_CHECK_CL(err, "px_psf_spots: device buffer");
-    b.x0 = clCreateBuffer(ctx->cl, CL_MEM_WRITE_ONLY, chunk * sizeof(cl_int), NULL, &err);
+    err = px_cl_buffer(ctx->cl, CL_MEM_WRITE_ONLY, chunk * sizeof(cl_int), NULL, &b.x0);
     PX_CHECK_CL(err, "px_psf_spots: device buffer");
-    b.y0 = clCreateBuffer(ctx->cl, CL_MEM_WRITE_ONLY, chunk * sizeof(cl_int), NULL, &err);
+    err = px_cl_buffer(ctx->cl, CL_MEM_WRITE_ONLY, chunk * sizeof(cl_int), NULL, &b.y0);
     PX_CHECK_CL(err, "px_psf_spots: device buffer");
-    b.stamp = clCreateBuffer(ctx->cl, CL_MEM_WRITE_ONLY, chunk * npix * sizeof(double), NULL, &err);
+    err = px_cl_buffer(ctx->cl, CL_MEM_WRITE_ONLY, chunk * npix * sizeof(double), NULL, &b.stamp);
     PX_CHECK_CL(err, "px_psf_spots: device buffer");
 
     for (i0 = 0; i0 < (size_t)n; i0 += chunk) {
         m = ((size_t)n - i0 < chunk) ? (size_t)n - i0 : chunk;
-        err = clEnqueueWriteBuffer(q, dfib, CL_FALSE, 0, m * sizeof(cl_int), fiber + i0, 0, NULL,
-                                   NULL);
+        err = px_cl_write(q, dfib, CL_FALSE, 0, m * sizeof(cl_int), fiber + i0, 0, NULL, NULL);
         PX_CHECK_CL(err, "px_psf_spots: writing fibers");
-        err = clEnqueueWriteBuffer(q, dwave, CL_FALSE, 0, m * sizeof(double), wavelength + i0, 0,
-                                   NULL, NULL);
+        err =
+            px_cl_write(q, dwave, CL_FALSE, 0, m * sizeof(double), wavelength + i0, 0, NULL, NULL);
         PX_CHECK_CL(err, "px_psf_spots: writing wavelengths");
         st = px_spots_enqueue(d, m, dfib, dwave, &b, 0, NULL, NULL);
         if (st != PX_SUCCESS) goto cleanup;
-        err = clEnqueueReadBuffer(q, b.x, CL_FALSE, 0, m * sizeof(double), out->x + i0, 0, NULL,
-                                  NULL);
+        err = px_cl_read(q, b.x, CL_FALSE, 0, m * sizeof(double), out->x + i0, 0, NULL, NULL);
         PX_CHECK_CL(err, "px_psf_spots: reading x");
-        err = clEnqueueReadBuffer(q, b.y, CL_FALSE, 0, m * sizeof(double), out->y + i0, 0, NULL,
-                                  NULL);
+        err = px_cl_read(q, b.y, CL_FALSE, 0, m * sizeof(double), out->y + i0, 0, NULL, NULL);
         PX_CHECK_CL(err, "px_psf_spots: reading y");
-        err = clEnqueueReadBuffer(q, b.x0, CL_FALSE, 0, m * sizeof(cl_int), out->xmin + i0, 0, NULL,
-                                  NULL);
+        err = px_cl_read(q, b.x0, CL_FALSE, 0, m * sizeof(cl_int), out->xmin + i0, 0, NULL, NULL);
         PX_CHECK_CL(err, "px_psf_spots: reading x0");
-        err = clEnqueueReadBuffer(q, b.y0, CL_FALSE, 0, m * sizeof(cl_int), out->ymin + i0, 0, NULL,
-                                  NULL);
+        err = px_cl_read(q, b.y0, CL_FALSE, 0, m * sizeof(cl_int), out->ymin + i0, 0, NULL, NULL);
         PX_CHECK_CL(err, "px_psf_spots: reading y0");
         /* Blocking: the inputs are rewritten by the next chunk. */
-        err = clEnqueueReadBuffer(q, b.stamp, CL_TRUE, 0, m * npix * sizeof(double),
-                                  out->spot + i0 * npix, 0, NULL, NULL);
+        err = px_cl_read(q, b.stamp, CL_TRUE, 0, m * npix * sizeof(double), out->spot + i0 * npix,
+                         0, NULL, NULL);
         PX_CHECK_CL(err, "px_psf_spots: reading stamps");
     }
     for (i = 0; i < (size_t)n; i++) {
@@ -366,6 +365,9 @@ px_status px_psf_spots(px_context *ctx, const px_psf *psf, int n, const int *fib
                     &out->ycut[i], &out->nx[i], &out->ny[i]);
     }
 cleanup:
+    /* A failure may leave non-blocking transfers from the caller's arrays
+     * and into out's queued: they must end before either is freed. */
+    if (st != PX_SUCCESS && q) clFinish(q);
     if (st != PX_SUCCESS && out) px_spots_free(out);
     if (dfib) clReleaseMemObject(dfib);
     if (dwave) clReleaseMemObject(dwave);

@@ -15,6 +15,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 enum {
@@ -135,6 +136,45 @@ static int write_model(const char *path, const double *m, int nx, int ny)
     return rc;
 }
 
+/* Refuse an output path that cannot be written or that names an input, before
+ * the extraction rather than after it. One line on stderr; 0 when usable. */
+static int output_ok(const char *path, const char *in, const char *psfpath)
+{
+    struct stat sb;
+    char *dir = malloc(strlen(path) + 2), *slash; /* room for "." */
+    int ok = 0;
+    if (!dir) {
+        fprintf(stderr, "perfex: out of memory\n");
+        return 0;
+    }
+    strcpy(dir, path);
+    slash = strrchr(dir, '/');
+    if (!slash)
+        strcpy(dir, ".");
+    else if (slash == dir)
+        dir[1] = 0;
+    else
+        *slash = 0;
+    if (!path[0])
+        fprintf(stderr, "perfex: empty output path\n");
+    else if (px_same_file(path, in) || px_same_file(path, psfpath))
+        fprintf(stderr, "perfex: %s: is the input %s; refusing to overwrite it\n", path,
+                px_same_file(path, in) ? in : psfpath);
+    else if (stat(dir, &sb) != 0)
+        fprintf(stderr, "perfex: %s: cannot write into %s: %s\n", path, dir, strerror(errno));
+    else if (!S_ISDIR(sb.st_mode))
+        fprintf(stderr, "perfex: %s: cannot write into %s: not a directory\n", path, dir);
+    else if (access(dir, W_OK | X_OK) != 0)
+        fprintf(stderr, "perfex: %s: directory %s is not writable: %s\n", path, dir,
+                strerror(errno));
+    else if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+        fprintf(stderr, "perfex: %s: is a directory\n", path);
+    else
+        ok = 1;
+    free(dir);
+    return ok;
+}
+
 int px_cmd_extract(int argc, char **argv)
 {
     static const struct option opts[] = {{"input", required_argument, 0, 'i'},
@@ -247,11 +287,8 @@ int px_cmd_extract(int argc, char **argv)
         goto cleanup;
     }
     rc = 1;
-    if (px_same_file(outpath, in) || px_same_file(outpath, psfpath) ||
-        (modelpath && (px_same_file(modelpath, in) || px_same_file(modelpath, psfpath)))) {
-        fprintf(stderr, "perfex: refusing to overwrite an input file\n");
+    if (!output_ok(outpath, in, psfpath) || (modelpath && !output_ok(modelpath, in, psfpath)))
         goto cleanup;
-    }
     t_io = px_profile_now();
     st = px_cli_psf_read(psfpath, &psf);
     if (st != PX_SUCCESS) {
