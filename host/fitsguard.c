@@ -255,7 +255,7 @@ px_status px_fits_guard_tiles(fitsfile *fp, const char *path, const char *name)
 {
     px_status st = PX_SUCCESS;
     char ctype[FLEN_VALUE] = "";
-    int fstatus = 0, col = 0, anynul = 0, hdu = 0, gzip, rice, bytepix = 4;
+    int fstatus = 0, col = 0, anynul = 0, hdu = 0, gzip, rice, bytepix = 4, other_column = 0;
     long nrows = 0, row, zn[2] = {0, 0}, zt[2] = {0, 0}, nblock = 32;
     LONGLONG len = 0, off = 0;
     unsigned char *buf = NULL, *scratch = NULL;
@@ -301,14 +301,30 @@ px_status px_fits_guard_tiles(fitsfile *fp, const char *path, const char *name)
         fits_get_num_rows(fp, &nrows, &fstatus))
         goto cleanup;
     fits_get_hdu_num(fp, &hdu);
+    {
+        int other = 0, ostatus = 0;
+        other_column = fits_get_colnum(fp, CASESEN, "UNCOMPRESSED_DATA", &other, &ostatus) == 0;
+        ostatus = 0;
+        other_column |= fits_get_colnum(fp, CASESEN, "GZIP_COMPRESSED_DATA", &other, &ostatus) == 0;
+        fits_clear_errmsg();
+    }
     scratch = malloc(nscratch);
     if (!scratch) {
         st = px_fail(PX_ERR_NOMEM, "%s: out of memory checking the %s tiles", path, name);
         goto cleanup;
     }
     for (row = 1; row <= nrows; row++) {
-        if (fits_read_descriptll(fp, col, row, &len, &off, &fstatus)) goto cleanup;
-        if (len == 0) continue; /* stored uncompressed in another column */
+        if (fits_read_descriptll(fp, col, row, &len, &off, &fstatus) ||
+            (len == 0 && !other_column)) {
+            /* CFITSIO would decode an empty tile, and spins on an empty GZIP one. */
+            st = px_fail(PX_ERR_FITS,
+                         "%s: damaged data: tile %ld of the %s HDU (HDU %d) is empty or its "
+                         "descriptor unreadable",
+                         path, row, name, hdu);
+            fstatus = 0;
+            goto cleanup;
+        }
+        if (len == 0) continue; /* stored in UNCOMPRESSED_DATA or GZIP_COMPRESSED_DATA */
         if ((size_t)len > nbuf) {
             unsigned char *b = realloc(buf, (size_t)len);
             if (!b) {

@@ -60,5 +60,19 @@ int main(int argc, char **argv)
            "px_image_read(cfitsio-rice-overread.fits): status %d, message '%s'", st,
            px_last_error());
     if (st == PX_SUCCESS) px_image_destroy(img);
+    /* Empty tiles (descriptor length 0 or unreadable) with no other data
+     * column: CFITSIO spins on the GZIP ones and overreads the RICE one. */
+    {
+        static const char *const empty[] = {"cfitsio-gzip-empty-tile-1.fits",
+                                            "cfitsio-gzip-empty-tile-2.fits",
+                                            "cfitsio-rice-empty-tile.fits"};
+        for (i = 0; i < sizeof empty / sizeof empty[0]; i++) {
+            snprintf(path, sizeof path, "%s/%s", argv[1], empty[i]);
+            st = px_image_read(path, &img);
+            EXPECT(st == PX_ERR_FITS && strstr(px_last_error(), "is empty or its descriptor"),
+                   "px_image_read(%s): status %d, message '%s'", empty[i], st, px_last_error());
+            if (st == PX_SUCCESS) px_image_destroy(img);
+        }
+    }
     return px_test_finish("test_fits_known");
 }
