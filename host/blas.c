@@ -97,36 +97,6 @@ px_status px_blas_fail(int code, const char *what)
     return px_fail(PX_ERR_BLAS, "blas: %s: %s (%d)", what, px_blas_status_name(code), code);
 }
 
-/* Kernel NAME of the blas_aux program and its work-group size. */
-static px_status aux_kernel(px_context *ctx, const char *name, cl_kernel *out, size_t *wg)
-{
-    static const char *const sources[] = {"blas_aux", NULL};
-    px_status st = PX_SUCCESS;
-    cl_program prog = NULL;
-    cl_kernel k = NULL;
-    size_t req[3] = {0, 0, 0};
-    cl_int err;
-
-    *out = NULL;
-    st = px_program_get(ctx, sources, NULL, &prog);
-    if (st != PX_SUCCESS) goto cleanup;
-    k = clCreateKernel(prog, name, &err);
-    PX_CHECK_CL(err, "blas_aux.cl: clCreateKernel");
-    err = clGetKernelWorkGroupInfo(k, ctx->device, CL_KERNEL_COMPILE_WORK_GROUP_SIZE, sizeof req,
-                                   req, NULL);
-    PX_CHECK_CL(err, "blas_aux.cl: work-group size");
-    if (req[0] == 0) {
-        st = px_fail(PX_ERR_INTERNAL, "blas_aux.cl: %s has no required work-group size", name);
-        goto cleanup;
-    }
-    *wg = req[0];
-    *out = k;
-    k = NULL;
-cleanup:
-    if (k) clReleaseKernel(k);
-    return st;
-}
-
 /* Launches NAME over nmat work-groups with nm buffer arguments then, when
  * imode is not NULL, one int. */
 static px_status aux_launch(px_context *ctx, const char *name, size_t nmat, int nm,
@@ -137,7 +107,7 @@ static px_status aux_launch(px_context *ctx, const char *name, size_t nmat, int 
     size_t wg = 0, global;
     cl_int err;
 
-    st = aux_kernel(ctx, name, &k, &wg);
+    st = px_kernel_get(ctx, "blas_aux", name, &k, &wg);
     if (st != PX_SUCCESS) goto cleanup;
     for (int i = 0; i < nm; i++) {
         err = clSetKernelArg(k, (cl_uint)i, sizeof(cl_mem), &mem[i]);

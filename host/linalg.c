@@ -16,36 +16,6 @@
 
 #define LA_DEFAULT_JACOBI_MAXN 256
 
-/* The kernel NAME of the linalg program and its work-group size. */
-static px_status la_kernel(px_context *ctx, const char *name, cl_kernel *out, size_t *wg)
-{
-    static const char *const sources[] = {"linalg", NULL};
-    px_status st = PX_SUCCESS;
-    cl_program prog = NULL;
-    cl_kernel k = NULL;
-    size_t req[3] = {0, 0, 0};
-    cl_int err;
-
-    *out = NULL;
-    st = px_program_get(ctx, sources, NULL, &prog);
-    if (st != PX_SUCCESS) goto cleanup;
-    k = clCreateKernel(prog, name, &err);
-    PX_CHECK_CL(err, "linalg.cl: clCreateKernel");
-    err = clGetKernelWorkGroupInfo(k, ctx->device, CL_KERNEL_COMPILE_WORK_GROUP_SIZE, sizeof req,
-                                   req, NULL);
-    PX_CHECK_CL(err, "linalg.cl: work-group size");
-    if (req[0] == 0) {
-        st = px_fail(PX_ERR_INTERNAL, "linalg.cl: %s has no required work-group size", name);
-        goto cleanup;
-    }
-    *wg = req[0];
-    *out = k;
-    k = NULL;
-cleanup:
-    if (k) clReleaseKernel(k);
-    return st;
-}
-
 /* Sets the arguments (cl_mem handles, then an optional int) and launches
  * nmat work-groups. kinds has one letter per handle: 'd' a descriptor array
  * and 'i' an info array, whose sizes are checked against nmat (a short one
@@ -78,7 +48,7 @@ static px_status la_launch(px_context *ctx, const char *name, size_t nmat, const
             goto cleanup;
         }
     }
-    st = la_kernel(ctx, name, &k, &wg);
+    st = px_kernel_get(ctx, "linalg", name, &k, &wg);
     if (st != PX_SUCCESS) goto cleanup;
     for (int i = 0; i < nmem; i++) {
         err = clSetKernelArg(k, (cl_uint)i, sizeof(cl_mem), &mem[i]);
@@ -149,7 +119,7 @@ px_status px_la_limits(px_context *ctx, size_t *wg, long *jacobi_maxn)
     cl_kernel k = NULL;
     size_t w = 0;
 
-    st = la_kernel(ctx, "la_syevj", &k, &w);
+    st = px_kernel_get(ctx, "linalg", "la_syevj", &k, &w);
     if (st != PX_SUCCESS) goto cleanup;
     if (wg) *wg = w;
     if (jacobi_maxn)

@@ -361,3 +361,39 @@ cleanup:
     free(text);
     return st;
 }
+
+px_status px_kernel_get(px_context *ctx, const char *source, const char *name, cl_kernel *out,
+                        size_t *wg)
+{
+    const char *const sources[] = {source, NULL};
+    px_status st = PX_SUCCESS;
+    cl_program prog = NULL;
+    cl_kernel k = NULL;
+    size_t req[3] = {0, 0, 0};
+    cl_int err;
+
+    *out = NULL;
+    st = px_program_get(ctx, sources, NULL, &prog);
+    if (st != PX_SUCCESS) goto cleanup;
+    k = clCreateKernel(prog, name, &err);
+    if (err != CL_SUCCESS) {
+        st = px_fail(err, "%s.cl: clCreateKernel %s: %s", source, name, px_strerror(err));
+        goto cleanup;
+    }
+    err = clGetKernelWorkGroupInfo(k, ctx->device, CL_KERNEL_COMPILE_WORK_GROUP_SIZE, sizeof req,
+                                   req, NULL);
+    if (err != CL_SUCCESS) {
+        st = px_fail(err, "%s.cl: work-group size of %s: %s", source, name, px_strerror(err));
+        goto cleanup;
+    }
+    if (req[0] == 0) {
+        st = px_fail(PX_ERR_INTERNAL, "%s.cl: %s has no required work-group size", source, name);
+        goto cleanup;
+    }
+    *wg = req[0];
+    *out = k;
+    k = NULL;
+cleanup:
+    if (k) clReleaseKernel(k);
+    return st;
+}

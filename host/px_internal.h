@@ -116,6 +116,13 @@ px_status px_build_options(const px_context *ctx, const char *extra, char **opts
 px_status px_program_get(px_context *ctx, const char *const *sources, const char *extra,
                          cl_program *out);
 
+/* Kernel NAME of the program built from kernels/SOURCE.cl alone, with the
+ * work-group size its reqd_work_group_size attribute fixes (a kernel without
+ * one is an error: batched kernels size their launches from it). The caller
+ * releases the kernel. */
+px_status px_kernel_get(px_context *ctx, const char *source, const char *name, cl_kernel *out,
+                        size_t *wg);
+
 /* ------------------------------------------------------------------ PSF */
 
 /* A Legendre table: nfiber rows of ncoef coefficients on [wmin, wmax]. */
