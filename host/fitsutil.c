@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* The first (most specific) message CFITSIO stacked, or its status text. */
 static void cfitsio_text(int fstatus, char *buf, size_t n)
@@ -296,5 +297,91 @@ px_status px_cards_write(fitsfile *fp, const char *path, const px_cards *c, cons
         }
     }
 cleanup:
+    return st;
+}
+
+/* Directory part of path ("." when none) into dir, for messages. */
+static void dir_of(const char *path, char *dir, size_t n)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        snprintf(dir, n, ".");
+    else if (slash == path)
+        snprintf(dir, n, "/");
+    else
+        snprintf(dir, n, "%.*s", (int)(slash - path), path);
+}
+
+px_status px_fits_out_open(px_fits_out *o, const char *path)
+{
+    px_status st = PX_SUCCESS;
+    struct stat sb;
+    mode_t mask;
+    int fd = -1, fstatus = 0;
+    char dir[4096];
+
+    o->fp = NULL;
+    o->path = path;
+    o->tmp = malloc(strlen(path) + 16);
+    if (!o->tmp) {
+        st = px_fail(PX_ERR_NOMEM, "%s: out of host memory", path);
+        goto cleanup;
+    }
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        st = px_fail(PX_ERR_IO, "%s: is a directory", path);
+        goto cleanup;
+    }
+    sprintf(o->tmp, "%s.tmp.XXXXXX", path);
+    fd = mkstemp(o->tmp);
+    if (fd < 0) {
+        dir_of(path, dir, sizeof dir);
+        st = px_fail(PX_ERR_IO, "%s: cannot create a file in directory %s: %s", path, dir,
+                     strerror(errno));
+        goto cleanup;
+    }
+    /* mkstemp made it 0600; give it the mode a new file would get. */
+    mask = umask(0);
+    umask(mask);
+    if (fchmod(fd, 0666 & ~mask) != 0) {
+        st = px_fail(PX_ERR_IO, "%s: cannot set the mode of %s: %s", path, o->tmp, strerror(errno));
+        goto cleanup;
+    }
+    close(fd);
+    fd = -1;
+    /* CFITSIO refuses to create over an existing file: free the unique name
+     * mkstemp reserved, then create it at once (the disk-file call skips
+     * CFITSIO's extended file-name syntax, so any path works). */
+    unlink(o->tmp);
+    if (fits_create_diskfile(&o->fp, o->tmp, &fstatus)) {
+        o->fp = NULL;
+        st = px_fits_fail(fstatus, path, "creating the temporary output file");
+        goto cleanup;
+    }
+cleanup:
+    if (fd >= 0) {
+        close(fd);
+        unlink(o->tmp);
+    }
+    if (st != PX_SUCCESS) {
+        free(o->tmp);
+        o->tmp = NULL;
+    }
+    return st;
+}
+
+px_status px_fits_out_close(px_fits_out *o, px_status st)
+{
+    int fstatus = 0;
+    if (!o->tmp) return st;
+    if (o->fp) fits_close_file(o->fp, &fstatus);
+    o->fp = NULL;
+    if (st == PX_SUCCESS && fstatus) st = px_fits_fail(fstatus, o->path, "closing the output file");
+    if (fstatus) fits_clear_errmsg();
+    if (st == PX_SUCCESS && rename(o->tmp, o->path) != 0)
+        st = px_fail(PX_ERR_IO, "%s: cannot rename %s into place: %s", o->path, o->tmp,
+                     strerror(errno));
+    if (st != PX_SUCCESS) unlink(o->tmp);
+    free(o->tmp);
+    o->tmp = NULL;
     return st;
 }

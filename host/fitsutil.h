@@ -1,5 +1,5 @@
-/* FITS helpers shared by the image, frame and truth readers and the frame
- * writer (image.c, frame.c, compare.c): opening a file with the errors a user
+/* FITS helpers shared by the image, frame and truth readers and the writers
+ * (image.c, frame.c, compare.c, simulate.c, psf_synth.c): opening a file with the errors a user
  * can act on, turning CFITSIO statuses into perfex messages, and collecting or
  * writing the header cards that travel from an image into a frame.
  */
@@ -45,6 +45,20 @@ void px_cards_free(px_cards *c);
  * structural; CONTINUE cards follow the fate of the card they continue. */
 px_status px_cards_write(fitsfile *fp, const char *path, const px_cards *c,
                          const char *const *skip);
+
+/* Atomic FITS output: px_fits_out_open creates an empty FITS file at a unique
+ * temporary name beside path (with the mode a new file would get), so that a
+ * failed write never leaves a partial file under the real name;
+ * px_fits_out_close closes it and, when st is PX_SUCCESS and the close works,
+ * renames it onto path, else removes it. It returns st, or the close/rename
+ * failure. Errors name path: "PATH: cannot create a file in directory D: ...". */
+typedef struct px_fits_out {
+    fitsfile *fp;
+    const char *path;
+    char *tmp;
+} px_fits_out;
+px_status px_fits_out_open(px_fits_out *o, const char *path);
+px_status px_fits_out_close(px_fits_out *o, px_status st);
 
 /* Keyword name of a card (up to 8 characters, trailing blanks removed). */
 void px_card_key(const char *card, char key[9]);

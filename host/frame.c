@@ -168,26 +168,10 @@ cleanup:
     return st;
 }
 
-/* Directory part of path ("." when none) into dir. */
-static void dir_of(const char *path, char *dir, size_t n)
-{
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-        snprintf(dir, n, ".");
-    else if (slash == path)
-        snprintf(dir, n, "/");
-    else
-        snprintf(dir, n, "%.*s", (int)(slash - path), path);
-}
-
 px_status px_frame_write(const px_frame *f, const char *path)
 {
     px_status st = PX_SUCCESS;
-    fitsfile *fp = NULL;
-    char tmp[PATH_MAX + 32], dir[PATH_MAX];
-    int fd = -1, fstatus = 0, have_tmp = 0;
-    mode_t mask;
-    struct stat sb;
+    px_fits_out out = {0};
     if (!f || !path || !path[0]) {
         st = px_fail(PX_ERR_INVALID_ARG, "frame: no output path");
         goto cleanup;
@@ -196,58 +180,11 @@ px_status px_frame_write(const px_frame *f, const char *path)
         st = px_fail(PX_ERR_IO, "%s: path too long", path);
         goto cleanup;
     }
-    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-        st = px_fail(PX_ERR_IO, "%s: is a directory", path);
-        goto cleanup;
-    }
-    dir_of(path, dir, sizeof dir);
-    snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path);
-    fd = mkstemp(tmp);
-    if (fd < 0) {
-        st = px_fail(PX_ERR_IO, "%s: cannot create a file in directory %s: %s", path, dir,
-                     strerror(errno));
-        goto cleanup;
-    }
-    have_tmp = 1;
-    /* mkstemp made it 0600; give it the mode a new file would get. */
-    mask = umask(0);
-    umask(mask);
-    if (fchmod(fd, 0666 & ~mask) != 0) {
-        st = px_fail(PX_ERR_IO, "%s: cannot set the mode of %s: %s", path, tmp, strerror(errno));
-        goto cleanup;
-    }
-    close(fd);
-    fd = -1;
-    /* CFITSIO refuses to create over an existing file: free the unique name
-     * mkstemp reserved, then create it at once. */
-    unlink(tmp);
-    if (fits_create_diskfile(&fp, tmp, &fstatus)) {
-        fp = NULL;
-        have_tmp = 0;
-        st = px_fits_fail(fstatus, path, "creating the temporary output file");
-        goto cleanup;
-    }
-    st = write_all(fp, path, f);
+    st = px_fits_out_open(&out, path);
     if (st != PX_SUCCESS) goto cleanup;
-    fits_close_file(fp, &fstatus);
-    fp = NULL;
-    if (fstatus) {
-        st = px_fits_fail(fstatus, path, "closing the output file");
-        goto cleanup;
-    }
-    if (rename(tmp, path) != 0) {
-        st = px_fail(PX_ERR_IO, "%s: cannot rename %s into place: %s", path, tmp, strerror(errno));
-        goto cleanup;
-    }
-    have_tmp = 0;
+    st = write_all(out.fp, path, f);
+    st = px_fits_out_close(&out, st);
 cleanup:
-    if (fd >= 0) close(fd);
-    if (fp) {
-        fstatus = 0;
-        fits_close_file(fp, &fstatus);
-        fits_clear_errmsg();
-    }
-    if (have_tmp) unlink(tmp);
     return st;
 }
 

@@ -20,6 +20,8 @@
  * Gauss-Hermite and tail coefficients are built in the Legendre basis.
  */
 #include "perfex/synth.h"
+
+#include "fitsutil.h"
 #include "px_internal.h"
 
 #include <errno.h>
@@ -506,9 +508,9 @@ px_status px_psf_synth_write(const px_psf_synth_options *opt, const char *path)
 {
     synth_model *m = NULL;
     double *xtr = NULL, *ytr = NULL, *tab = NULL, dmin, dmax;
-    char *tmp = NULL;
+    px_fits_out out = {0};
     fitsfile *fp = NULL;
-    int fst = 0, fd, psfver = 3, tmp_made = 0;
+    int fst = 0, psfver = 3;
     size_t i, ntrace, ntab;
     px_status st = check_options(opt);
     if (st != PX_SUCCESS) goto cleanup;
@@ -522,8 +524,7 @@ px_status px_psf_synth_write(const px_psf_synth_options *opt, const char *path)
     xtr = px_calloc(ntrace, sizeof *xtr);
     ytr = px_calloc(ntrace, sizeof *ytr);
     tab = px_calloc(ntab, sizeof *tab);
-    tmp = malloc(strlen(path) + 16);
-    if (!m || !xtr || !ytr || !tab || !tmp) {
+    if (!m || !xtr || !ytr || !tab) {
         st = px_fail(PX_ERR_NOMEM, "%s: out of memory", path);
         goto cleanup;
     }
@@ -542,20 +543,9 @@ px_status px_psf_synth_write(const px_psf_synth_options *opt, const char *path)
         goto cleanup;
     }
 
-    /* Reserve a unique name next to the target, then let CFITSIO create it
-     * (it refuses existing files); the disk-file call skips CFITSIO's
-     * extended file-name syntax so any path works. */
-    sprintf(tmp, "%s.tmpXXXXXX", path);
-    fd = mkstemp(tmp);
-    if (fd < 0) {
-        st = px_fail(PX_ERR_IO, "%s: cannot create a temporary file next to it: %s", path,
-                     strerror(errno));
-        goto cleanup;
-    }
-    close(fd);
-    unlink(tmp);
-    FITS_TRY(fits_create_diskfile(&fp, tmp, &fst), "the file");
-    tmp_made = 1;
+    st = px_fits_out_open(&out, path);
+    if (st != PX_SUCCESS) goto cleanup;
+    fp = out.fp;
 
     trace_domain(m->cam, &dmin, &dmax);
     FITS_TRY(write_trace(fp, "XTRACE", opt->nfibers, xtr, dmin, dmax, &fst), "XTRACE");
@@ -565,21 +555,9 @@ px_status px_psf_synth_write(const px_psf_synth_options *opt, const char *path)
     FITS_TRY(fits_update_key(fp, TINT, "PSFVER", &psfver, NULL, &fst), "the primary header");
     FITS_TRY(write_trace(fp, "YTRACE", opt->nfibers, ytr, dmin, dmax, &fst), "YTRACE");
     FITS_TRY(write_table(fp, opt, tab, &fst), "the PSF table");
-    FITS_TRY(fits_close_file(fp, &fst), "the file");
-    fp = NULL;
-    if (rename(tmp, path) != 0) {
-        st = px_fail(PX_ERR_IO, "%s: cannot rename %s to it: %s", path, tmp, strerror(errno));
-        goto cleanup;
-    }
-    tmp_made = 0;
 
 cleanup:
-    if (fp) {
-        fst = 0;
-        fits_close_file(fp, &fst);
-    }
-    if (tmp_made) unlink(tmp);
-    free(tmp);
+    st = px_fits_out_close(&out, st);
     free(tab);
     free(ytr);
     free(xtr);

@@ -839,12 +839,8 @@ static px_status write_all(fitsfile *fp, const char *path, const px_sim_result *
 px_status px_sim_write(const px_sim_result *r, const char *path)
 {
     px_status st = PX_SUCCESS;
-    fitsfile *fp = NULL;
+    px_fits_out out = {0};
     float *fbuf = NULL;
-    char tmp[PATH_MAX + 32];
-    int fd = -1, fstatus = 0, have_tmp = 0;
-    mode_t mask;
-    struct stat sb;
 
     if (!r || !path || !path[0]) {
         st = px_fail(PX_ERR_INVALID_ARG, "simulate: no output path");
@@ -854,60 +850,16 @@ px_status px_sim_write(const px_sim_result *r, const char *path)
         st = px_fail(PX_ERR_IO, "%s: path too long", path);
         goto cleanup;
     }
-    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-        st = px_fail(PX_ERR_IO, "%s: is a directory", path);
-        goto cleanup;
-    }
     fbuf = px_calloc((size_t)r->nx * r->ny, sizeof *fbuf);
     if (!fbuf) {
         st = px_fail(PX_ERR_NOMEM, "%s: out of host memory for writing", path);
         goto cleanup;
     }
-    snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path);
-    fd = mkstemp(tmp);
-    if (fd < 0) {
-        st = px_fail(PX_ERR_IO, "%s: cannot create a temporary file beside it: %s", path,
-                     strerror(errno));
-        goto cleanup;
-    }
-    have_tmp = 1;
-    mask = umask(0);
-    umask(mask);
-    if (fchmod(fd, 0666 & ~mask) != 0) {
-        st = px_fail(PX_ERR_IO, "%s: cannot set the mode of %s: %s", path, tmp, strerror(errno));
-        goto cleanup;
-    }
-    close(fd);
-    fd = -1;
-    /* CFITSIO will not create over an existing file: free the name first. */
-    unlink(tmp);
-    if (fits_create_diskfile(&fp, tmp, &fstatus)) {
-        fp = NULL;
-        have_tmp = 0;
-        st = px_fits_fail(fstatus, path, "creating the temporary output file");
-        goto cleanup;
-    }
-    st = write_all(fp, path, r, fbuf);
+    st = px_fits_out_open(&out, path);
     if (st != PX_SUCCESS) goto cleanup;
-    fits_close_file(fp, &fstatus);
-    fp = NULL;
-    if (fstatus) {
-        st = px_fits_fail(fstatus, path, "closing the output file");
-        goto cleanup;
-    }
-    if (rename(tmp, path) != 0) {
-        st = px_fail(PX_ERR_IO, "%s: cannot rename %s into place: %s", path, tmp, strerror(errno));
-        goto cleanup;
-    }
-    have_tmp = 0;
+    st = write_all(out.fp, path, r, fbuf);
+    st = px_fits_out_close(&out, st);
 cleanup:
-    if (fd >= 0) close(fd);
-    if (fp) {
-        fstatus = 0;
-        fits_close_file(fp, &fstatus);
-        fits_clear_errmsg();
-    }
-    if (have_tmp) unlink(tmp);
     free(fbuf);
     return st;
 }

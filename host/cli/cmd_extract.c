@@ -5,6 +5,7 @@
  * usage.
  */
 #include "cli.h"
+#include "fitsutil.h"
 #include "extract_mpi.h"
 
 #include "perfex/extract.h"
@@ -108,32 +109,18 @@ static void progress(int done, int total, void *arg)
 /* Write the model image as a float32 FITS image, atomically. */
 static int write_model(const char *path, const double *m, int nx, int ny)
 {
-    fitsfile *fp = NULL;
-    int status = 0, rc = 1;
+    px_fits_out out = {0};
     long ax[2] = {nx, ny};
-    char *tmp = malloc(strlen(path) + 40);
-    if (!tmp) {
-        fprintf(stderr, "perfex: out of memory\n");
-        return 1;
+    int status = 0;
+    px_status st = px_fits_out_open(&out, path);
+    if (st == PX_SUCCESS) {
+        fits_create_img(out.fp, FLOAT_IMG, 2, ax, &status);
+        fits_write_key_str(out.fp, "EXTNAME", "MODEL", "model image", &status);
+        fits_write_img(out.fp, TDOUBLE, 1, (LONGLONG)nx * ny, (void *)m, &status);
+        if (status) st = px_fits_fail(status, path, "writing the model image");
+        st = px_fits_out_close(&out, st);
     }
-    sprintf(tmp, "!%s.tmp%ld", path, (long)getpid());
-    fits_create_file(&fp, tmp, &status);
-    fits_create_img(fp, FLOAT_IMG, 2, ax, &status);
-    fits_write_key_str(fp, "EXTNAME", "MODEL", "model image", &status);
-    fits_write_img(fp, TDOUBLE, 1, (LONGLONG)nx * ny, (void *)m, &status);
-    fits_close_file(fp, &status);
-    if (status) {
-        char msg[FLEN_STATUS];
-        fits_get_errstatus(status, msg);
-        fprintf(stderr, "perfex: %s: cannot write the model image: %s\n", path, msg);
-    } else if (rename(tmp + 1, path) != 0) {
-        fprintf(stderr, "perfex: %s: cannot rename to %s: %s\n", tmp + 1, path, strerror(errno));
-    } else {
-        rc = 0;
-    }
-    if (rc) unlink(tmp + 1);
-    free(tmp);
-    return rc;
+    return st == PX_SUCCESS ? 0 : px_cli_error(st);
 }
 
 /* Refuse an output path that cannot be written or that names an input, before
