@@ -7,12 +7,12 @@
 # time, spectra x wavelengths, and chi of the extracted spectra against the
 # simulation's truth.
 #
-# Sized for about two minutes on a 2-core CPU (4 bundles, 100 fibers, the
+# Sized for about two minutes on a 2-core CPU (10 bundles, 250 fibers, the
 # whole r-camera range). PERFEX_DEMO_FULL=1 (or --full) runs the full
 # 500-fiber frame instead. Outputs go to out/demo (PERFEX_DEMO_DIR).
 set -eu
 cd "$(dirname "$0")/.."
-NSPEC=${PERFEX_DEMO_NSPEC:-100}
+NSPEC=${PERFEX_DEMO_NSPEC:-250}
 [ "${1:-}" = "--full" ] && PERFEX_DEMO_FULL=1
 [ "${PERFEX_DEMO_FULL:-0}" = "1" ] && NSPEC=500
 
