@@ -23,8 +23,7 @@
 
 /* Record a one-line message for px_last_error() and return status, so that a
  * failing check reads: if (bad) { st = px_fail(PX_ERR_IO, "%s: ...", path); goto cleanup; } */
-px_status px_fail(px_status status, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+px_status px_fail(px_status status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Same, for an OpenCL call: message "what: CL_ERROR_NAME". Returns the CL code. */
 px_status px_fail_cl(cl_int err, const char *what);
 /* Same, but for resource exhaustion and lost devices the message names

@@ -15,11 +15,14 @@ enum { PX_OPT_DEVICE_TYPE = 1000, PX_OPT_PLATFORM, PX_OPT_DEVICE, PX_OPT_QUIET, 
 #define PX_CLI_DEVICE_OPTIONS                                                                      \
     {"device-type", required_argument, 0, PX_OPT_DEVICE_TYPE},                                     \
         {"platform", required_argument, 0, PX_OPT_PLATFORM},                                       \
-        {"device", required_argument, 0, PX_OPT_DEVICE}
+    {                                                                                              \
+        "device", required_argument, 0, PX_OPT_DEVICE                                              \
+    }
 
 #define PX_CLI_DEVICE_HELP                                                                         \
-    "  --device-type cpu|gpu|accelerator|any   device kind (default any: GPU with fp64, else CPU)\n" \
-    "  --platform N|TEXT    platform index or name substring\n"                                   \
+    "  --device-type cpu|gpu|accelerator|any   device kind (default any: GPU with fp64, else "     \
+    "CPU)\n"                                                                                       \
+    "  --platform N|TEXT    platform index or name substring\n"                                    \
     "  --device N|TEXT      device index or name substring (default from $PERFEX_DEVICE)\n"
 
 /* Start a request from $PERFEX_DEVICE; returns 0, or 2 after printing an error. */

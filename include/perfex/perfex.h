@@ -138,9 +138,9 @@ typedef struct px_psf_summary {
     int hsizex, hsizey;
     int ghdegx, ghdegy;
     int legdeg;
-    double wavemin, wavemax;         /* PSF HDU domain */
-    double wmin_all, wmax_all;       /* range valid for every fiber */
-    double wmin_any, wmax_any;       /* range valid for some fiber */
+    double wavemin, wavemax;   /* PSF HDU domain */
+    double wmin_all, wmax_all; /* range valid for every fiber */
+    double wmin_any, wmax_any; /* range valid for some fiber */
     double psferr;
     int has_tails;
 } px_psf_summary;
