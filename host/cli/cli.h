@@ -40,6 +40,13 @@ void px_cli_profile_print(const struct px_profile_s *p, const char *title, FILE 
 /* perfex bench (cmd_bench.c). */
 int px_cmd_bench(int argc, char **argv);
 
+/* Number parsing for the flags (no message: the caller names the flag).
+ * Each returns 0, or -1 for text that is not wholly one finite number in
+ * range. A grid is "WMIN,WMAX,DW" with DW > 0 and WMAX >= WMIN. */
+int px_cli_parse_long(const char *s, long lo, long hi, long *out);
+int px_cli_parse_double(const char *s, double *out);
+int px_cli_parse_grid(const char *s, double *wmin, double *wmax, double *dw);
+
 /* Print "perfex: MESSAGE" from px_last_error() (or the status name). Returns 1. */
 int px_cli_error(px_status st);
 

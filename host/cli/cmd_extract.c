@@ -60,11 +60,8 @@ static void usage(FILE *f)
 
 static int parse_int(const char *flag, const char *text, int lo, int *out)
 {
-    char *end = NULL;
     long v;
-    errno = 0;
-    v = strtol(text, &end, 10);
-    if (!text[0] || *end || errno || v < lo || v > 1000000000) {
+    if (px_cli_parse_long(text, lo, 1000000000, &v)) {
         fprintf(stderr, "perfex extract: %s needs an integer >= %d, got '%s'\n", flag, lo, text);
         return -1;
     }
@@ -74,9 +71,8 @@ static int parse_int(const char *flag, const char *text, int lo, int *out)
 
 static int parse_real(const char *flag, const char *text, double *out)
 {
-    char *end = NULL;
-    double v = strtod(text, &end);
-    if (!text[0] || *end || !isfinite(v) || v < 0) {
+    double v;
+    if (px_cli_parse_double(text, &v) || v < 0) {
         fprintf(stderr, "perfex extract: %s needs a non-negative number, got '%s'\n", flag, text);
         return -1;
     }
@@ -86,9 +82,7 @@ static int parse_real(const char *flag, const char *text, double *out)
 
 static int parse_wave(const char *text, px_extract_options *o)
 {
-    char extra;
-    if (sscanf(text, "%lf,%lf,%lf%c", &o->wmin, &o->wmax, &o->dw, &extra) != 3 ||
-        !isfinite(o->wmin) || !isfinite(o->wmax) || !(o->dw > 0) || !(o->wmax >= o->wmin)) {
+    if (px_cli_parse_grid(text, &o->wmin, &o->wmax, &o->dw)) {
         fprintf(stderr,
                 "perfex extract: --wavelength needs WMIN,WMAX,DW with DW > 0 and WMAX >= WMIN, "
                 "got '%s'\n",

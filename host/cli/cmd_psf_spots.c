@@ -17,25 +17,6 @@
 
 enum { OPT_FIBER = PX_OPT_FIRST_FREE, OPT_WAVELENGTH, OPT_AT };
 
-static int parse_int(const char *s, int *out)
-{
-    char *end;
-    long v;
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < -2147483647L || v > 2147483647L) return -1;
-    *out = (int)v;
-    return 0;
-}
-
-static int parse_double(const char *s, double *out)
-{
-    char *end;
-    errno = 0;
-    *out = strtod(s, &end);
-    return (errno || end == s || *end) ? -1 : 0;
-}
-
 static void spot_usage(FILE *f)
 {
     fprintf(f, "usage: perfex psf spot PSF --fiber F --wavelength W [device flags]\n\n"
@@ -70,13 +51,15 @@ int px_cmd_psf_spot(int argc, char **argv)
             rc = 0;
             goto cleanup;
         } else if (opt == OPT_FIBER) {
-            if (parse_int(optarg, &fiber)) {
+            long v;
+            if (px_cli_parse_long(optarg, -2147483647L, 2147483647L, &v)) {
                 fprintf(stderr, "perfex: --fiber '%s' is not an integer\n", optarg);
                 goto cleanup;
             }
+            fiber = (int)v;
             have_fiber = 1;
         } else if (opt == OPT_WAVELENGTH) {
-            if (parse_double(optarg, &wave)) {
+            if (px_cli_parse_double(optarg, &wave)) {
                 fprintf(stderr, "perfex: --wavelength '%s' is not a number\n", optarg);
                 goto cleanup;
             }

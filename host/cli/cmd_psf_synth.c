@@ -22,20 +22,6 @@ static void usage(FILE *f)
                "  -h, --help             this text\n");
 }
 
-static int parse_int(const char *text, long lo, long hi, long *out)
-{
-    char *end;
-    long v;
-    int rc = -1;
-    errno = 0;
-    v = strtol(text, &end, 10);
-    if (!errno && end != text && !*end && v >= lo && v <= hi) {
-        *out = v;
-        rc = 0;
-    }
-    return rc;
-}
-
 int px_cmd_psf_synth(int argc, char **argv)
 {
     static const struct option longopts[] = {{"output", required_argument, 0, 'o'},
@@ -69,7 +55,7 @@ int px_cmd_psf_synth(int argc, char **argv)
             opt.camera = optarg[0];
             break;
         case 'n':
-            if (parse_int(optarg, 1, PX_SYNTH_MAX_FIBERS, &v)) {
+            if (px_cli_parse_long(optarg, 1, PX_SYNTH_MAX_FIBERS, &v)) {
                 fprintf(stderr, "perfex: --fibers must be an integer from 1 to %d, not '%s'\n",
                         PX_SYNTH_MAX_FIBERS, optarg);
                 rc = 2;

@@ -42,32 +42,6 @@ static void usage(FILE *f)
             "  -h, --help             this text\n" PX_CLI_DEVICE_HELP);
 }
 
-static int parse_long(const char *s, long lo, long hi, long *out)
-{
-    char *end;
-    long v;
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi) return -1;
-    *out = v;
-    return 0;
-}
-
-static int parse_grid(const char *s, double *wmin, double *wmax, double *dw)
-{
-    char *end;
-    errno = 0;
-    *wmin = strtod(s, &end);
-    if (errno || end == s || *end != ',') return -1;
-    s = end + 1;
-    *wmax = strtod(s, &end);
-    if (errno || end == s || *end != ',') return -1;
-    s = end + 1;
-    *dw = strtod(s, &end);
-    if (errno || end == s || *end) return -1;
-    return (*dw > 0.0 && *wmax >= *wmin) ? 0 : -1;
-}
-
 static double now(void)
 {
     struct timespec ts;
@@ -114,20 +88,20 @@ int px_cmd_simulate(int argc, char **argv)
             out = optarg;
             break;
         case 'w':
-            if (parse_grid(optarg, &so.wmin, &so.wmax, &so.dw)) {
+            if (px_cli_parse_grid(optarg, &so.wmin, &so.wmax, &so.dw)) {
                 fprintf(stderr, "perfex: -w needs wmin,wmax,dw with dw > 0, not '%s'\n", optarg);
                 goto cleanup;
             }
             break;
         case 's':
-            if (parse_long(optarg, 0, 1000000, &v)) {
+            if (px_cli_parse_long(optarg, 0, 1000000, &v)) {
                 fprintf(stderr, "perfex: -s needs a fiber index >= 0, not '%s'\n", optarg);
                 goto cleanup;
             }
             so.specmin = (int)v;
             break;
         case 'n':
-            if (parse_long(optarg, 1, 1000000, &v)) {
+            if (px_cli_parse_long(optarg, 1, 1000000, &v)) {
                 fprintf(stderr, "perfex: -n needs a number of fibers >= 1, not '%s'\n", optarg);
                 goto cleanup;
             }
@@ -145,7 +119,7 @@ int px_cmd_simulate(int argc, char **argv)
             }
             break;
         case OPT_COSMICS:
-            if (parse_long(optarg, 0, 10000000, &v)) {
+            if (px_cli_parse_long(optarg, 0, 10000000, &v)) {
                 fprintf(stderr, "perfex: --cosmics needs a count >= 0, not '%s'\n", optarg);
                 goto cleanup;
             }

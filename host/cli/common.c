@@ -1,6 +1,8 @@
 /* Device-selection flags and error printing shared by the sub-commands. */
 #include "cli.h"
 
+#include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 
 int px_cli_error(px_status st)
@@ -59,4 +61,43 @@ px_context *px_cli_open(const px_device_request *req, int profiling)
         return NULL;
     }
     return ctx;
+}
+
+int px_cli_parse_long(const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    long v;
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi) return -1;
+    *out = v;
+    return 0;
+}
+
+int px_cli_parse_double(const char *s, double *out)
+{
+    char *end;
+    double v;
+    errno = 0;
+    v = strtod(s, &end);
+    if (errno || end == s || *end || !isfinite(v)) return -1;
+    *out = v;
+    return 0;
+}
+
+int px_cli_parse_grid(const char *s, double *wmin, double *wmax, double *dw)
+{
+    char *end;
+    errno = 0;
+    *wmin = strtod(s, &end);
+    if (errno || end == s || *end != ',') return -1;
+    s = end + 1;
+    *wmax = strtod(s, &end);
+    if (errno || end == s || *end != ',') return -1;
+    s = end + 1;
+    *dw = strtod(s, &end);
+    if (errno || end == s || *end) return -1;
+    return (isfinite(*wmin) && isfinite(*wmax) && *dw > 0.0 && isfinite(*dw) && *wmax >= *wmin)
+               ? 0
+               : -1;
 }
