@@ -133,6 +133,22 @@ __kernel void px_spot_params(const int n, const int nfiber, const int ncmax,
 /* Offset from the centre of pixel edge k of a stamp starting at pixel p0 with
  * ns pixels: specter forms the edges below its last pixel as p - c - 0.5 and
  * the last one as that plus 1; edges past the stamp continue the sequence. */
+/* The stamp of a spot centred at (X, Y) as specter cuts it: lower-left pixel
+ * (x0, y0) and the columns and rows specter's stamp has (it ends at
+ * int(c + hsize + 1.5), one short when the lower edge is at negative pixels).
+ * C's (int) truncates towards zero like Python's int(). Returns whether the
+ * fiber is valid and the wavelength inside its range (else no spot). */
+static int stamp_geometry(double X, double Y, int f, int nfiber, double w,
+                          __global const double *wminf, __global const double *wmaxf, int *x0,
+                          int *y0, int *nxs, int *nys)
+{
+    *x0 = (int)(X - PSF_HSIZEX + 0.5);
+    *y0 = (int)(Y - PSF_HSIZEY + 0.5);
+    *nxs = min(max((int)(X + PSF_HSIZEX + 1.5) - *x0, 0), SX);
+    *nys = min(max((int)(Y + PSF_HSIZEY + 1.5) - *y0, 0), SY);
+    return f >= 0 && f < nfiber && w >= wminf[max(f, 0)] && w <= wmaxf[max(f, 0)];
+}
+
 static double edge_offset(int p0, int k, int ns, double c)
 {
     return (k < ns) ? ((double)(p0 + k) - c - 0.5)
@@ -170,11 +186,7 @@ __kernel void px_spot_stamps(const int n, const int nfiber, __global const int *
     f = fiber[item];
     X = par[P_X];
     Y = par[P_Y];
-    x0 = (int)(X - PSF_HSIZEX + 0.5);
-    y0 = (int)(Y - PSF_HSIZEY + 0.5);
-    nxs = min(max((int)(X + PSF_HSIZEX + 1.5) - x0, 0), SX);
-    nys = min(max((int)(Y + PSF_HSIZEY + 1.5) - y0, 0), SY);
-    ok = f >= 0 && f < nfiber && wave[item] >= wminf[max(f, 0)] && wave[item] <= wmaxf[max(f, 0)];
+    ok = stamp_geometry(X, Y, f, nfiber, wave[item], wminf, wmaxf, &x0, &y0, &nxs, &nys);
     xc[item] = X;
     yc[item] = Y;
     x0out[item] = x0;
@@ -271,12 +283,7 @@ px_spot_stamps(const int n, const int nfiber, __global const int *fiber,
     f = fiber[item];
     X = par[P_X];
     Y = par[P_Y];
-    /* C's (int) truncates towards zero like Python's int(). */
-    x0 = (int)(X - PSF_HSIZEX + 0.5);
-    y0 = (int)(Y - PSF_HSIZEY + 0.5);
-    nxs = min(max((int)(X + PSF_HSIZEX + 1.5) - x0, 0), SX);
-    nys = min(max((int)(Y + PSF_HSIZEY + 1.5) - y0, 0), SY);
-    ok = f >= 0 && f < nfiber && wave[item] >= wminf[max(f, 0)] && wave[item] <= wmaxf[max(f, 0)];
+    ok = stamp_geometry(X, Y, f, nfiber, wave[item], wminf, wmaxf, &x0, &y0, &nxs, &nys);
     if (lid == 0) {
         xc[item] = X;
         yc[item] = Y;
