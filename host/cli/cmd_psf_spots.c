@@ -8,6 +8,7 @@
  * Fibers are 0-based indices into the PSF's fibers (specter's ispec).
  */
 #include "cli.h"
+#include "fitsutil.h"
 
 #include <errno.h>
 #include <fitsio.h>
@@ -182,14 +183,15 @@ cleanup:
     return rc;
 }
 
-/* Write the spots table to tmp (which must not exist). */
-static int write_spots(const char *tmp, const char *psfpath, const px_spots *s, const int *fiber,
-                       const double *wave)
+/* Write the table into f (an empty file from px_fits_out_open); errors name
+ * path. Returns PX_SUCCESS or the failure (message recorded). */
+static px_status write_spots(fitsfile *f, const char *path, const char *psfpath, const px_spots *s,
+                             const int *fiber, const double *wave)
 {
-    fitsfile *f = NULL;
-    int status = 0, rc = 1, i, r;
+    px_status st = PX_SUCCESS;
+    int status = 0, i, r;
     size_t npix = (size_t)s->stamp_nx * s->stamp_ny;
-    char form[32], tdim[32], msg[FLEN_ERRMSG];
+    char form[32], tdim[32];
     char *ttype[] = {"FIBER", "WAVELENGTH", "X", "Y", "XMIN", "YMIN", "NX", "NY", "SPOT"};
     char *tform[] = {"K", "D", "D", "D", "K", "K", "K", "K", form};
     const char *base = strrchr(psfpath, '/');
@@ -201,10 +203,9 @@ static int write_spots(const char *tmp, const char *psfpath, const px_spots *s, 
     iv = calloc(s->n > 0 ? (size_t)s->n : 1, sizeof *iv);
     row = calloc(npix, sizeof *row);
     if (!iv || !row) {
-        fprintf(stderr, "perfex: out of memory writing %s\n", tmp);
+        st = px_fail(PX_ERR_NOMEM, "%s: out of memory for writing", path);
         goto cleanup;
     }
-    if (fits_create_file(&f, tmp, &status)) goto fits_error;
     if (fits_create_img(f, BYTE_IMG, 0, NULL, &status)) goto fits_error;
     if (fits_create_tbl(f, BINARY_TBL, s->n, 9, ttype, tform, NULL, "SPOTS", &status))
         goto fits_error;
@@ -236,24 +237,13 @@ static int write_spots(const char *tmp, const char *psfpath, const px_spots *s, 
                 goto fits_error;
         }
     }
-    if (fits_close_file(f, &status)) {
-        f = NULL;
-        goto fits_error;
-    }
-    f = NULL;
-    rc = 0;
     goto cleanup;
 fits_error:
-    fits_get_errstatus(status, msg);
-    fprintf(stderr, "perfex: %s: %s\n", tmp, msg);
+    st = px_fits_fail(status, path, "writing the spots table");
 cleanup:
-    if (f) {
-        int s2 = 0;
-        fits_close_file(f, &s2);
-    }
     free(iv);
     free(row);
-    return rc;
+    return st;
 }
 
 int px_cmd_psf_spots(int argc, char **argv)
@@ -269,8 +259,8 @@ int px_cmd_psf_spots(int argc, char **argv)
     px_spots s;
     px_status st;
     const char *at = NULL, *outpath = NULL;
-    char *tmp = NULL;
-    int *fiber = NULL, n = 0, rc = 2, opt, h, made = 0;
+    px_fits_out out = {0};
+    int *fiber = NULL, n = 0, rc = 2, opt, h;
     double *wave = NULL;
 
     memset(&s, 0, sizeof s);
@@ -310,24 +300,15 @@ int px_cmd_psf_spots(int argc, char **argv)
         px_cli_error(st);
         goto cleanup;
     }
-    tmp = malloc(strlen(outpath) + 32);
-    if (!tmp) {
-        fprintf(stderr, "perfex: out of memory\n");
+    st = px_fits_out_open(&out, outpath);
+    if (st == PX_SUCCESS) st = write_spots(out.fp, outpath, argv[optind], &s, fiber, wave);
+    st = px_fits_out_close(&out, st);
+    if (st != PX_SUCCESS) {
+        px_cli_error(st);
         goto cleanup;
     }
-    sprintf(tmp, "%s.tmp%ld", outpath, (long)getpid());
-    unlink(tmp);
-    made = 1;
-    if (write_spots(tmp, argv[optind], &s, fiber, wave)) goto cleanup;
-    if (rename(tmp, outpath) != 0) {
-        fprintf(stderr, "perfex: %s: cannot rename to %s: %s\n", tmp, outpath, strerror(errno));
-        goto cleanup;
-    }
-    made = 0;
     rc = 0;
 cleanup:
-    if (made) unlink(tmp);
-    free(tmp);
     free(fiber);
     free(wave);
     px_spots_free(&s);
