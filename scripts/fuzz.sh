@@ -49,7 +49,7 @@ gzip -c "$SEEDS/psf/synth-r-2.fits" > "$SEEDS/psf/synth-r-2.fits.gz"
 gzip -c "$SEEDS/image/image-1.fits" > "$SEEDS/image/image-1.fits.gz"
 
 export ASAN_OPTIONS=allocator_may_return_null=1:detect_leaks=1
-export LSAN_OPTIONS=suppressions=$SRC/tests/lsan.supp:print_suppressions=0
+export LSAN_OPTIONS=suppressions=$SRC/tests/util/lsan.supp:print_suppressions=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 rc=0
 for target in fuzz_psf_read fuzz_image_read; do

@@ -5,7 +5,7 @@
 #   scripts/sanitize.sh [ctest args...]
 #
 # Leaks inside PoCL, LLVM, the OpenCL loader and CFITSIO are suppressed by
-# tests/lsan.supp (third-party frames only), which tests/CMakeLists.txt passes
+# tests/util/lsan.supp (third-party frames only), which tests/CMakeLists.txt passes
 # to every test through LSAN_OPTIONS when PERFEX_SANITIZE is ON. Any ASan,
 # UBSan or LSan report fails the test that triggered it.
 set -eu

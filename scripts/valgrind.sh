@@ -1,13 +1,13 @@
 #!/bin/sh
 # valgrind memcheck on small runs of the perfex command (build/perfex):
 #   `perfex psf spots` on a synthetic 2-fiber PSF at 4 (fiber, wavelength)
-#   rows (tests/test_faults writes the table);
+#   rows (tests/core/core_faults writes the table);
 #   with --extract also `perfex extract` of 4 fibers x 51 wavelengths from an
 #   image `perfex simulate` makes with a synthetic 4-fiber PSF (the image is
 #   the full 4114 x 4128 CCD, so this takes about 10-20 minutes).
 # Memory errors (invalid reads/writes, uses of uninitialised values) and
 # definite leaks fail the run (exit 1); PoCL's own leaks in its kernel
-# compiler are suppressed by tests/valgrind.supp (third-party frames only).
+# compiler are suppressed by tests/util/valgrind.supp (third-party frames only).
 # The kernel binary cache is warmed by a first run outside valgrind so that
 # the checked run spends its time in perfex, not in LLVM.
 #
@@ -23,10 +23,10 @@ T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 export PERFEX_CACHE_DIR=$T/kcache
 "$B/perfex" psf synth --fibers 2 -o "$T/psf.fits" > /dev/null
-"$B/tests/test_faults" table "$T/at.fits"
+"$B/tests/core/core_faults" table "$T/at.fits"
 "$B/perfex" psf spots "$T/psf.fits" --at "$T/at.fits" -o "$T/warm.fits"
 VG="valgrind --error-exitcode=1 --leak-check=full --show-leak-kinds=definite
-    --errors-for-leak-kinds=definite --num-callers=40 --suppressions=$SRC/tests/valgrind.supp"
+    --errors-for-leak-kinds=definite --num-callers=40 --suppressions=$SRC/tests/util/valgrind.supp"
 rc=0
 echo "== valgrind perfex psf spots"
 $VG "$B/perfex" psf spots "$T/psf.fits" --at "$T/at.fits" -o "$T/out.fits" > "$T/vg.log" 2>&1 ||

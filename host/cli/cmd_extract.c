@@ -5,7 +5,7 @@
  * usage.
  */
 #include "cli.h"
-#include "fitsutil.h"
+#include "io/fitsutil.h"
 #include "extract_mpi.h"
 
 #include "perfex/extract.h"

@@ -24,7 +24,7 @@
 
 #include "px_internal.h"
 #ifdef PERFEX_HAVE_MPI
-#include "px_mpi.h"
+#include "mpi/px_mpi.h"
 #include <mpi.h>
 #endif
 

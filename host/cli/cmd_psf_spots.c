@@ -8,7 +8,7 @@
  * Fibers are 0-based indices into the PSF's fibers (specter's ispec).
  */
 #include "cli.h"
-#include "fitsutil.h"
+#include "io/fitsutil.h"
 
 #include <errno.h>
 #include <fitsio.h>

@@ -57,13 +57,13 @@ typedef struct px_image {
  * from a FITS file, gzipped or not. Errors: PX_ERR_IO (missing, unreadable),
  * PX_ERR_FITS (not FITS, truncated, corrupt gzip), PX_ERR_IMAGE_FORMAT (no
  * IMAGE or IVAR, not 2-d, shapes that disagree). */
-px_status px_image_read(const char *path, px_image **out);
-void px_image_destroy(px_image *img);
+PX_API px_status px_image_read(const char *path, px_image **out);
+PX_API void px_image_destroy(px_image *img);
 
 /* PX_ERR_IMAGE_FORMAT unless the image is npix_x columns by npix_y rows (the
  * PSF's NPIX_X, NPIX_Y); psf_path goes into the message. px_image_read does
  * not check this: the extraction calls it once it has the PSF. */
-px_status px_image_check_shape(const px_image *img, int npix_x, int npix_y, const char *psf_path);
+PX_API px_status px_image_check_shape(const px_image *img, int npix_x, int npix_y, const char *psf_path);
 
 /* ------------------------------------------------------------------ frame */
 
@@ -87,11 +87,11 @@ typedef struct px_frame {
 } px_frame;
 
 /* Zero-filled frame; ndiag < 0 means no RESOLUTION. */
-px_status px_frame_create(int nspec, int nwave, int ndiag, px_frame **out);
-void px_frame_destroy(px_frame *frame);
+PX_API px_status px_frame_create(int nspec, int nwave, int ndiag, px_frame **out);
+PX_API void px_frame_destroy(px_frame *frame);
 
 /* Copy the image's path, CAMERA and header cards into the frame header. */
-px_status px_frame_set_image(px_frame *frame, const px_image *img);
+PX_API px_status px_frame_set_image(px_frame *frame, const px_image *img);
 
 /* Write a frame that desispec.io.read_frame reads: FLUX (primary, float32,
  * BUNIT electron/Angstrom), IVAR, MASK (uint32), WAVELENGTH (float64),
@@ -99,15 +99,15 @@ px_status px_frame_set_image(px_frame *frame, const px_image *img);
  * WAVEMAX, WAVESTEP, IN_PSF, IN_IMG, CAMERA, PXVERS, PXDEVICE and the image
  * cards. Written to a temporary file in the same directory and renamed over
  * path on success; on failure nothing is left. */
-px_status px_frame_write(const px_frame *frame, const char *path);
+PX_API px_status px_frame_write(const px_frame *frame, const char *path);
 
 /* Read a frame written by perfex or desispec/specter (MASK, RESOLUTION and
  * CHI2PIX may be absent: zeros, ndiag -1, zeros; SPECMIN absent: 0). */
-px_status px_frame_read(const char *path, px_frame **out);
+PX_API px_status px_frame_read(const char *path, px_frame **out);
 
 /* 1 when both paths name the same existing file (same device and inode),
  * else 0. The extraction refuses an output path equal to an input. */
-int px_same_file(const char *a, const char *b);
+PX_API int px_same_file(const char *a, const char *b);
 
 /* ---------------------------------------------------------------- compare */
 
@@ -119,7 +119,7 @@ typedef struct px_compare_tol {
     double max_res;      /* max |R_a - R_b| on compared bins (1e-4) */
 } px_compare_tol;
 
-void px_compare_tol_default(px_compare_tol *tol);
+PX_API void px_compare_tol_default(px_compare_tol *tol);
 
 #define PX_COMPARE_NTHRESH 6 /* |pull| < 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1 */
 
@@ -143,7 +143,7 @@ typedef struct px_compare_stats {
 
 /* Statistics of frame a against reference b (tol NULL: defaults). A shape or
  * wavelength mismatch is not an error: it gives pass = 0 with why set. */
-px_status px_compare(const px_frame *a, const px_frame *b, const px_compare_tol *tol,
+PX_API px_status px_compare(const px_frame *a, const px_frame *b, const px_compare_tol *tol,
                      px_compare_stats *out);
 
 /* ------------------------------------------------------------------ truth */
@@ -156,15 +156,15 @@ typedef struct px_truth {
     double *wave; /* [nwave] */
 } px_truth;
 
-px_status px_truth_read(const char *path, px_truth **out);
-void px_truth_destroy(px_truth *truth);
+PX_API px_status px_truth_read(const char *path, px_truth **out);
+PX_API void px_truth_destroy(px_truth *truth);
 
 /* chi = (flux - R . (PHOT / dw)) * sqrt(ivar) over the frame's fibers found
  * in the truth, on bins with ivar > 0 at least ndiag from either end. PHOT is
  * interpolated linearly onto the frame grid (exact when the grids agree) and
  * dw is the centred gradient of the frame grid. PX_ERR_RANGE when no bin
  * qualifies. */
-px_status px_truth_chi(const px_frame *frame, const px_truth *truth, double *mean, double *std,
+PX_API px_status px_truth_chi(const px_frame *frame, const px_truth *truth, double *mean, double *std,
                        long *n);
 
 #ifdef __cplusplus

@@ -20,7 +20,10 @@
 extern "C" {
 #endif
 
-#define PX_VERSION_STRING "0.1.0"
+#include "perfex/version.h"
+
+/* The library's version string (PERFEX_VERSION_STRING when headers and library agree). */
+#define PX_VERSION_STRING PERFEX_VERSION_STRING
 
 typedef enum px_status {
     PX_SUCCESS = 0,
@@ -45,12 +48,12 @@ typedef enum px_status {
 } px_status;
 
 /* Name of a status code ("CL_OUT_OF_RESOURCES", "PX_ERR_PSF_FORMAT", ...). */
-const char *px_strerror(px_status status);
+PX_API const char *px_strerror(px_status status);
 
 /* Detailed message of the last failure on this thread; "" when none. */
-const char *px_last_error(void);
+PX_API const char *px_last_error(void);
 
-const char *px_version(void);
+PX_API const char *px_version(void);
 
 /* ---------------------------------------------------------------- devices */
 
@@ -71,11 +74,11 @@ typedef struct px_device_request {
 } px_device_request;
 
 /* Parse "cpu", "gpu", "accelerator", "any" (case-insensitive). */
-px_status px_parse_device_type(const char *text, px_device_type *out);
+PX_API px_status px_parse_device_type(const char *text, px_device_type *out);
 
 /* Fill a request from PERFEX_DEVICE ("[type:]DEVICE" or "TYPE"), which the
  * command-line flags then override. Leaves fields untouched when unset. */
-px_status px_device_request_from_env(px_device_request *req);
+PX_API px_status px_device_request_from_env(px_device_request *req);
 
 /* One OpenCL device as perfex sees it. */
 typedef struct px_device_info {
@@ -100,11 +103,11 @@ typedef struct px_device_info {
 } px_device_info;
 
 /* List every device of every platform. *out is malloc'ed (free with free()). */
-px_status px_list_devices(px_device_info **out, int *count);
+PX_API px_status px_list_devices(px_device_info **out, int *count);
 
 /* Resolve a request to one device index of px_list_devices(). On failure the
  * message lists the devices available. */
-px_status px_select_device(const px_device_request *req, const px_device_info *devs, int count,
+PX_API px_status px_select_device(const px_device_request *req, const px_device_info *devs, int count,
                            int *index);
 
 /* -------------------------------------------------------------- contexts */
@@ -117,14 +120,14 @@ typedef struct px_context_options {
     int profiling; /* enable OpenCL event profiling */
 } px_context_options;
 
-px_status px_context_create(const px_context_options *opt, px_context **out);
-void px_context_destroy(px_context *ctx);
-const px_device_info *px_context_device(const px_context *ctx);
+PX_API px_status px_context_create(const px_context_options *opt, px_context **out);
+PX_API void px_context_destroy(px_context *ctx);
+PX_API const px_device_info *px_context_device(const px_context *ctx);
 
 /* The platforms/ entries that apply to a device, most general first, and the
  * resulting tuning values as "KEY=VALUE" lines (for `perfex devices -v`).
  * *text is malloc'ed. */
-px_status px_tuning_describe(const px_device_info *dev, char **text);
+PX_API px_status px_tuning_describe(const px_device_info *dev, char **text);
 
 /* ------------------------------------------------------------------- PSF */
 
@@ -146,14 +149,14 @@ typedef struct px_psf_summary {
 } px_psf_summary;
 
 /* Read a Gauss-Hermite PSF (PSFVER 2 or 3). */
-px_status px_psf_read(const char *path, px_psf **out);
-void px_psf_destroy(px_psf *psf);
-px_status px_psf_summarize(const px_psf *psf, px_psf_summary *out);
+PX_API px_status px_psf_read(const char *path, px_psf **out);
+PX_API void px_psf_destroy(px_psf *psf);
+PX_API px_status px_psf_summarize(const px_psf *psf, px_psf_summary *out);
 
 /* Trace centre of fiber at wavelength (pixels; 0,0 = centre of first pixel). */
-px_status px_psf_xy(const px_psf *psf, int fiber, double wavelength, double *x, double *y);
+PX_API px_status px_psf_xy(const px_psf *psf, int fiber, double wavelength, double *x, double *y);
 /* Inverse trace: wavelength of fiber at CCD row coordinate y (specter's fit). */
-px_status px_psf_wavelength(const px_psf *psf, int fiber, double y, double *wavelength);
+PX_API px_status px_psf_wavelength(const px_psf *psf, int fiber, double y, double *wavelength);
 
 /* Spots evaluated on the device for n (fiber, wavelength) pairs. Each spot is
  * the full stamp of (2 HSIZEY + 1) x (2 HSIZEX + 1) pixels, normalised before
@@ -169,9 +172,9 @@ typedef struct px_spots {
     double *spot;           /* [n][stamp_ny][stamp_nx] uncut stamps */
 } px_spots;
 
-px_status px_psf_spots(px_context *ctx, const px_psf *psf, int n, const int *fiber,
+PX_API px_status px_psf_spots(px_context *ctx, const px_psf *psf, int n, const int *fiber,
                        const double *wavelength, px_spots *out);
-void px_spots_free(px_spots *s);
+PX_API void px_spots_free(px_spots *s);
 
 #ifdef __cplusplus
 }

@@ -46,33 +46,33 @@ typedef enum px_profile_stage {
 
 typedef struct px_profile_s px_profile;
 
-px_status px_profile_create(px_profile **out);
-void px_profile_destroy(px_profile *p);
-void px_profile_reset(px_profile *p);
+PX_API px_status px_profile_create(px_profile **out);
+PX_API void px_profile_destroy(px_profile *p);
+PX_API void px_profile_reset(px_profile *p);
 
 /* Short name of a stage ("spots", "cholesky", ...). */
-const char *px_profile_stage_name(px_profile_stage s);
+PX_API const char *px_profile_stage_name(px_profile_stage s);
 
 /* Add host wall seconds to a stage (file I/O and other caller-side work). */
-void px_profile_add_host(px_profile *p, px_profile_stage s, double seconds);
+PX_API void px_profile_add_host(px_profile *p, px_profile_stage s, double seconds);
 /* Seconds on a monotonic clock, for px_profile_add_host differences. */
-double px_profile_now(void);
+PX_API double px_profile_now(void);
 
-double px_profile_host(const px_profile *p, px_profile_stage s);
-double px_profile_device(const px_profile *p, px_profile_stage s);
-long px_profile_events(const px_profile *p, px_profile_stage s);
+PX_API double px_profile_host(const px_profile *p, px_profile_stage s);
+PX_API double px_profile_device(const px_profile *p, px_profile_stage s);
+PX_API long px_profile_events(const px_profile *p, px_profile_stage s);
 /* 1 when device times were recorded (the queue had profiling enabled). */
-int px_profile_has_device(const px_profile *p);
+PX_API int px_profile_has_device(const px_profile *p);
 
 /* Flat form for MPI: v[3 s] host, v[3 s + 1] device, v[3 s + 2] events,
  * v[3 NSTAGE] has_device. */
-void px_profile_export(const px_profile *p, double v[PX_PROFILE_NVALUES]);
-void px_profile_import(px_profile *p, const double v[PX_PROFILE_NVALUES]);
+PX_API void px_profile_export(const px_profile *p, double v[PX_PROFILE_NVALUES]);
+PX_API void px_profile_import(px_profile *p, const double v[PX_PROFILE_NVALUES]);
 /* dst += src, stage by stage (ranks' profiles summed). */
-void px_profile_merge(px_profile *dst, const px_profile *src);
+PX_API void px_profile_merge(px_profile *dst, const px_profile *src);
 
 /* The table, one line per stage plus a total, as malloc'ed text. */
-px_status px_profile_format(const px_profile *p, const char *title, char **text);
+PX_API px_status px_profile_format(const px_profile *p, const char *title, char **text);
 
 #ifdef __cplusplus
 }

@@ -52,7 +52,7 @@ typedef struct px_sim_options {
     const char *spectra; /* spectra file (format above) or NULL: built-in spectra */
 } px_sim_options;
 
-void px_sim_defaults(px_sim_options *opt);
+PX_API void px_sim_defaults(px_sim_options *opt);
 
 /* Everything a simulation made. Images are [ny][nx], pixel (x, y) at y*nx+x. */
 typedef struct px_sim_result {
@@ -74,14 +74,14 @@ typedef struct px_sim_result {
 } px_sim_result;
 
 /* Simulate; *out is freed with px_sim_destroy. */
-px_status px_simulate(px_context *ctx, const px_psf *psf, const px_sim_options *opt,
+PX_API px_status px_simulate(px_context *ctx, const px_psf *psf, const px_sim_options *opt,
                       px_sim_result **out);
-void px_sim_destroy(px_sim_result *r);
+PX_API void px_sim_destroy(px_sim_result *r);
 
 /* Write the preproc file atomically (temporary file in the same folder, then
  * rename); header CAMERA, EXPTIME, READNOIS as the shared simulation has them
  * plus SIMSEED, NCOSMIC, SIMPSF (the PSF path), PXVERS. */
-px_status px_sim_write(const px_sim_result *r, const char *path);
+PX_API px_status px_sim_write(const px_sim_result *r, const char *path);
 
 /* The noiseless projection alone: photons phot[nspec][nwave] of fibers
  * specmin .. specmin + nspec - 1 on the grid wave[nwave], added into
@@ -90,13 +90,13 @@ px_status px_sim_write(const px_sim_result *r, const char *path);
  * the fiber, [w(f, y = 0), w(f, y = npix_y)]; its spot is cut to the CCD. The
  * bounding box of the pixels lit goes to box[4] = xmin, xmax, ymin, ymax
  * (xmin = xmax when nothing is lit); box may be NULL. */
-px_status px_sim_project(px_context *ctx, const px_psf *psf, int specmin, int nspec, int nwave,
+PX_API px_status px_sim_project(px_context *ctx, const px_psf *psf, int specmin, int nspec, int nwave,
                          const double *wave, const double *phot, double *model, int box[4]);
 
 /* The built-in spectra, photons per bin: sky continuum and sky emission lines
  * (the same in every fiber), a smooth continuum and a few emission lines per
  * fiber. A fiber's spectrum depends only on (seed, fiber, grid). */
-px_status px_sim_default_spectra(int specmin, int nspec, int nwave, const double *wave,
+PX_API px_status px_sim_default_spectra(int specmin, int nspec, int nwave, const double *wave,
                                  uint64_t seed, double *phot);
 
 #ifdef __cplusplus

@@ -30,20 +30,20 @@ typedef struct px_psf_synth_options {
 } px_psf_synth_options;
 
 /* camera 'r', 500 fibers, seed 0, no tails. */
-void px_psf_synth_defaults(px_psf_synth_options *opt);
+PX_API void px_psf_synth_defaults(px_psf_synth_options *opt);
 
 /* Nominal wavelength range of a camera (Angstrom), the range the traces put
  * inside the CCD for every fiber; the PSF's Legendre domain is wider. */
-px_status px_psf_synth_range(char camera, double *wmin, double *wmax);
+PX_API px_status px_psf_synth_range(char camera, double *wmin, double *wmax);
 
 /* Write the PSF to path atomically (temporary file in the same folder, then
  * rename); an existing file is replaced. */
-px_status px_psf_synth_write(const px_psf_synth_options *opt, const char *path);
+PX_API px_status px_psf_synth_write(const px_psf_synth_options *opt, const char *path);
 
 /* The physical model behind the file at n (fiber, wavelength) points: trace
  * centre x, y (pixels, 0,0 = centre of the first pixel) and the Gaussian
  * sigmas. Any output may be NULL. */
-px_status px_psf_synth_eval(const px_psf_synth_options *opt, int n, const int *fiber,
+PX_API px_status px_psf_synth_eval(const px_psf_synth_options *opt, int n, const int *fiber,
                             const double *wavelength, double *x, double *y, double *sigx,
                             double *sigy);
 

@@ -1,7 +1,7 @@
 # `perfex psf info`: a file that is no PSF is a one-line error naming it
 # (exit 1), a usage error exits 2, and on the shared PSFs the summary shows
 # the values of ../shared/data/README.md and specter's wavelength ranges
-# (tests/psf_specter_ref.h, generated with specter by tests/psf_specter_ref.py).
+# (tests/psf/traces_specter_ref.h, generated with specter by tests/psf/traces_specter_ref.py).
 set -e
 fail() { echo "FAIL: $*"; exit 1; }
 echo "SIMPLE but not really FITS" > "$TMP/bad.fits"
@@ -18,7 +18,7 @@ rc=0; "$PERFEX" psf nosuch > /dev/null 2>&1 || rc=$?
 
 [ -r "$SHARED/psf-r0-00051060.fits" ] && [ -r "$SHARED/psf-gausshermite-v2.fits" ] ||
     { echo "SKIP: $SHARED/psf-*.fits absent"; exit 77; }
-ref="$SRC/tests/psf_specter_ref.h"
+ref="$SRC/tests/psf/traces_specter_ref.h"
 # specter's wmin, wmin_all, wmax, wmax_all as the 3-decimal text perfex prints.
 limits() {
     sed -n "s/.*ref_$1_limits\[4\] = {\(.*\)};/\1/p" "$ref" | tr -d ',' |

@@ -1,0 +1,213 @@
+/* Reading a DESI preprocessed CCD image (px_image_read).
+ *
+ * The file holds IMAGE (the primary HDU, or an extension of that name), IVAR
+ * and usually MASK, any of them possibly tile-compressed, the whole file
+ * possibly gzipped. What leaves this file is a weight per pixel: a pixel that
+ * the mask flags, or whose value or inverse variance is not a usable number,
+ * gets weight 0 and value 0, so that nothing downstream sees a NaN.
+ */
+#include "io/fitsutil.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Read the current HDU, a 2-d image of nx x ny, as doubles into buf. */
+static px_status read_doubles(fitsfile *fp, const char *path, const char *name, long npix,
+                              double *buf)
+{
+    px_status st = PX_SUCCESS;
+    long first[2] = {1, 1};
+    int fstatus = 0, anynul = 0;
+    char what[64];
+    /* No null value: NaN pixels of a float image arrive as NaN and are
+     * masked by the weight rule, like any other non-finite value. */
+    if (fits_read_pix(fp, TDOUBLE, first, (LONGLONG)npix, NULL, buf, &anynul, &fstatus)) {
+        snprintf(what, sizeof what, "%s data", name);
+        st = px_fits_fail(fstatus, path, what);
+        goto cleanup;
+    }
+cleanup:
+    return st;
+}
+
+/* MASK may be any integer type (int16, int32, uint32 via BZERO); read it a
+ * row at a time as C long (64-bit here; CFITSIO's tile decompression has no
+ * TLONGLONG) and keep the low 32 bits. */
+static px_status read_mask(fitsfile *fp, const char *path, long nx, long ny, uint32_t *mask)
+{
+    px_status st = PX_SUCCESS;
+    int fstatus = 0, anynul = 0, equiv = 0;
+    long *row = NULL;
+    long first[2] = {1, 1}, x, y;
+    if (fits_get_img_equivtype(fp, &equiv, &fstatus)) {
+        st = px_fits_fail(fstatus, path, "reading the MASK HDU");
+        goto cleanup;
+    }
+    if (equiv == FLOAT_IMG || equiv == DOUBLE_IMG) {
+        st = px_fail(PX_ERR_IMAGE_FORMAT, "%s: MASK HDU holds floating-point values, not integers",
+                     path);
+        goto cleanup;
+    }
+    row = malloc((size_t)nx * sizeof *row);
+    if (!row) {
+        st = px_fail(PX_ERR_NOMEM, "%s: out of memory for a MASK row", path);
+        goto cleanup;
+    }
+    for (y = 0; y < ny; y++) {
+        first[1] = y + 1;
+        if (fits_read_pix(fp, TLONG, first, nx, NULL, row, &anynul, &fstatus)) {
+            st = px_fits_fail(fstatus, path, "MASK data");
+            goto cleanup;
+        }
+        for (x = 0; x < nx; x++)
+            mask[y * nx + x] = (uint32_t)((unsigned long)row[x] & 0xFFFFFFFFul);
+    }
+cleanup:
+    free(row);
+    return st;
+}
+
+/* Size of the named HDU, which must agree with IMAGE's. */
+static px_status goto_plane(fitsfile *fp, const char *path, const char *name, long nx, long ny,
+                            int *found)
+{
+    px_status st;
+    long n[2] = {0, 0};
+    st = px_fits_goto(fp, path, name, found);
+    if (st != PX_SUCCESS || !*found) goto cleanup;
+    st = px_fits_image_shape(fp, path, name, 2, n);
+    if (st != PX_SUCCESS) goto cleanup;
+    if (n[0] != nx || n[1] != ny) {
+        st = px_fail(PX_ERR_IMAGE_FORMAT, "%s: %s is %ld x %ld pixels but IMAGE is %ld x %ld", path,
+                     name, n[0], n[1], nx, ny);
+        goto cleanup;
+    }
+cleanup:
+    return st;
+}
+
+/* Position on the IMAGE data: the primary HDU when it has a 2-d array. */
+static px_status goto_image(fitsfile *fp, const char *path, long *n)
+{
+    px_status st = PX_SUCCESS;
+    int fstatus = 0, naxis = 0, found = 0;
+    if (fits_get_img_dim(fp, &naxis, &fstatus)) {
+        st = px_fits_fail(fstatus, path, "reading the primary HDU");
+        goto cleanup;
+    }
+    if (naxis == 0) {
+        st = px_fits_goto(fp, path, "IMAGE", &found);
+        if (st != PX_SUCCESS) goto cleanup;
+        if (!found) {
+            st = px_fail(PX_ERR_IMAGE_FORMAT,
+                         "%s: no image data: the primary HDU is empty and there is no IMAGE HDU",
+                         path);
+            goto cleanup;
+        }
+    }
+    st = px_fits_image_shape(fp, path, "IMAGE", 2, n);
+cleanup:
+    return st;
+}
+
+static void read_camera(fitsfile *fp, char *camera, size_t n)
+{
+    int fstatus = 0;
+    char value[FLEN_VALUE] = "";
+    camera[0] = '\0';
+    if (fits_read_key(fp, TSTRING, "CAMERA", value, NULL, &fstatus) == 0)
+        snprintf(camera, n, "%s", value);
+    else
+        fits_clear_errmsg();
+}
+
+px_status px_image_read(const char *path, px_image **out)
+{
+    px_status st = PX_SUCCESS;
+    fitsfile *fp = NULL;
+    px_image *img = NULL;
+    long n[2] = {0, 0}, i, npix;
+    int found = 0;
+    *out = NULL;
+    img = px_calloc(1, sizeof *img);
+    if (!img) {
+        st = px_fail(PX_ERR_NOMEM, "%s: out of memory", path);
+        goto cleanup;
+    }
+    snprintf(img->path, sizeof img->path, "%s", path);
+    st = px_fits_open(path, &fp);
+    if (st != PX_SUCCESS) goto cleanup;
+    st = goto_image(fp, path, n);
+    if (st != PX_SUCCESS) goto cleanup;
+    if (n[0] > 1000000 || n[1] > 1000000 || n[0] * n[1] > (1L << 31)) {
+        st = px_fail(PX_ERR_IMAGE_FORMAT, "%s: IMAGE of %ld x %ld pixels is implausibly large",
+                     path, n[0], n[1]);
+        goto cleanup;
+    }
+    img->nx = (int)n[0];
+    img->ny = (int)n[1];
+    npix = n[0] * n[1];
+    read_camera(fp, img->camera, sizeof img->camera);
+    st = px_cards_read(fp, path, &img->cards);
+    if (st != PX_SUCCESS) goto cleanup;
+    img->pix = malloc((size_t)npix * sizeof(double));
+    img->ivar = malloc((size_t)npix * sizeof(double));
+    img->mask = px_calloc((size_t)npix, sizeof(uint32_t));
+    if (!img->pix || !img->ivar || !img->mask) {
+        st = px_fail(PX_ERR_NOMEM, "%s: out of memory for %ld x %ld pixels", path, n[0], n[1]);
+        goto cleanup;
+    }
+    st = read_doubles(fp, path, "IMAGE", npix, img->pix);
+    if (st != PX_SUCCESS) goto cleanup;
+    st = goto_plane(fp, path, "IVAR", n[0], n[1], &found);
+    if (st != PX_SUCCESS) goto cleanup;
+    if (!found) {
+        st = px_fail(PX_ERR_IMAGE_FORMAT, "%s: no IVAR HDU (inverse variance of the pixels)", path);
+        goto cleanup;
+    }
+    st = read_doubles(fp, path, "IVAR", npix, img->ivar);
+    if (st != PX_SUCCESS) goto cleanup;
+    /* desispec treats MASK as optional; without it only IVAR decides. */
+    st = goto_plane(fp, path, "MASK", n[0], n[1], &found);
+    if (st != PX_SUCCESS) goto cleanup;
+    if (found) {
+        st = read_mask(fp, path, n[0], n[1], img->mask);
+        if (st != PX_SUCCESS) goto cleanup;
+    }
+    for (i = 0; i < npix; i++) {
+        double p = img->pix[i], w = img->ivar[i];
+        if ((img->mask[i] & PX_MASK_BAD_BITS) || !isfinite(p) || !isfinite(w) || !(w > 0)) {
+            img->pix[i] = 0.0;
+            img->ivar[i] = 0.0;
+            img->nmasked++;
+        }
+    }
+    *out = img;
+    img = NULL;
+cleanup:
+    px_fits_close(fp);
+    px_image_destroy(img);
+    return st;
+}
+
+void px_image_destroy(px_image *img)
+{
+    if (!img) return;
+    free(img->pix);
+    free(img->ivar);
+    free(img->mask);
+    px_cards_free(&img->cards);
+    free(img);
+}
+
+px_status px_image_check_shape(const px_image *img, int npix_x, int npix_y, const char *psf_path)
+{
+    px_status st = PX_SUCCESS;
+    if (img->nx != npix_x || img->ny != npix_y)
+        st = px_fail(PX_ERR_IMAGE_FORMAT,
+                     "%s: image is %d x %d pixels (NAXIS1 x NAXIS2) but the PSF %s is for a "
+                     "%d x %d CCD (NPIX_X x NPIX_Y)",
+                     img->path, img->nx, img->ny, psf_path ? psf_path : "", npix_x, npix_y);
+    return st;
+}
