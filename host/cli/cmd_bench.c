@@ -19,6 +19,7 @@
  * is 500 spectra x the case's wavelengths; frames per node-hour assume one
  * such process per node.
  */
+#include "px_internal.h"
 #include "cli.h"
 
 #include "perfex/extract.h"

@@ -340,3 +340,55 @@ cleanup:
     px_frame_destroy(f);
     return st;
 }
+
+void px_frame_shape(const px_frame *frame, int *nspec, int *nwave, int *ndiag)
+{
+    if (nspec) *nspec = frame->nspec;
+    if (nwave) *nwave = frame->nwave;
+    if (ndiag) *ndiag = frame->ndiag;
+}
+
+int px_frame_specmin(const px_frame *frame)
+{
+    return frame->specmin;
+}
+double *px_frame_wave(px_frame *frame)
+{
+    return frame->wave;
+}
+double *px_frame_flux(px_frame *frame)
+{
+    return frame->flux;
+}
+double *px_frame_ivar(px_frame *frame)
+{
+    return frame->ivar;
+}
+uint32_t *px_frame_mask(px_frame *frame)
+{
+    return frame->mask;
+}
+double *px_frame_resolution(px_frame *frame)
+{
+    return frame->resolution;
+}
+double *px_frame_chi2pix(px_frame *frame)
+{
+    return frame->chi2pix;
+}
+const char *px_frame_in_psf(const px_frame *frame)
+{
+    return frame->in_psf;
+}
+const char *px_frame_in_img(const px_frame *frame)
+{
+    return frame->in_img;
+}
+const char *px_frame_camera(const px_frame *frame)
+{
+    return frame->camera;
+}
+const char *px_frame_device(const px_frame *frame)
+{
+    return frame->device;
+}

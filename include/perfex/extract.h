@@ -57,7 +57,7 @@ PX_API void px_extract_options_init(px_extract_options *opt);
 /* Extract image through psf on ctx's device. The image must have the PSF's
  * NPIX_X x NPIX_Y shape. *out is a new frame (free with px_frame_destroy). */
 PX_API px_status px_extract(px_context *ctx, const px_psf *psf, const px_image *image,
-                     const px_extract_options *opt, px_frame **out);
+                            const px_extract_options *opt, px_frame **out);
 
 #ifdef __cplusplus
 }

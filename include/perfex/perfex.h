@@ -107,8 +107,8 @@ PX_API px_status px_list_devices(px_device_info **out, int *count);
 
 /* Resolve a request to one device index of px_list_devices(). On failure the
  * message lists the devices available. */
-PX_API px_status px_select_device(const px_device_request *req, const px_device_info *devs, int count,
-                           int *index);
+PX_API px_status px_select_device(const px_device_request *req, const px_device_info *devs,
+                                  int count, int *index);
 
 /* -------------------------------------------------------------- contexts */
 
@@ -173,7 +173,7 @@ typedef struct px_spots {
 } px_spots;
 
 PX_API px_status px_psf_spots(px_context *ctx, const px_psf *psf, int n, const int *fiber,
-                       const double *wavelength, px_spots *out);
+                              const double *wavelength, px_spots *out);
 PX_API void px_spots_free(px_spots *s);
 
 #ifdef __cplusplus
