@@ -16,7 +16,9 @@ one. Prints two lines:
   PEER name=gpu_specter extract_wall=<s> extract_cpu=<s> nspec=<n> nwave=<n>
 where extract_wall and extract_cpu (this process) cover the extract_frame
 call alone (numba's compilation of the kernels, done on their first call,
-included: every desi_extract_spectra process pays it once).
+included: every desi_extract_spectra process pays it once). With --warmup,
+extract_frame runs once untimed first, so that the timed call leaves the
+compilation out (what a process pays for each further bundle).
 """
 import argparse
 import os
@@ -33,6 +35,7 @@ def main():
     ap.add_argument("-w", "--wavelength", default="5760,7620,0.8")
     ap.add_argument("-s", "--specmin", type=int, default=0)
     ap.add_argument("-n", "--nspec", type=int, default=25)
+    ap.add_argument("--warmup", action="store_true", help="one untimed extract_frame first")
     args = ap.parse_args()
 
     print("PEER_BLAS " + check_blas(os.environ.get("PEER_BLAS", "openblas")), flush=True)
@@ -57,6 +60,8 @@ def main():
             coordinator.work_comm, False, loglevel=None, timing=timing, wavepad_frac=0.2,
             pixpad_frac=0.8)
 
+    if args.warmup:
+        coordinator.process(extract_frame, None)
     t0, c0 = time.perf_counter(), time.process_time()
     result = coordinator.process(extract_frame, None)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
