@@ -47,7 +47,8 @@
 #     reference BLAS/LAPACK unless an alternative is installed); labelled as
 #     such, it is not how DESI runs the peers.
 #   The drivers check /proc/self/maps (and OpenBLAS's thread count) and stop
-#   if numpy loaded another BLAS than the one asked for.
+#   if numpy loaded another BLAS than the one asked for; bench/peer_blas.py
+#   prints the BLAS's speed on the peers' sizes (eigh, solve, gemm of 511).
 #
 # Equal work: perfex's frame is compared with each peer's (`perfex compare
 # PERFEX PEER`), and each peer's with the shared specter frame
@@ -243,6 +244,11 @@ else
     BLASLABEL="REFERENCE BLAS/LAPACK (the system's libblas.so.3/liblapack.so.3; not how DESI runs the peers)"
 fi
 peer_env_setup
+"${PEER_ENV[@]}" "$PY" "$SRC/bench/peer_blas.py" >"$TMP/blas" 2>&1 || {
+    cat "$TMP/blas" >&2
+    echo "$ME: the peers' BLAS is not the one asked for (above)" >&2
+    exit 2
+}
 for p in $PEERS; do
     "${PEER_ENV[@]}" "$PY" -c "import peer_common, $p; print('PEER_BLAS', peer_common.check_blas('$BLAS'))" \
         >"$TMP/check-$p" 2>&1 || {
@@ -259,10 +265,11 @@ done
 }
 
 echo "== perfex against $(echo $PEERS | sed 's/ /, /g'): bundle 0 (fibers 0-24, $WAVE), $REPEAT runs each"
-echo "perfex:   $(git -C "$SRC" describe --always --dirty 2>/dev/null || echo '?') ($PERFEX $*)"
+echo "perfex:   $("$PERFEX" --version 2>/dev/null | head -1), source $(git -C "$SRC" describe --always --dirty 2>/dev/null || echo "?"), $PERFEX $*"
 echo "peers:    $BLASLABEL"
+echo "          $(sed -n 's/^PEER_BLAS_SPEED //p' "$TMP/blas")"
 for p in $PEERS; do
-    echo "          $p: $(sed -n 's/^PEER_BLAS //p' "$TMP/check-$p")"
+    echo "          $p loads: $(sed -n 's/^PEER_BLAS //p' "$TMP/check-$p")"
 done
 echo "machine:  $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
 echo "load:     $(cut -d' ' -f1-3 /proc/loadavg) (before)"
