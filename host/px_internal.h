@@ -153,7 +153,8 @@ struct px_psf_s {
     int hsizex, hsizey;
     int ghdegx, ghdegy;
     int legdeg;
-    double psferr; /* PSFERR, 0.01 when absent */
+    char camera[16]; /* CAMERA (primary or PSF table header), "" when absent */
+    double psferr;   /* PSFERR, 0.01 when absent */
     int has_tails; /* any TAIL* parameter present and TAILAMP not all zero */
     int nparam;    /* PX_P_GH + (ghdegx + 1) * (ghdegy + 1) */
     px_legtab *param;

@@ -21,6 +21,7 @@
  */
 #include "px_internal.h"
 #include "io/fitsguard.h"
+#include "io/fitsutil.h"
 #include "psf/psf.h"
 
 #include <fitsio.h>
@@ -602,6 +603,8 @@ px_status px_psf_read(const char *path, px_psf **out)
         goto cleanup;
     }
     *out = NULL;
+    st = px_check_input_file(path);
+    if (st != PX_SUCCESS) goto cleanup;
     st = sniff(&rd, &is_fits);
     if (st != PX_SUCCESS) goto cleanup;
     if (!is_fits) {
@@ -613,6 +616,15 @@ px_status px_psf_read(const char *path, px_psf **out)
     st = px_fits_guard(path);
     if (st != PX_SUCCESS) goto cleanup;
     fits_open_diskfile(&rd.fp, path, READONLY, &status);
+    if (status == MEMORY_ALLOCATION) {
+        fits_clear_errmsg();
+        st = px_fail(PX_ERR_NOMEM,
+                     "%s: out of memory opening the file (a compressed file is unpacked into "
+                     "memory whole: %lu bytes)",
+                     path, rd.gzip_isize);
+        rd.fp = NULL;
+        goto cleanup;
+    }
     if (status) {
         st = fits_fail(&rd, status,
                        rd.compressed ? "corrupt compressed file or not a FITS file inside"
@@ -657,6 +669,11 @@ px_status px_psf_read(const char *path, px_psf **out)
         goto cleanup;
     }
     psf->psfver = (int)ver;
+    /* CAMERA: specex writes it into the PSF table header, other writers into
+     * the primary header; the extraction compares it with the image's. */
+    st = key_str(&rd, "primary", "CAMERA", val, &found);
+    if (st != PX_SUCCESS) goto cleanup;
+    if (found) snprintf(psf->camera, sizeof psf->camera, "%.15s", val);
 
     if (psf->psfver >= 3) {
         st = move_named(&rd, "PSF", BINARY_TBL);
@@ -687,6 +704,11 @@ px_status px_psf_read(const char *path, px_psf **out)
                      "%s: PSF table header has PSFTYPE '%s', expected GAUSS-HERMITE", path,
                      found ? val : "(none)");
         goto cleanup;
+    }
+    if (!psf->camera[0]) {
+        st = key_str(&rd, "PSF", "CAMERA", val, &found);
+        if (st != PX_SUCCESS) goto cleanup;
+        if (found) snprintf(psf->camera, sizeof psf->camera, "%.15s", val);
     }
     st = key_str(&rd, "PSF", "PSFVER", val, &found);
     if (st != PX_SUCCESS) goto cleanup;
