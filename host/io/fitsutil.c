@@ -754,3 +754,11 @@ long px_f32_clip(double *a, size_t n)
     }
     return changed;
 }
+
+long px_f32_scrub_frame(px_frame *f)
+{
+    size_t n = (size_t)f->nspec * (size_t)f->nwave;
+    long changed = px_f32_scrub(f->flux, f->ivar, f->mask, n) + px_f32_clip(f->chi2pix, n);
+    if (f->resolution) changed += px_f32_clip(f->resolution, n * (size_t)(2 * f->ndiag + 1));
+    return changed;
+}

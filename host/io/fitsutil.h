@@ -122,6 +122,10 @@ long px_f32_scrub(double *flux, double *ivar, uint32_t *mask, size_t n);
  * values become 0, values beyond float32's range +-FLT_MAX. Returns the
  * values changed. */
 long px_f32_clip(double *a, size_t n);
+/* Both on a whole frame before px_frame_write casts it to float32: FLUX,
+ * IVAR and MASK by px_f32_scrub, CHI2PIX and RESOLUTION by px_f32_clip.
+ * Returns the values changed. */
+long px_f32_scrub_frame(px_frame *frame);
 
 /* Keyword name of a card (up to 8 characters, trailing blanks removed). */
 void px_card_key(const char *card, char key[9]);
