@@ -42,6 +42,12 @@ void px_clear_error(void);
 
 /* --------------------------------------------------------------- devices */
 
+/* Set what the OpenCL runtimes read from the environment before the first
+ * OpenCL call (ocl_env.c): POCL_CACHE_DIR, when unset and PoCL's default
+ * cache folder cannot be written, to a private folder under $TMPDIR. Once
+ * per process; the device layer calls it first. */
+void px_opencl_env_prepare(void);
+
 /* "cpu", "gpu", "accelerator" or "any": the words of --device-type (device.c). */
 const char *px_device_type_word(px_device_type t);
 
