@@ -258,9 +258,15 @@ px_status px_fits_verify_fd(int fd, const char *path, long long expect_size)
                              errno ? strerror(errno) : "file shrank while being read");
                 goto cleanup;
             }
-            if (first && memcmp(buf, k == 1 ? "SIMPLE  =" : "XTENSION=", 9) != 0) {
-                st = px_fail(PX_ERR_FITS, "%s: HDU %d does not start with %s: not FITS or damaged",
-                             path, k, k == 1 ? "SIMPLE" : "XTENSION");
+            if (first && k == 1 && memcmp(buf, "SIMPLE  =", 9) != 0) {
+                st = px_fail(PX_ERR_FITS, "%s: not FITS or damaged: it does not start with SIMPLE",
+                             path);
+                goto cleanup;
+            }
+            if (first && k > 1 && memcmp(buf, "XTENSION=", 9) != 0) {
+                st = px_fail(PX_ERR_FITS,
+                             "%s: damaged: the %lld bytes after HDU %d are not a FITS extension",
+                             path, size - off, k - 1);
                 goto cleanup;
             }
             first = 0;
