@@ -17,6 +17,11 @@
  * for corrupt gzip data or a file that is not FITS. */
 px_status px_fits_open(const char *path, fitsfile **fp);
 
+/* 1 when path is a gzip stream zlib reads to its end with a good CRC: a
+ * failure to open it is then not damage (CFITSIO runs out of memory
+ * unpacking it and reports that as corrupt data). */
+int px_gzip_intact(const char *path);
+
 /* Close fp if open (errors ignored: used on the failure paths too). */
 void px_fits_close(fitsfile *fp);
 

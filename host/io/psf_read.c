@@ -616,6 +616,14 @@ px_status px_psf_read(const char *path, px_psf **out)
     st = px_fits_guard(path);
     if (st != PX_SUCCESS) goto cleanup;
     fits_open_diskfile(&rd.fp, path, READONLY, &status);
+    if (status && status != MEMORY_ALLOCATION) {
+        /* CFITSIO reports a failed malloc of the unpacked file as an open
+         * failure; its message says which. */
+        char msg[FLEN_ERRMSG];
+        while (fits_read_errmsg(msg))
+            if (strstr(msg, "malloc") || strstr(msg, "memory")) status = MEMORY_ALLOCATION;
+        if (rd.gzip && px_gzip_intact(path)) status = MEMORY_ALLOCATION;
+    }
     if (status == MEMORY_ALLOCATION) {
         fits_clear_errmsg();
         st = px_fail(PX_ERR_NOMEM,
