@@ -36,7 +36,7 @@ static int write_one(const char *dir, int layout)
         int i32[NX * NY];
         float nul = FLOATNULLVALUE;
         for (i = 0; i < NX * NY; i++) {
-            s16[i] = i % 7 == 2 ? -32768 : (short)img[i];
+            s16[i] = i % 7 == 2 || isnan(img[i]) ? -32768 : (short)img[i];
             i32[i] = i % 9 == 4 ? (int)0x80000000u : 3;
             if (i % 7 == 2 || isnan(img[i])) img[i] = nul;
             if (i % 9 == 4) ivar[i] = nul;

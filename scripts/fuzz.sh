@@ -34,7 +34,7 @@ mkdir -p "$B"
 cmake -S "$SRC" -B "$B" -DCMAKE_C_COMPILER="$CC" -DPERFEX_FUZZ=ON -DPERFEX_TESTS=OFF \
     -DPERFEX_MPI=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo > "$B/configure.log" 2>&1 ||
     { cat "$B/configure.log"; exit 2; }
-cmake --build "$B" -j2 --target fuzz_psf_read fuzz_image_read fuzz_seeds perfex
+cmake --build "$B" -j2 --target fuzz_psf_read fuzz_image_read fuzz_seeds perfex_cli
 
 SEEDS=$B/seeds
 rm -rf "$SEEDS"
