@@ -8,7 +8,6 @@
  */
 #include "cli.h"
 #include "core/tmpfiles.h"
-#include "extract_mpi.h"
 
 #include <string.h>
 
@@ -18,7 +17,7 @@ static const struct {
     const char *help;
 } commands[] = {
     {"devices", px_cmd_devices, "list OpenCL platforms and devices"},
-    {"extract", px_cmd_extract_main,
+    {"extract", px_cmd_extract,
      "extract spectra from a preprocessed image (spectroperfectionism)"},
     {"compare", px_cmd_compare, "compare two frames (parity statistics, truth chi)"},
     {"bench", px_cmd_bench,

@@ -393,3 +393,21 @@ const char *px_frame_device(const px_frame *frame)
 {
     return frame->device;
 }
+
+px_status px_model_write(const char *path, const double *model, int nx, int ny,
+                         const px_frame *frame)
+{
+    px_fits_out out = {0};
+    long ax[2] = {nx, ny};
+    int status = 0;
+    px_status st = px_fits_out_open(&out, path);
+    (void)frame;
+    if (st == PX_SUCCESS) {
+        fits_create_img(out.fp, FLOAT_IMG, 2, ax, &status);
+        fits_write_key_str(out.fp, "EXTNAME", "MODEL", "model image", &status);
+        fits_write_img(out.fp, TDOUBLE, 1, (LONGLONG)nx * ny, (void *)model, &status);
+        if (status) st = px_fits_fail(status, path, "writing the model image");
+        st = px_fits_out_close(&out, st);
+    }
+    return st;
+}
