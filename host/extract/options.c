@@ -32,7 +32,7 @@ static px_status in_range(const char *flag, double v, double lo, double hi, cons
 {
     px_status st = PX_SUCCESS;
     if (!(v >= lo && v <= hi))
-        st = px_fail(PX_ERR_RANGE, "extract: %s %g is outside %g .. %g%s%s", flag, v, lo, hi,
+        st = px_fail(PX_ERR_RANGE, "%s %g is outside %g .. %g%s%s", flag, v, lo, hi,
                      why ? ": " : "", why ? why : "");
     return st;
 }
@@ -40,8 +40,7 @@ static px_status in_range(const char *flag, double v, double lo, double hi, cons
 static px_status int_range(const char *flag, int v, int lo, int hi)
 {
     px_status st = PX_SUCCESS;
-    if (v < lo || v > hi)
-        st = px_fail(PX_ERR_RANGE, "extract: %s %d is outside %d .. %d", flag, v, lo, hi);
+    if (v < lo || v > hi) st = px_fail(PX_ERR_RANGE, "%s %d is outside %d .. %d", flag, v, lo, hi);
     return st;
 }
 
@@ -55,25 +54,24 @@ px_status px_extract_options_check(const px_extract_options *opt)
     }
     if (opt->have_wave) {
         if (!isfinite(opt->wmin) || !isfinite(opt->wmax) || !isfinite(opt->dw)) {
-            st = px_fail(PX_ERR_RANGE, "extract: --wavelength %g,%g,%g is not finite", opt->wmin,
-                         opt->wmax, opt->dw);
+            st = px_fail(PX_ERR_RANGE, "--wavelength %g,%g,%g is not finite", opt->wmin, opt->wmax,
+                         opt->dw);
             goto cleanup;
         }
         if (!(opt->dw > 0) || !(opt->wmax >= opt->wmin)) {
-            st = px_fail(PX_ERR_RANGE,
-                         "extract: --wavelength %g,%g,%g needs DW > 0 and WMAX >= WMIN", opt->wmin,
-                         opt->wmax, opt->dw);
+            st = px_fail(PX_ERR_RANGE, "--wavelength %g,%g,%g needs DW > 0 and WMAX >= WMIN",
+                         opt->wmin, opt->wmax, opt->dw);
             goto cleanup;
         }
         if (!(opt->wmin > 0) || opt->wmax > MAX_WAVELENGTH) {
-            st = px_fail(PX_ERR_RANGE, "extract: --wavelength %g,%g,%g is outside 0 .. %g Angstrom",
+            st = px_fail(PX_ERR_RANGE, "--wavelength %g,%g,%g is outside 0 .. %g Angstrom",
                          opt->wmin, opt->wmax, opt->dw, MAX_WAVELENGTH);
             goto cleanup;
         }
         bins = floor((opt->wmax - opt->wmin) / opt->dw) + 1;
         if (bins > MAX_GRID_BINS) {
             st = px_fail(PX_ERR_RANGE,
-                         "extract: --wavelength %g,%g,%g makes %.0f wavelength bins, more than "
+                         "--wavelength %g,%g,%g makes %.0f wavelength bins, more than "
                          "%d; use a larger wavelength step or a shorter range",
                          opt->wmin, opt->wmax, opt->dw, bins, MAX_GRID_BINS);
             goto cleanup;
@@ -102,20 +100,21 @@ px_status px_extract_options_check(const px_extract_options *opt)
     if (st) goto cleanup;
     if (opt->nparts < 0 || opt->nparts > MAX_BATCH ||
         (opt->nparts > 1 && (opt->part < 0 || opt->part >= opt->nparts))) {
-        st = px_fail(PX_ERR_RANGE, "extract: part %d of %d parts", opt->part, opt->nparts);
+        st = px_fail(PX_ERR_RANGE, "part %d of %d parts", opt->part, opt->nparts);
         goto cleanup;
     }
 cleanup:
     return st;
 }
 
-/* CAMERA without blanks, lower case: desispec writes 'r0', specex 'r0      ',
- * some headers 'R0'. */
+/* CAMERA without blanks or quotes, lower case: desispec writes 'r0', specex
+ * 'r0      ' (with the quotes inside the string), some headers 'R0'. */
 static void camera_key(const char *in, char *out, size_t n)
 {
     size_t k = 0;
     for (; *in && k + 1 < n; in++)
-        if (!isspace((unsigned char)*in)) out[k++] = (char)tolower((unsigned char)*in);
+        if (!isspace((unsigned char)*in) && *in != '\'')
+            out[k++] = (char)tolower((unsigned char)*in);
     out[k] = '\0';
 }
 

@@ -81,7 +81,7 @@ px_status px_fits_open(const char *path, fitsfile **fp)
         /* CFITSIO unpacks a gzipped file into memory and reports a failed
          * allocation like damaged data; a stream zlib reads to its end with
          * a good CRC was not the problem. */
-        if (fstatus == MEMORY_ALLOCATION || strstr(text, "malloc") || strstr(text, "memory") ||
+        if (fstatus == MEMORY_ALLOCATION || strstr(text, "malloc") || strstr(text, "alloc") ||
             (magic[0] == 0x1f && magic[1] == 0x8b && px_gzip_intact(path)))
             st = px_fail(PX_ERR_NOMEM,
                          "%s: out of memory opening the file (a gzipped file is unpacked into "
@@ -331,6 +331,8 @@ static void dir_of(const char *path, char *dir, size_t n)
         snprintf(dir, n, "%.*s", (int)(slash - path), path);
 }
 
+static void canonical_name(const char *target, char *buf, size_t n);
+
 /* What a file that is not a regular file is, for messages. */
 static const char *file_kind(mode_t m)
 {
@@ -441,6 +443,18 @@ px_status px_check_output_path(const char *path)
     px_status st = output_target(path, &target);
     free(target);
     return st;
+}
+
+void px_output_canonical(const char *path, char *buf, size_t n)
+{
+    char *target = NULL;
+    struct stat sb;
+    buf[0] = '\0';
+    /* a link to a regular file is written through: its file is the output */
+    if (lstat(path, &sb) == 0 && S_ISLNK(sb.st_mode)) target = realpath(path, NULL);
+    canonical_name(target ? target : path, buf, n);
+    if (!buf[0]) snprintf(buf, n, "%s", path);
+    free(target);
 }
 
 /* A name for the file an output target will be: its directory resolved

@@ -96,6 +96,12 @@ px_status px_check_output_path(const char *path);
  * NULL entries skipped). */
 px_status px_check_output_paths(const char *out, const char *model, const char *const *inputs);
 
+/* The name of the file an output path will replace, for comparing outputs
+ * (a plan's lines must not share one): the directory resolved (realpath),
+ * a symbolic link to a regular file followed, so that "out/../x.fits",
+ * "./x.fits" and a link to it give one name, existing or not. */
+void px_output_canonical(const char *path, char *buf, size_t n);
+
 /* PX_SUCCESS when path names an existing regular file (links followed);
  * else PX_ERR_IO: "PATH: cannot open: No such file or directory", "PATH: is
  * a directory, not a regular file", "PATH: is a FIFO, not a regular file"

@@ -523,6 +523,19 @@ cleanup:
     return st;
 }
 
+/* CAMERA as a name: specex writes it with quotes inside the string (the
+ * card of psf-r0-00051060.fits reads CAMERA = '''r0      '''); blanks and
+ * quotes around it are dropped. */
+static void camera_value(const char *val, char *out, size_t n)
+{
+    size_t a = 0, b = strlen(val);
+    while (a < b && (val[a] == '\'' || isspace((unsigned char)val[a])))
+        a++;
+    while (b > a && (val[b - 1] == '\'' || isspace((unsigned char)val[b - 1])))
+        b--;
+    snprintf(out, n, "%.*s", (int)(b - a < n - 1 ? b - a : n - 1), val + a);
+}
+
 /* Look at the first bytes ourselves, to tell "not FITS" from "damaged FITS". */
 static px_status sniff(reader *rd, int *is_fits)
 {
@@ -621,7 +634,7 @@ px_status px_psf_read(const char *path, px_psf **out)
          * failure; its message says which. */
         char msg[FLEN_ERRMSG];
         while (fits_read_errmsg(msg))
-            if (strstr(msg, "malloc") || strstr(msg, "memory")) status = MEMORY_ALLOCATION;
+            if (strstr(msg, "malloc") || strstr(msg, "alloc")) status = MEMORY_ALLOCATION;
         if (rd.gzip && px_gzip_intact(path)) status = MEMORY_ALLOCATION;
     }
     if (status == MEMORY_ALLOCATION) {
@@ -681,7 +694,7 @@ px_status px_psf_read(const char *path, px_psf **out)
      * the primary header; the extraction compares it with the image's. */
     st = key_str(&rd, "primary", "CAMERA", val, &found);
     if (st != PX_SUCCESS) goto cleanup;
-    if (found) snprintf(psf->camera, sizeof psf->camera, "%.15s", val);
+    if (found) camera_value(val, psf->camera, sizeof psf->camera);
 
     if (psf->psfver >= 3) {
         st = move_named(&rd, "PSF", BINARY_TBL);
@@ -716,7 +729,7 @@ px_status px_psf_read(const char *path, px_psf **out)
     if (!psf->camera[0]) {
         st = key_str(&rd, "PSF", "CAMERA", val, &found);
         if (st != PX_SUCCESS) goto cleanup;
-        if (found) snprintf(psf->camera, sizeof psf->camera, "%.15s", val);
+        if (found) camera_value(val, psf->camera, sizeof psf->camera);
     }
     st = key_str(&rd, "PSF", "PSFVER", val, &found);
     if (st != PX_SUCCESS) goto cleanup;
