@@ -365,7 +365,9 @@ static px_status check_plan(px_runner *r, const char *path, const px_plan_file *
         st = line_job(r, &p->lines[i], base, &job);
         if (!st) st = px_extract_options_check(&job.opt);
         if (st) {
-            st = px_fail(PX_ERR_PARSE, "%s line %d: %s", path, p->lines[i].line, px_last_error());
+            char why[1024];
+            snprintf(why, sizeof why, "%s", px_last_error());
+            st = px_fail(PX_ERR_PARSE, "%s line %d: %s", path, p->lines[i].line, why);
             goto cleanup;
         }
         px_output_canonical(job.output, outs[n].name, sizeof outs[n].name);
