@@ -12,7 +12,9 @@
  * (--fibers, 25 = one bundle by default; --full: 500, a whole camera) over
  * 5760-7620 A at 0.8 (2326 bins), the same frame as the other bench cases;
  * below 500 fibers the line also gives the rate scaled to 500-fiber frames
- * (cost linear in fibers: bundles are independent), marked as an estimate.
+ * (cost linear in fibers: bundles are independent), marked as an estimate,
+ * and, for a machine shared with other work, the rate the node's cores would
+ * reach doing nothing else (cores x 3600 / CPU s per frame).
  */
 #include "cli.h"
 #include "core/profile.h"
@@ -231,6 +233,10 @@ int px_bench_exposure_run(const px_bench_exposure *b)
                cpu[0], sum.ndone ? cpu[0] / sum.ndone : 0.0, fph);
         if (b->nfibers < FULL_NSPEC)
             printf(" full_frames_per_node_hour_est=%.1f", fph * b->nfibers / FULL_NSPEC);
+        /* what the node's cores would do running only this (a shared
+         * machine's wall time says little) */
+        if (sum.ndone && cpu[0] > 0)
+            printf(" cpu_bound_frames_per_node_hour=%.1f", 3600.0 * cores * sum.ndone / cpu[0]);
         printf("\n");
         if (b->trace) printf("timeline: %s\n", b->trace);
         fflush(stdout);

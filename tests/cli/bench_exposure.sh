@@ -2,8 +2,8 @@
 # and its numbers agree with each other (no assertion on speed): 2 frames
 # done, none failed, nwave 2326 (5760..7620 at 0.8), frames per node-hour
 # = 3600 done / wall_s (1e-3 relative, one node), CPU s per frame = cpu_s /
-# done, the 500-fiber estimate = frames per node-hour x 5 / 500; the
-# simulated folder is removed afterwards. With --trace the timeline (python3's
+# done, the 500-fiber estimate = frames per node-hour x 5 / 500, the
+# CPU-bound rate = 3600 cores done / cpu_s; the simulated folder is removed afterwards. With --trace the timeline (python3's
 # json module, skipped without it) has the runner's two frames on the
 # queue's lanes. Then perfex bench --trace on the synthetic case: the bench's
 # runs on the host lane, stages and OpenCL events on the queue's.
@@ -25,7 +25,7 @@ val() { echo "$res" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
 awk -v fr="$(val frames)" -v d="$(val done)" -v f="$(val failed)" -v nw="$(val nwave)" \
     -v w="$(val wall_s)" -v c="$(val cpu_s)" -v cpf="$(val cpu_s_per_frame)" \
     -v fph="$(val frames_per_node_hour)" -v est="$(val full_frames_per_node_hour_est)" \
-    -v nodes="$(val nodes)" 'BEGIN {
+    -v nodes="$(val nodes)" -v cb="$(val cpu_bound_frames_per_node_hour)" -v cores="$(val cores)" 'BEGIN {
     bad = 0
     if (fr != 2 || d != 2 || f != 0) { print "frames " fr " done " d " failed " f; bad = 1 }
     if (nw != 2326) { print "nwave " nw " != 2326"; bad = 1 }
@@ -35,6 +35,7 @@ awk -v fr="$(val frames)" -v d="$(val done)" -v f="$(val failed)" -v nw="$(val n
     e = 3600 * d / w; if (fph < e * 0.999 - 0.06 || fph > e * 1.001 + 0.06) { print "frames/h " fph " != " e; bad = 1 }
     e = c / d; if (cpf < e * 0.999 - 0.001 || cpf > e * 1.001 + 0.001) { print "cpu/frame " cpf " != " e; bad = 1 }
     e = fph * 5 / 500; if (est < e * 0.999 - 0.06 || est > e * 1.001 + 0.06) { print "estimate " est " != " e; bad = 1 }
+    e = 3600 * cores * d / c; if (cb < e * 0.999 - 0.06 || cb > e * 1.001 + 0.06) { print "cpu-bound " cb " != " e; bad = 1 }
     exit bad }' || fail=1
 grep -q "each 5 fibers x 2326 wavelengths" "$TMP/out" || { echo "FAIL: the frame is not stated"; fail=1; }
 ls -d "$TMP"/perfex-exposure-* 2>/dev/null && { echo "FAIL: the simulated folder was left"; fail=1; }
