@@ -3,8 +3,9 @@
 # done, none failed, nwave 2326 (5760..7620 at 0.8), frames per node-hour
 # = 3600 done / wall_s (1e-3 relative, one node), CPU s per frame = cpu_s /
 # done, the 500-fiber estimate = frames per node-hour x 5 / 500, the
-# CPU-bound rate = 3600 cores done / cpu_s; the simulated folder is removed afterwards. With --trace the timeline (python3's
-# json module, skipped without it) has the runner's two frames on the
+# CPU-bound rate = 3600 cores done / cpu_s; the simulated folder is
+# removed afterwards. With --trace the timeline (python3's json module,
+# skipped without it) has the runner's two frames on the
 # queue's lanes. Then perfex bench --trace on the synthetic case: the bench's
 # runs on the host lane, stages and OpenCL events on the queue's.
 set -u
