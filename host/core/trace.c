@@ -99,7 +99,8 @@ static int rehash(px_trace *t)
 {
     const long ncap = 2 * t->hcap;
     int32_t *nh = calloc((size_t)ncap, sizeof *nh);
-    if (!nh) return -1;
+    int rc = -1;
+    if (!nh) goto cleanup;
     for (long i = 0; i < t->hcap; i++) {
         uint32_t k;
         if (!t->hash[i]) continue;
@@ -111,7 +112,9 @@ static int rehash(px_trace *t)
     free(t->hash);
     t->hash = nh;
     t->hcap = ncap;
-    return 0;
+    rc = 0;
+cleanup:
+    return rc;
 }
 
 /* Offset of s in the arena, added when new; 0 ("") when s is NULL or the
@@ -120,22 +123,24 @@ static int32_t intern(px_trace *t, const char *s)
 {
     uint32_t k;
     size_t len;
-    int32_t off;
-    if (!s || !*s) return 0;
+    int32_t off = 0;
+    if (!s || !*s) goto cleanup;
     k = hash_str(s) & (uint32_t)(t->hcap - 1);
-    while (t->hash[k]) {
-        if (!strcmp(t->str + t->hash[k] - 1, s)) return t->hash[k] - 1;
+    while (t->hash[k] && strcmp(t->str + t->hash[k] - 1, s))
         k = (k + 1) & (uint32_t)(t->hcap - 1);
+    if (t->hash[k]) {
+        off = t->hash[k] - 1;
+        goto cleanup;
     }
     len = strlen(s) + 1;
-    if (t->nstr + (long)len > MAX_STR_BYTES || t->hused + 1 >= t->hcap) return 0;
+    if (t->nstr + (long)len > MAX_STR_BYTES || t->hused + 1 >= t->hcap) goto cleanup;
     if (t->nstr + (long)len > t->strcap) {
         long ncap = t->strcap;
         char *ns;
         while (ncap < t->nstr + (long)len)
             ncap *= 2;
         ns = realloc(t->str, (size_t)ncap);
-        if (!ns) return 0;
+        if (!ns) goto cleanup;
         t->str = ns;
         t->strcap = ncap;
     }
@@ -145,6 +150,7 @@ static int32_t intern(px_trace *t, const char *s)
     t->nstr += (long)len;
     /* a failed rehash leaves a fuller index, still searched correctly */
     if (++t->hused * 2 > t->hcap) (void)rehash(t);
+cleanup:
     return off;
 }
 

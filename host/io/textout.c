@@ -61,7 +61,7 @@ cleanup:
 px_status px_text_out_close(px_text_out *o, px_status st)
 {
     int bad = 0;
-    if (!o->tmp) return st;
+    if (!o->tmp) goto cleanup;
     if (o->fp) {
         bad = fflush(o->fp) != 0 || ferror(o->fp) || fsync(fileno(o->fp)) != 0;
         bad |= fclose(o->fp) != 0;
@@ -75,5 +75,6 @@ px_status px_text_out_close(px_text_out *o, px_status st)
     if (st != PX_SUCCESS) unlink(o->tmp);
     free(o->tmp);
     o->tmp = NULL;
+cleanup:
     return st;
 }

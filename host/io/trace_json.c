@@ -14,14 +14,18 @@
 /* Length of the well-formed UTF-8 sequence at s, 0 if none. */
 static int utf8_len(const unsigned char *s)
 {
-    int n = s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 ? 2 : 0;
-    if (s[0] < 0x80) return 1;
+    int n = s[0] < 0x80    ? 1
+            : s[0] > 0xf4  ? 0
+            : s[0] >= 0xf0 ? 4
+            : s[0] >= 0xe0 ? 3
+            : s[0] >= 0xc2 ? 2
+                           : 0;
     for (int i = 1; i < n; i++)
-        if ((s[i] & 0xc0) != 0x80) return 0;
+        if ((s[i] & 0xc0) != 0x80) n = 0;
     /* overlong forms, surrogates and code points past U+10FFFF */
-    if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0) ||
-        (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90))
-        return 0;
+    if (n > 1 && ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0) ||
+                  (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90)))
+        n = 0;
     return n;
 }
 
@@ -46,13 +50,14 @@ static void put_str(FILE *f, const char *s)
 
 double px_trace_to_rank0(const px_trace_header *h, double t)
 {
-    double off;
-    if (h->nsync <= 0) return t;
-    if (h->nsync == 1) return t - h->sync_off[0];
-    if (h->sync_t[1] - h->sync_t[0] < 1.0) return t - 0.5 * (h->sync_off[0] + h->sync_off[1]);
-    /* the drift between the start and end measurements, linear in between */
-    off = h->sync_off[0] +
-          (h->sync_off[1] - h->sync_off[0]) * (t - h->sync_t[0]) / (h->sync_t[1] - h->sync_t[0]);
+    double off = 0;
+    if (h->nsync == 1)
+        off = h->sync_off[0];
+    else if (h->nsync >= 2 && h->sync_t[1] - h->sync_t[0] < 1.0)
+        off = 0.5 * (h->sync_off[0] + h->sync_off[1]);
+    else if (h->nsync >= 2) /* drift between the two measurements, linear in between */
+        off = h->sync_off[0] + (h->sync_off[1] - h->sync_off[0]) * (t - h->sync_t[0]) /
+                                   (h->sync_t[1] - h->sync_t[0]);
     return t - off;
 }
 
