@@ -155,7 +155,11 @@ int px_bench_exposure_run(const px_bench_exposure *b)
     if (writer) {
         const char *tmp = getenv("TMPDIR");
         snprintf(dir, sizeof dir, "%s/perfex-exposure-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-        if (!mkdtemp(dir)) st = px_fail(PX_ERR_IO, "%s: cannot make a folder for the frames", dir);
+        if (strpbrk(dir, " \t#")) /* a plan line splits on blanks, '#' starts a comment */
+            st = px_fail(PX_ERR_INVALID_ARG, "TMPDIR %s: a blank or '#' in it cannot go in a plan",
+                         tmp);
+        else if (!mkdtemp(dir))
+            st = px_fail(PX_ERR_IO, "%s: cannot make a folder for the frames", dir);
     }
     st = px_env_share(st, dir, (int)sizeof dir);
     if (st) goto fail;

@@ -392,7 +392,7 @@ int px_cmd_bench(int argc, char **argv)
         rc = px_bench_exposure_run(&b);
         goto cleanup;
     }
-    if (px_env_mpi()) {
+    if (px_env_world_size() > 1) {
         if (px_env_world_rank() == 0)
             fprintf(stderr, "perfex bench: under mpirun only --exposure N runs (over the ranks)\n");
         goto cleanup;
