@@ -228,7 +228,7 @@ struct px_frame_s {
     struct px_fibermap_s *fibermap; /* FIBERMAP rows of the spectra (owned), or NULL */
     /* SCORES columns: name, comment, values [nscores][nspec]. */
     int nscores;
-    char score_name[PX_FRAME_MAX_SCORES][24];
+    char score_name[PX_FRAME_MAX_SCORES][48];
     char score_comment[PX_FRAME_MAX_SCORES][72];
     double *scores;
 };

@@ -23,4 +23,13 @@ typedef struct px_desi_bary_header {
 px_status px_desi_header_barycentric_factor(const px_cards *cards, const char *what,
                                             px_desi_bary_header *out);
 
+/* os.path.join(a, b). */
+void px_desi_path_join(const char *a, const char *b, char *out, size_t n);
+
+/* desispec.io.meta.specprod_root: $DESI_SPECTRO_REDUX/$SPECPROD ($SPECPROD
+ * itself when it holds a '/'; $DESI_ROOT/spectro/redux/$SPECPROD without
+ * $DESI_SPECTRO_REDUX), with $DESI_ROOT -> $DESI_ROOT_READONLY when
+ * readonly. 0 (and out untouched) when the variables are not set. */
+int px_desi_specprod_root(int readonly, char *out, size_t n);
+
 #endif
