@@ -79,3 +79,31 @@ cleanup:
     if (value) fits_free_memory(value, &fstatus);
     return st;
 }
+
+px_status px_fits_write_checksum(fitsfile *fp, const char *path)
+{
+    px_status st = PX_SUCCESS;
+    int fstatus = 0;
+    unsigned long datasum = 0, hdusum = 0;
+    char text[32], ascii[17];
+    /* The standard's procedure, as fits_write_chksum runs it: both cards in
+     * place first and the header settled (END written after them), then
+     * DATASUM, then the complement of the HDU's sum encoded into CHECKSUM
+     * (the encoding keeps the final header's sum at -0). Values change in
+     * place, so the header's length does not. */
+    if (fits_update_key(fp, TSTRING, "DATASUM", "0", "data unit checksum", &fstatus) ||
+        fits_update_key(fp, TSTRING, "CHECKSUM", "0000000000000000", "HDU checksum", &fstatus) ||
+        fits_set_hdustruc(fp, &fstatus) || fits_get_chksum(fp, &datasum, &hdusum, &fstatus))
+        goto fail;
+    snprintf(text, sizeof text, "%lu", datasum);
+    if (fits_update_key(fp, TSTRING, "DATASUM", text, "data unit checksum", &fstatus) ||
+        fits_get_chksum(fp, &datasum, &hdusum, &fstatus))
+        goto fail;
+    fits_encode_chksum(hdusum, 1, ascii);
+    if (fits_update_key(fp, TSTRING, "CHECKSUM", ascii, "HDU checksum", &fstatus)) goto fail;
+    goto cleanup;
+fail:
+    st = px_fits_fail(fstatus, path, "writing CHECKSUM/DATASUM");
+cleanup:
+    return st;
+}

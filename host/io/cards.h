@@ -25,4 +25,9 @@ px_status px_cards_key_double(fitsfile *fp, const char *what, const char *key, i
 px_status px_cards_key_string(fitsfile *fp, const char *what, const char *key, int *found,
                               char *out, size_t n);
 
+/* CHECKSUM and DATASUM on the current HDU, with fixed comments so that the
+ * same content gives the same bytes (fits_write_chksum's comments carry the
+ * time). The HDU must be complete: any later change invalidates them. */
+px_status px_fits_write_checksum(fitsfile *fp, const char *path);
+
 #endif

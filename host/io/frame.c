@@ -414,12 +414,16 @@ static px_status write_checksums(fitsfile *fp, const char *path)
 {
     px_status st = PX_SUCCESS;
     int fstatus = 0, nhdu = 0;
-    fits_get_num_hdus(fp, &nhdu, &fstatus);
-    for (int i = 1; i <= nhdu && !fstatus; i++) {
-        fits_movabs_hdu(fp, i, NULL, &fstatus);
-        fits_write_chksum(fp, &fstatus);
+    /* The current HDU is the last one written (fits_get_num_hdus may not
+     * count it yet). */
+    fits_get_hdu_num(fp, &nhdu);
+    for (int i = 1; i <= nhdu && st == PX_SUCCESS; i++) {
+        if (fits_movabs_hdu(fp, i, NULL, &fstatus)) {
+            st = px_fits_fail(fstatus, path, "writing CHECKSUM/DATASUM");
+            break;
+        }
+        st = px_fits_write_checksum(fp, path);
     }
-    if (fstatus) st = px_fits_fail(fstatus, path, "writing CHECKSUM/DATASUM");
     return st;
 }
 
@@ -472,12 +476,11 @@ static px_status write_model_hdus(fitsfile *fp, const char *path, const void *ar
     px_status st;
     const model_args *m = arg;
     long ax[2] = {m->nx, m->ny};
-    int fstatus = 0;
     st = write_hdu(fp, path, NULL, DOUBLE_IMG, 2, ax, TDOUBLE, (void *)m->model, "electron");
     if (st != PX_SUCCESS) goto cleanup;
     st = write_primary_keys(fp, path, m->f);
     if (st != PX_SUCCESS) goto cleanup;
-    if (fits_write_chksum(fp, &fstatus)) st = px_fits_fail(fstatus, path, "writing CHECKSUM");
+    st = px_fits_write_checksum(fp, path);
 cleanup:
     return st;
 }
@@ -531,8 +534,9 @@ static px_status write_file(const char *path,
     }
     st = fill(mem, path, arg);
     if (st != PX_SUCCESS) goto fail;
-    if (fits_flush_file(mem, &fstatus) || fits_get_num_hdus(mem, &nhdu, &fstatus) ||
-        fits_movabs_hdu(mem, nhdu, NULL, &fstatus) ||
+    /* fill() ends on the last HDU; its end is the file's size. */
+    fits_get_hdu_num(mem, &nhdu);
+    if (fits_flush_file(mem, &fstatus) || fits_movabs_hdu(mem, nhdu, NULL, &fstatus) ||
         fits_get_hduaddrll(mem, &head, &data, &end, &fstatus)) {
         st = px_fits_fail(fstatus, path, "finishing the file in memory");
         goto fail;

@@ -19,6 +19,10 @@ enum { STREAM_SPECTRA = 1, STREAM_NOISE = 2, STREAM_COSMICS = 3 };
 px_status px_sim_read_spectra(const char *path, int *nspec, int *nwave, double **wave,
                               double **phot);
 
+/* The sky part of the built-in spectra (continuum and night-sky lines,
+ * photons per bin), what a SKY fiber receives: sky[nwave] is overwritten. */
+void px_sim_sky_spectrum(int nwave, const double *wave, double *sky);
+
 /* Poisson and read noise over the simulated region of r (model -> image,
  * ivar), row by row from the seed's noise stream. */
 void px_sim_add_noise(px_sim_result *r);

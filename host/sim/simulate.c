@@ -19,6 +19,15 @@ void px_sim_defaults(px_sim_options *opt)
 {
     memset(opt, 0, sizeof *opt);
     opt->readnoise = 3.0;
+    opt->obstype = "SCIENCE";
+    opt->expid = 1;
+    opt->night = 20210101;
+    opt->tileid = 1000;
+    opt->mjd_obs = 59216.2;
+    opt->exptime = 900.0;
+    opt->ra = 150.1;
+    opt->dec = 2.2;
+    opt->sky_every = 10;
 }
 
 void px_sim_destroy(px_sim_result *r)
@@ -30,6 +39,7 @@ void px_sim_destroy(px_sim_result *r)
     free(r->image);
     free(r->ivar);
     free(r->mask);
+    free(r->fiberstatus);
     free(r);
 }
 
@@ -54,6 +64,50 @@ static void psf_camera(const char *path, char *camera, size_t n)
 cleanup:
     px_fits_close(fp);
     px_clear_error();
+}
+
+/* The exposure of the options into the result, checked. */
+static px_status copy_exposure(const px_psf *psf, const px_sim_options *opt, px_sim_result *r)
+{
+    px_status st = PX_SUCCESS;
+    const char *obstype = opt->obstype ? opt->obstype : "SCIENCE";
+    if (strlen(obstype) >= sizeof r->obstype || !obstype[0]) {
+        st = px_fail(PX_ERR_INVALID_ARG, "simulate: OBSTYPE '%s' is empty or too long", obstype);
+        goto cleanup;
+    }
+    if (r->camera[0] && (strlen(r->camera) != 2 || !strchr("brz", r->camera[0]) ||
+                         r->camera[1] < '0' || r->camera[1] > '9')) {
+        st = px_fail(PX_ERR_INVALID_ARG, "simulate: camera '%s' is not b0..z9", r->camera);
+        goto cleanup;
+    }
+    if (!isfinite(opt->mjd_obs) || !isfinite(opt->exptime) || opt->exptime < 0.0 ||
+        !isfinite(opt->ra) || !isfinite(opt->dec) || opt->dec < -90.0 || opt->dec > 90.0 ||
+        opt->sky_every < 0 || opt->nfiberstatus < 0) {
+        st = px_fail(PX_ERR_INVALID_ARG,
+                     "simulate: exposure MJD %g, EXPTIME %g, RA %g, Dec %g or sky_every %d out "
+                     "of range",
+                     opt->mjd_obs, opt->exptime, opt->ra, opt->dec, opt->sky_every);
+        goto cleanup;
+    }
+    snprintf(r->obstype, sizeof r->obstype, "%s", obstype);
+    r->nfiber = psf->nfiber;
+    r->expid = opt->expid;
+    r->night = opt->night;
+    r->tileid = opt->tileid;
+    r->mjd_obs = opt->mjd_obs;
+    r->exptime = opt->exptime;
+    r->ra = opt->ra;
+    r->dec = opt->dec;
+    r->sky_every = opt->sky_every;
+    r->fiberstatus = px_calloc((size_t)psf->nfiber, sizeof *r->fiberstatus);
+    if (!r->fiberstatus) {
+        st = px_fail(PX_ERR_NOMEM, "simulate: out of host memory");
+        goto cleanup;
+    }
+    for (int i = 0; opt->fiberstatus && i < opt->nfiberstatus && i < psf->nfiber; i++)
+        r->fiberstatus[i] = opt->fiberstatus[i];
+cleanup:
+    return st;
 }
 
 /* The grid of the options (simulate.h). */
@@ -139,7 +193,12 @@ px_status px_simulate(px_context *ctx, const px_psf *psf, const px_sim_options *
     r->ncosmics = opt->ncosmics;
     r->seed = opt->seed;
     snprintf(r->psf_path, sizeof r->psf_path, "%s", psf->path);
-    psf_camera(psf->path, r->camera, sizeof r->camera);
+    if (opt->camera)
+        snprintf(r->camera, sizeof r->camera, "%s", opt->camera);
+    else
+        psf_camera(psf->path, r->camera, sizeof r->camera);
+    st = copy_exposure(psf, opt, r);
+    if (st != PX_SUCCESS) goto cleanup;
 
     if (opt->spectra) {
         st = px_sim_read_spectra(opt->spectra, &frows, &fnwave, &fwave, &fphot);
@@ -173,6 +232,10 @@ px_status px_simulate(px_context *ctx, const px_psf *psf, const px_sim_options *
         }
         st = px_sim_default_spectra(r->specmin, r->nspec, r->nwave, r->wave, r->seed, r->phot);
         if (st != PX_SUCCESS) goto cleanup;
+        /* A SKY fiber sees the sky alone. */
+        for (int i = 0; r->sky_every > 0 && i < r->nspec; i++)
+            if ((r->specmin + i) % r->sky_every == 0)
+                px_sim_sky_spectrum(r->nwave, r->wave, r->phot + (size_t)i * r->nwave);
     }
 
     npix = (size_t)r->nx * r->ny;

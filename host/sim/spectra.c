@@ -58,6 +58,18 @@ static void add_line(const double *wave, int nwave, double c, double flux, doubl
     }
 }
 
+void px_sim_sky_spectrum(int nwave, const double *wave, double *sky)
+{
+    double lo, hi;
+    for (int j = 0; j < nwave; j++) {
+        bin_edges(wave, nwave, j, &lo, &hi);
+        sky[j] = SKY_CONT * (1.0 + 0.15 * sin(wave[j] / 450.0)) * (hi - lo);
+    }
+    for (size_t i = 0; i < sizeof sky_lines / sizeof sky_lines[0]; i++)
+        add_line(wave, nwave, sky_lines[i][0], sky_lines[i][1] * SKY_LINE_UNIT, SKY_LINE_SIGMA,
+                 sky);
+}
+
 px_status px_sim_default_spectra(int specmin, int nspec, int nwave, const double *wave,
                                  uint64_t seed, double *phot)
 {
@@ -74,13 +86,7 @@ px_status px_sim_default_spectra(int specmin, int nspec, int nwave, const double
         st = px_fail(PX_ERR_NOMEM, "simulate: out of host memory for the spectra");
         goto cleanup;
     }
-    for (int j = 0; j < nwave; j++) {
-        bin_edges(wave, nwave, j, &lo, &hi);
-        sky[j] = SKY_CONT * (1.0 + 0.15 * sin(wave[j] / 450.0)) * (hi - lo);
-    }
-    for (size_t i = 0; i < sizeof sky_lines / sizeof sky_lines[0]; i++)
-        add_line(wave, nwave, sky_lines[i][0], sky_lines[i][1] * SKY_LINE_UNIT, SKY_LINE_SIGMA,
-                 sky);
+    px_sim_sky_spectrum(nwave, wave, sky);
     w0 = wave[0];
     w1 = wave[nwave - 1];
     for (int s = 0; s < nspec; s++) {
