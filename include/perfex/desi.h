@@ -138,6 +138,73 @@ PX_API px_status px_desi_frame_scores(px_frame *frame, const char *suffix);
  * form) by SPECPROD, when it starts with them; else unchanged. */
 PX_API void px_desi_shorten_filename(const char *path, char *out, size_t n);
 
+/* ----------------------------------------------------------- exposure plan */
+
+#define PX_DESI_PATH_MAX 4096
+#define PX_DESI_MAX_CAMERAS 30
+
+/* desispec.io.findfile for the extraction's files: filetype "preproc",
+ * "fibermap", "psf", "psfnight", "frame" or "badcolumns" of night (YYYYMMDD),
+ * expid and camera (b0..z9) under specprod_dir (NULL:
+ * $DESI_SPECTRO_REDUX/$SPECPROD as specprod_root gives it), the FITS names
+ * with $DESI_COMPRESSION's suffix (.gz unless NONE), normalised, with
+ * $DESI_ROOT -> $DESI_ROOT_READONLY when readonly. *exists tells whether the
+ * file (or, as checkgzip accepts, its .gz-or-not alternate, whose name is
+ * then returned) exists; for an output (readonly 0) an existing alternate is
+ * an error, as desispec makes it. */
+PX_API px_status px_desi_findfile(const char *filetype, int night, int expid, const char *camera,
+                                  const char *specprod_dir, int readonly, char *out, size_t n,
+                                  int *exists);
+
+/* Which PSF a plan line takes: the exposure's psf-CAMERA-EXPID.fits (what
+ * desi_proc's extraction reads, written by its trace-shift step), the
+ * night's psfnight-CAMERA-NIGHT.fits (what that step starts from), or the
+ * first when it exists, else the second (AUTO). */
+typedef enum px_desi_psf_source {
+    PX_DESI_PSF_AUTO = 0,
+    PX_DESI_PSF_EXPOSURE,
+    PX_DESI_PSF_NIGHTLY
+} px_desi_psf_source;
+
+typedef struct px_desi_plan_options {
+    int night, expid;
+    const char *cameras;      /* "b0,r0,..." (NULL: every camera with a preproc) */
+    const char *specprod_dir; /* NULL: $DESI_SPECTRO_REDUX/$SPECPROD */
+    const char *obstype;      /* NULL: the OBSTYPE of the first preproc */
+    px_desi_psf_source psf;
+    int no_barycentric; /* desi_proc --no-barycentric-correction */
+    int mkdirs;         /* make the output folders (default 1) */
+} px_desi_plan_options;
+
+PX_API void px_desi_plan_options_init(px_desi_plan_options *o);
+
+/* One camera: a plan line (run 1: INPUT PSF OUTPUT FLAGS) or the reason it
+ * is skipped (note), as desi_proc logs it. */
+typedef struct px_desi_plan_job {
+    char camera[4];
+    int run;
+    char input[PX_DESI_PATH_MAX], psf[PX_DESI_PATH_MAX], output[PX_DESI_PATH_MAX];
+    char flags[128];
+    char note[PX_DESI_PATH_MAX + 128];
+} px_desi_plan_job;
+
+typedef struct px_desi_plan {
+    int night, expid;
+    char specprod_dir[PX_DESI_PATH_MAX];
+    char obstype[16];
+    int njobs;
+    px_desi_plan_job job[PX_DESI_MAX_CAMERAS];
+} px_desi_plan;
+
+/* desi_proc's extraction commands for the exposure (see plan.c for every
+ * rule); PX_ERR_INVALID_ARG for an exposure type desi_proc does not extract
+ * or a bad camera, PX_ERR_IO when no camera has a preproc. */
+PX_API px_status px_desi_plan_make(const px_desi_plan_options *o, px_desi_plan **out);
+PX_API void px_desi_plan_destroy(px_desi_plan *p);
+/* The plan as `perfex extract --plan` reads it (skipped cameras as comment
+ * lines); *text is malloc'ed. */
+PX_API px_status px_desi_plan_format(const px_desi_plan *p, char **text);
+
 #ifdef __cplusplus
 }
 #endif
