@@ -239,6 +239,11 @@ struct px_truth_s {
     double *wave; /* [nwave] */
 };
 
+/* Write the model image of an extraction (nx x ny), atomically: float64
+ * with the frame's FLUX header (px_frame_write_model, io/frame.c). */
+px_status px_model_write(const char *path, const double *model, int nx, int ny,
+                         const px_frame *frame);
+
 /* ------------------------------------------------------------------ util */
 
 void *px_calloc(size_t n, size_t size); /* NULL on overflow too */

@@ -853,3 +853,9 @@ px_status px_frame_score(const px_frame *frame, int i, const char **name, const 
 cleanup:
     return st;
 }
+
+px_status px_model_write(const char *path, const double *model, int nx, int ny,
+                         const px_frame *frame)
+{
+    return px_frame_write_model(frame, model, nx, ny, path);
+}

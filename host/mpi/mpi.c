@@ -1,4 +1,5 @@
-/* MPI support of the extraction (host/px_mpi.h): status agreement, the PSF
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* MPI support of the extraction (mpi/px_mpi.h): status agreement, the PSF
  * and image broadcast from the rank that read them, and the merge of the
  * ranks' partial frames and model images on one rank.
  *
@@ -242,8 +243,9 @@ cleanup:
     return st;
 }
 
-px_status px_mpi_extract(MPI_Comm comm, int root, px_context *ctx, const px_psf *psf,
-                         const px_image *image, const px_extract_options *opt, px_frame **out)
+px_status px_mpi_extract(MPI_Comm comm, int root, px_context *const *ctxs, int nctx,
+                         const px_psf *psf, const px_image *image, const px_extract_options *opt,
+                         px_frame **out)
 {
     px_status st = PX_SUCCESS;
     px_extract_options o = *opt;
@@ -262,7 +264,12 @@ px_status px_mpi_extract(MPI_Comm comm, int root, px_context *ctx, const px_psf 
         if (!cover) st = px_fail(PX_ERR_NOMEM, "extract: no memory for the model coverage");
         o.model_cover = cover;
     }
-    if (!st) st = px_extract(ctx, psf, image, &o, &f);
+    if (!st) {
+        px_extract_plan *xp = NULL;
+        st = px_extract_plan_create_multi(ctxs, nctx, psf, &o, &xp);
+        if (!st) st = px_extract_execute(xp, image, rank, size, &f);
+        px_extract_plan_destroy(xp);
+    }
     st = px_mpi_agree(comm, st);
     if (st) goto cleanup;
     nfr = (size_t)f->nspec * (size_t)f->nwave;
