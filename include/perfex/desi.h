@@ -138,6 +138,33 @@ PX_API px_status px_desi_frame_scores(px_frame *frame, const char *suffix);
  * form) by SPECPROD, when it starts with them; else unchanged. */
 PX_API void px_desi_shorten_filename(const char *path, char *out, size_t n);
 
+/* ----------------------------------------------- around the extraction */
+
+struct px_extract_options;
+
+/* desi_extract_spectra before the extraction, on opt (perfex/extract.h):
+ * - the grid: -w as given, else desi_extract_spectra's default, the PSF
+ *   HDU's WAVEMIN..WAVEMAX at 0.8 A (gpu_specter's; with opt->specter_grid,
+ *   specter's: ceil(wmin_all)..floor(wmax_all) at 0.7 A);
+ * - the fibermap (opt->fibermap, else image_path's FIBERMAP HDU if any):
+ *   nspec beyond its rows is reduced to them, with a warning (opt->report);
+ * - with opt->barycentric, the factor (px_desi_image_barycentric_factor) and
+ *   the extraction grid wmin/f, wmax/f, dw/f, as desispec's default path
+ *   passes it to its extraction.
+ * Sets opt->prepared and the raw grid; calling it again does nothing. */
+PX_API px_status px_desi_extract_prepare(const px_psf *psf, const px_image *img,
+                                         const char *image_path, struct px_extract_options *opt);
+
+/* desi_extract_spectra on the new frame: IN_IMG, IN_PSF, ORIG_PSF
+ * (px_frame_set_inputs), WAVEMIN/WAVEMAX/WAVESTEP as requested, the raw
+ * grid as WAVELENGTH and HELIOCOR when the correction was applied, the
+ * fibermap's rows (FIBER numbers, FIBERMAP HDU), BAD2DFIT, and the SCORES of
+ * compute_and_append_frame_scores(frame, suffix="RAW") unless
+ * opt->no_scores. */
+PX_API px_status px_desi_extract_finish(px_frame *frame, const px_psf *psf, const px_image *img,
+                                        const char *image_path, const char *psf_path,
+                                        const struct px_extract_options *opt);
+
 /* ----------------------------------------------------------- exposure plan */
 
 #define PX_DESI_PATH_MAX 4096
