@@ -104,8 +104,13 @@ px_status px_desi_extract_prepare(const px_psf *psf, const px_image *img, const 
         }
     }
     nspec = o->nspec > 0 ? o->nspec : psf->nfiber - o->specmin;
-    st = spectra_fibermap(image_path, o, nspec, &fm);
-    if (st != PX_SUCCESS) goto cleanup;
+    /* Fibers the PSF does not have are refused by the extraction itself
+     * (naming the PSF's range); the fibermap only shortens a request the
+     * PSF can serve. */
+    if (o->specmin >= 0 && nspec > 0 && o->specmin + nspec <= psf->nfiber) {
+        st = spectra_fibermap(image_path, o, nspec, &fm);
+        if (st != PX_SUCCESS) goto cleanup;
+    }
     if (fm && px_fibermap_nrows(fm) < nspec) {
         report(o, 1,
                "nspec %d is more than the %d rows of %s's FIBERMAP from specmin %d: "

@@ -48,6 +48,7 @@ fr = read_frame(frame_path)
 fm = fr.fibermap
 check(fm is not None, "read_frame: no fibermap")
 check(np.array_equal(fr.fibers, fm["FIBER"]), "fibers are not the fibermap's FIBER")
+check(fr.fibers[0] == 500 + fr.meta["SPECMIN"], "first fiber %d, SPECMIN %d" % (fr.fibers[0], fr.meta["SPECMIN"]))
 check(fr.scores is not None and "MEDIAN_RAW_SNR_R" in fr.scores.dtype.names, "no SCORES")
 check(getdep(fr.meta, "perfex") is not None, "no DEPNAM perfex")
 print("read_frame: %d spectra x %d bins, fibers %d-%d, %d SKY fibers, SCORES %s, "
