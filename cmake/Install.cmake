@@ -35,3 +35,6 @@ write_basic_package_version_file(${CMAKE_BINARY_DIR}/perfexConfigVersion.cmake
                                  COMPATIBILITY SameMajorVersion)
 install(FILES ${CMAKE_BINARY_DIR}/perfexConfig.cmake ${CMAKE_BINARY_DIR}/perfexConfigVersion.cmake
         DESTINATION ${PX_CMAKE_DIR})
+
+# The Python module (build-tree copy and installed package): cmake/Python.cmake.
+include(${CMAKE_CURRENT_LIST_DIR}/Python.cmake)

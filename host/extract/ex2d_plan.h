@@ -23,6 +23,7 @@ typedef struct px_plan_options {
     int nwavestep;         /* core bins per patch (50) */
     double pixpad_frac;    /* 0.8 */
     double wavepad_frac;   /* 0.2 */
+    int ymin, ymax;        /* rows the pixel boxes may use (0, 0: every row) */
 } px_plan_options;
 
 /* One unit of work. Fibers are PSF indices; bins count in the frame's grid. */
