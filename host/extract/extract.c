@@ -19,6 +19,7 @@
  */
 #include "perfex/extract.h"
 
+#include "core/buffer.h"
 #include "core/clwrap.h"
 #include "extract/ex2d_plan.h"
 #include "extract/extract_batch.h"
@@ -41,36 +42,6 @@ void px_extract_options_init(px_extract_options *opt)
     opt->wavepad_frac = 0.2;
 }
 
-static cl_mem mkbuf(px_context *ctx, size_t bytes, const void *host, px_status *st)
-{
-    cl_int err;
-    cl_mem m;
-    if (*st) return NULL;
-    err = px_cl_buffer(ctx->cl, CL_MEM_READ_WRITE | (host ? CL_MEM_COPY_HOST_PTR : 0),
-                       bytes ? bytes : 8, (void *)host, &m);
-    if (err != CL_SUCCESS) *st = px_fail_device(err, "extract: clCreateBuffer");
-    return m;
-}
-
-static void relmem(cl_mem *m)
-{
-    if (*m) clReleaseMemObject(*m);
-    *m = NULL;
-}
-
-static px_status fill_zero(px_context *ctx, cl_mem m, size_t bytes)
-{
-    const double zero = 0;
-    cl_int err = clEnqueueFillBuffer(ctx->queue, m, &zero, sizeof zero, 0, bytes, 0, NULL, NULL);
-    return err == CL_SUCCESS ? PX_SUCCESS : px_fail_device(err, "extract: clEnqueueFillBuffer");
-}
-
-static px_status readbuf(px_context *ctx, cl_mem m, size_t bytes, void *host)
-{
-    cl_int err = px_cl_read(ctx->queue, m, CL_TRUE, 0, bytes, host, 0, NULL, NULL);
-    return err == CL_SUCCESS ? PX_SUCCESS : px_fail_device(err, "extract: clEnqueueReadBuffer");
-}
-
 /* Device bytes one patch needs in a batch (matrices, blocks, spots, pixels). */
 static double patch_bytes(const px_patch *p, int sx, int sy, int nparam)
 {
@@ -91,14 +62,14 @@ typedef struct batch_mem {
 static void batch_mem_release(batch_mem *m)
 {
     px_ex_bufs_release(&m->b);
-    relmem(&m->fib);
-    relmem(&m->wav);
-    relmem(&m->sb.params);
-    relmem(&m->sb.x);
-    relmem(&m->sb.y);
-    relmem(&m->sb.x0);
-    relmem(&m->sb.y0);
-    relmem(&m->sb.stamp);
+    px_buf_release(&m->fib);
+    px_buf_release(&m->wav);
+    px_buf_release(&m->sb.params);
+    px_buf_release(&m->sb.x);
+    px_buf_release(&m->sb.y);
+    px_buf_release(&m->sb.x0);
+    px_buf_release(&m->sb.y0);
+    px_buf_release(&m->sb.stamp);
     memset(m, 0, sizeof *m);
 }
 
@@ -193,7 +164,7 @@ static px_status run_batch(px_context *ctx, px_psf_dev *pd, const px_plan *plan,
             st = px_fail(PX_ERR_NOMEM, "extract: out of memory for the model image");
             goto cleanup;
         }
-        st = readbuf(ctx, bp->model, lay.npix * sizeof(double), mhost);
+        st = px_buf_read(ctx, bp->model, lay.npix * sizeof(double), mhost);
         if (st) goto cleanup;
         if (ms->lock) pthread_mutex_lock(ms->lock);
         for (int g = 0; g < count; g++) {
@@ -290,6 +261,7 @@ typedef struct lane {
     batch_mem mem;
     px_ex_image img;
     px_ex_frame fr;
+    px_staging stage; /* pinned staging for the image upload, where it pays */
     px_profile *prof; /* this lane's stages (merged into the caller's) */
     /* one execution */
     px_status st;
@@ -352,14 +324,15 @@ static int batch_size(const px_extract_plan *xp, const lane *ln)
 static void lane_release(lane *ln)
 {
     batch_mem_release(&ln->mem);
-    relmem(&ln->img.pix);
-    relmem(&ln->img.ivar);
-    relmem(&ln->fr.flux);
-    relmem(&ln->fr.ivar);
-    relmem(&ln->fr.chi2);
-    relmem(&ln->fr.pixmask);
-    relmem(&ln->fr.rd);
-    relmem(&ln->fr.dwave);
+    px_buf_release(&ln->img.pix);
+    px_buf_release(&ln->img.ivar);
+    px_buf_release(&ln->fr.flux);
+    px_buf_release(&ln->fr.ivar);
+    px_buf_release(&ln->fr.chi2);
+    px_buf_release(&ln->fr.pixmask);
+    px_buf_release(&ln->fr.rd);
+    px_buf_release(&ln->fr.dwave);
+    px_staging_release(&ln->stage);
     px_psf_dev_destroy(ln->pd);
     ln->pd = NULL;
     px_profile_destroy(ln->prof);
@@ -378,18 +351,18 @@ static px_status lane_open(px_extract_plan *xp, lane *ln)
     ln->fr.nspec = xp->po.nspec;
     ln->fr.nwave = xp->plan.nwave;
     ln->fr.ndiag = xp->plan.ndiag;
-    ln->fr.flux = mkbuf(ctx, xp->nfr * D, NULL, &st);
-    ln->fr.ivar = mkbuf(ctx, xp->nfr * D, NULL, &st);
-    ln->fr.chi2 = mkbuf(ctx, xp->nfr * D, NULL, &st);
-    ln->fr.pixmask = mkbuf(ctx, xp->nfr * D, NULL, &st);
-    ln->fr.rd = mkbuf(ctx, xp->nrd * D, NULL, &st);
-    ln->fr.dwave = mkbuf(ctx, (size_t)xp->plan.nwave * D, xp->dwave, &st);
+    ln->fr.flux = px_buf_new(ctx, xp->nfr * D, NULL, &st);
+    ln->fr.ivar = px_buf_new(ctx, xp->nfr * D, NULL, &st);
+    ln->fr.chi2 = px_buf_new(ctx, xp->nfr * D, NULL, &st);
+    ln->fr.pixmask = px_buf_new(ctx, xp->nfr * D, NULL, &st);
+    ln->fr.rd = px_buf_new(ctx, xp->nrd * D, NULL, &st);
+    ln->fr.dwave = px_buf_new(ctx, (size_t)xp->plan.nwave * D, xp->dwave, &st);
     ln->img.x0 = xp->win_x0;
     ln->img.y0 = xp->win_y0;
     ln->img.w = xp->win_w;
     ln->img.h = xp->win_h;
-    ln->img.pix = mkbuf(ctx, (size_t)xp->win_w * xp->win_h * D, NULL, &st);
-    ln->img.ivar = mkbuf(ctx, (size_t)xp->win_w * xp->win_h * D, NULL, &st);
+    ln->img.pix = px_buf_new(ctx, (size_t)xp->win_w * xp->win_h * D, NULL, &st);
+    ln->img.ivar = px_buf_new(ctx, (size_t)xp->win_w * xp->win_h * D, NULL, &st);
     if (st) goto cleanup;
     ln->batch = batch_size(xp, ln);
     if (xp->opt.profile && xp->nlane > 1)
@@ -566,32 +539,26 @@ int px_extract_plan_patches_done(const px_extract_plan *xp, int device)
 
 static px_status upload_image(lane *ln, const px_image *image)
 {
-    px_status st = PX_SUCCESS;
+    px_status st;
     px_context *ctx = ln->ctx;
-    px_ex_image *img = &ln->img;
-    const size_t D = sizeof(double);
-    const size_t origin[3] = {(size_t)img->x0 * D, (size_t)img->y0, 0};
-    const size_t zero[3] = {0, 0, 0}, region[3] = {(size_t)img->w * D, (size_t)img->h, 1};
+    const px_ex_image *img = &ln->img;
+    const size_t D = sizeof(double), off = (size_t)img->y0 * image->nx + img->x0;
     const size_t nfr = (size_t)ln->fr.nspec * ln->fr.nwave;
     const size_t nrd = nfr * (size_t)(2 * ln->fr.ndiag + 1);
     cl_int err;
-    err = clEnqueueWriteBufferRect(ctx->queue, img->pix, CL_FALSE, zero, origin, region,
-                                   (size_t)img->w * D, 0, (size_t)image->nx * D, 0, image->pix, 0,
-                                   NULL, NULL);
-    PX_CHECK_CL(err, "extract: clEnqueueWriteBufferRect");
-    err = clEnqueueWriteBufferRect(ctx->queue, img->ivar, CL_FALSE, zero, origin, region,
-                                   (size_t)img->w * D, 0, (size_t)image->nx * D, 0, image->ivar, 0,
-                                   NULL, NULL);
-    PX_CHECK_CL(err, "extract: clEnqueueWriteBufferRect");
-    st = fill_zero(ctx, ln->fr.flux, nfr * D);
-    if (!st) st = fill_zero(ctx, ln->fr.ivar, nfr * D);
-    if (!st) st = fill_zero(ctx, ln->fr.chi2, nfr * D);
-    if (!st) st = fill_zero(ctx, ln->fr.pixmask, nfr * D);
-    if (!st) st = fill_zero(ctx, ln->fr.rd, nrd * D);
+    st = px_buf_upload_rect(ctx, &ln->stage, img->pix, image->pix + off, (size_t)img->w * D,
+                            (size_t)img->h, (size_t)image->nx * D);
+    if (!st)
+        st = px_buf_upload_rect(ctx, &ln->stage, img->ivar, image->ivar + off, (size_t)img->w * D,
+                                (size_t)img->h, (size_t)image->nx * D);
+    if (!st) st = px_buf_zero(ctx, ln->fr.flux, nfr * D);
+    if (!st) st = px_buf_zero(ctx, ln->fr.ivar, nfr * D);
+    if (!st) st = px_buf_zero(ctx, ln->fr.chi2, nfr * D);
+    if (!st) st = px_buf_zero(ctx, ln->fr.pixmask, nfr * D);
+    if (!st) st = px_buf_zero(ctx, ln->fr.rd, nrd * D);
     if (st) goto cleanup;
-    /* the image is the caller's: it must not be read after we return */
-    err = px_cl_finish(ctx->queue);
-    PX_CHECK_CL(err, "extract: clFinish");
+    err = clFlush(ctx->queue);
+    PX_CHECK_CL(err, "extract: clFlush");
 cleanup:
     return st;
 }
@@ -694,10 +661,10 @@ static px_status lane_collect(px_extract_plan *xp, lane *ln, px_frame *frame, do
                 {ln->fr.rd, frame->resolution, xp->nrd}};
     for (int a = 0; !st && a < 5; a++) {
         if (!merge) {
-            st = readbuf(ln->ctx, arr[a].m, arr[a].n * D, arr[a].dst);
+            st = px_buf_read(ln->ctx, arr[a].m, arr[a].n * D, arr[a].dst);
             continue;
         }
-        st = readbuf(ln->ctx, arr[a].m, arr[a].n * D, tmp);
+        st = px_buf_read(ln->ctx, arr[a].m, arr[a].n * D, tmp);
         for (size_t k = 0; !st && k < arr[a].n; k++) {
             uint64_t u, v;
             memcpy(&u, &arr[a].dst[k], 8);

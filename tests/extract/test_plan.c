@@ -4,8 +4,11 @@
  * grid; a plan over two devices of one kind (PoCL shows two with
  * POCL_DEVICES="pthread pthread", set by tests/extract/CMakeLists.txt) gives
  * that frame and that model image bit for bit, with both devices doing part
- * of the work. Fibers 0-9 of the shared simulated image, 6000-6200 A (skips
- * without ../shared/data; the two-device half skips with one device).
+ * of the work; with a platforms folder as argument (one that sets
+ * pinned_staging = 1), a context made with it uploads the image through
+ * pinned staging and gives the same frame. Fibers 0-9 of the shared
+ * simulated image, 6000-6200 A (skips without ../shared/data; the two-device
+ * half skips with one device).
  */
 #include "testutil.h"
 
@@ -41,7 +44,7 @@ static long frame_diff(const px_frame *a, const px_frame *b)
     return d;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     char b1[1024], b2[1024];
     const char *ip = px_test_shared("preproc-sim-r0-bundle0.fits.gz", b1, sizeof b1);
@@ -90,6 +93,28 @@ int main(void)
     xp = NULL;
     px_frame_destroy(f1);
     f1 = NULL;
+
+    /* the image through pinned staging */
+    if (argc > 1) {
+        px_context *pc = NULL;
+        px_context_options co;
+        px_context_options_init(&co);
+        px_device_request_from_env(&co.request);
+        setenv("PERFEX_PLATFORM_DIR", argv[1], 1);
+        EXPECT(px_context_create(&co, &pc) == PX_SUCCESS, "%s", px_last_error());
+        unsetenv("PERFEX_PLATFORM_DIR");
+        if (pc) {
+            EXPECT(px_tuning_get_long(&pc->tuning, "pinned_staging", 0) == 1,
+                   "%s does not set pinned_staging", argv[1]);
+            options(&o, NULL);
+            EXPECT(px_extract(pc, psf, img, &o, &f1) == PX_SUCCESS, "%s", px_last_error());
+            if (f1) EXPECT(frame_diff(f1, ref) == 0, "pinned staging changes the frame");
+            px_frame_destroy(f1);
+            f1 = NULL;
+            printf("pinned staging: frame identical\n");
+        }
+        px_context_destroy(pc);
+    }
 
     /* two devices of one kind */
     {
