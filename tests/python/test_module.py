@@ -13,6 +13,10 @@
   make, shapes, xyrange, ndecorr;
 - PSF.xy against specter's trace centres (../shared/data spots tables,
   within 1e-9 pixel), PSF attributes against `perfex psf info`;
+- perfex._fits.read_table (the FIBERMAP reader, numpy only) against
+  astropy on a table of every column type a fibermap uses (signed and
+  unsigned integers, floats, strings, logicals, arrays with TDIM) and on the
+  binary tables of ../shared/data (PSFVER 2 PSF, spots tables);
 - threads: ex2d from two threads at once on the module's context equals a
   serial call bit for bit; handles closed twice or used after close.
 """
@@ -181,11 +185,62 @@ for name in ("psf-r0-00051060.fits", "psf-gausshermite-v2.fits"):
     print("%s: PSF.xy within %.2g, %.2g pixel of specter at %d points" % (name, dx, dy, len(t)))
     check.raises(ValueError, lambda: Q.xy(0, 6000.0), "PSF used after close", ("close",))
 
-# ------------------------------------------------------------------ threads
+# ------------------------------------------------------------ FITS tables
 try:
     from astropy.io import fits
+    from astropy.table import Table
 except ImportError:
     fits = None
+    print("note: astropy absent, the FITS table reader is not compared with it")
+if fits is not None:
+    import io
+    from perfex import _fits
+
+    def same_table(buf, extname, label):
+        ref = fits.open(io.BytesIO(buf))[extname if extname else 1]
+        mine, hdr = _fits.read_table(buf, extname)
+        check(list(mine.dtype.names) == list(ref.data.names),
+              "%s: columns %s, astropy %s" % (label, mine.dtype.names, ref.data.names))
+        for name in ref.data.names:
+            a, b = mine[name], np.asarray(ref.data[name])
+            check(a.shape == b.shape and np.array_equal(a, b) and a.dtype.kind == b.dtype.kind,
+                  "%s: column %s %s %s, astropy %s %s" % (label, name, a.dtype, a.shape, b.dtype,
+                                                         b.shape))
+        for key in ("EXTNAME", "NAXIS2", "TILEID", "SURVEY"):
+            if key in ref.header:
+                check(hdr.get(key) == ref.header[key], "%s: header %s %r, astropy %r" % (
+                    label, key, hdr.get(key), ref.header[key]))
+
+    n = 9
+    t = Table()
+    t["FIBER"] = np.arange(n, dtype=np.int32) + 500
+    t["FIBERSTATUS"] = (np.arange(n, dtype=np.uint32) * 2**29)
+    t["TARGETID"] = np.arange(n, dtype=np.int64) * 2**50 - 7
+    t["DESI_TARGET"] = np.arange(n, dtype=np.uint64) * 2**61
+    t["PETAL_LOC"] = np.arange(n, dtype=np.int16) - 4
+    t["U16"] = np.arange(n, dtype=np.uint16) * 7000
+    t["NUMOBS"] = np.arange(n, dtype=np.uint8) * 28
+    t["FIBERASSIGN_X"] = np.linspace(-400, 400, n).astype(np.float32)
+    t["TARGET_RA"] = np.linspace(0, 359.9, n)
+    t["OBJTYPE"] = ["SKY", "TGT", "", "BAD", "TGT ", "SKY", "x" * 8, "TGT", "NON"]
+    t["OK"] = np.arange(n) % 3 == 0
+    t["ARR"] = np.arange(n * 6, dtype=np.float64).reshape(n, 2, 3)
+    t.meta["EXTNAME"] = "FIBERMAP"
+    t.meta["TILEID"] = 80605
+    t.meta["SURVEY"] = "main"
+    b = io.BytesIO()
+    fits.HDUList([fits.PrimaryHDU(), fits.ImageHDU(np.ones(5)),
+                  fits.BinTableHDU(t)]).writeto(b)
+    same_table(b.getvalue(), "FIBERMAP", "fibermap-like table")
+    for name in ("psf-gausshermite-v2.fits", "spots-psf-r0-00051060.fits"):
+        path = pxtest.shared(name)
+        if path:
+            with open(path, "rb") as fh:
+                same_table(fh.read(), None, name)
+    check.raises(ValueError, lambda: _fits.read_table(b.getvalue(), "SCORES"), "no such table",
+                 ("SCORES",))
+
+# ------------------------------------------------------------------ threads
 if fits is None:
     print("note: astropy absent, the thread check is skipped")
 else:
