@@ -552,7 +552,6 @@ def ex2d(image, imageivar, psf, specmin, nspec, wavelengths, xyrange=None, regul
     and Rdata [nspec, 2 ndiag + 1, nwave], float64; with full_output=True the
     dict of specter's keys: flux, ivar, resolution_data, modelimage (image's
     shape), pixmask_fraction, chi2pix."""
-    names = option_names()
     if ndecorr:
         raise NotImplementedError("perfex.ex2d: ndecorr=True (decorrelated fibers) is not "
                                   "implemented by perfex; use ndecorr=False")

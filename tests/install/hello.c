@@ -33,25 +33,27 @@ int main(int argc, char **argv)
     char buf[128];
     int ns = 0, nw = 0, nd = 0, rs = 0, rw = 0, rd = 0;
     long nflux = 0;
+    int rc = 2;
 
     if (argc != 4) {
         fprintf(stderr, "usage: hello PREPROC PSF FRAME\n");
-        return 2;
+        goto cleanup;
     }
+    rc = 1;
     expect(!strcmp(px_version(), PERFEX_VERSION_STRING), "library version = header version");
     expect(!strcmp(px_strerror(PX_ERR_PSF_FORMAT), "PX_ERR_PSF_FORMAT"), "px_strerror");
     expect(px_extract_options_create(&opt) == PX_SUCCESS, "px_extract_options_create");
-    if (!opt) return 1;
+    if (!opt) goto cleanup;
     expect(px_extract_options_set(opt, "wavelength", "6000,6100,0.8") == PX_SUCCESS, "grid");
     expect(px_extract_options_set(opt, "nspec", "5") == PX_SUCCESS, "nspec");
     expect(px_extract_options_set(opt, "bundle-size", "5") == PX_ERR_INVALID_ARG, "bad name");
-    expect(px_extract_options_get(opt, "nspec", buf, sizeof buf) == PX_SUCCESS &&
-               !strcmp(buf, "5"),
+    expect(px_extract_options_get(opt, "nspec", buf, sizeof buf) == PX_SUCCESS && !strcmp(buf, "5"),
            "nspec reads back");
     px_context_options_init(&co);
     expect(px_context_create(&co, &ctx) == PX_SUCCESS, "px_context_create");
-    if (ctx) expect(px_extract_files(&ctx, 1, argv[1], argv[2], opt, &mine) == PX_SUCCESS,
-                    "px_extract_files");
+    if (ctx)
+        expect(px_extract_files(&ctx, 1, argv[1], argv[2], opt, &mine) == PX_SUCCESS,
+               "px_extract_files");
     expect(px_frame_read(argv[3], &ref) == PX_SUCCESS, "px_frame_read");
     if (mine && ref) {
         px_frame_shape(mine, &ns, &nw, &nd);
@@ -75,9 +77,11 @@ int main(int argc, char **argv)
     }
     printf("perfex %s: %d fibers x %d wavelengths, %ld non-zero flux bins, %s\n", px_version(), ns,
            nw, nflux, fails ? "FAILED" : "equal to the command's frame");
+    rc = fails ? 1 : 0;
+cleanup:
     px_frame_destroy(mine);
     px_frame_destroy(ref);
     px_context_destroy(ctx);
     px_extract_options_destroy(opt);
-    return fails ? 1 : 0;
+    return rc;
 }
