@@ -117,6 +117,13 @@ for n in names:
         check(got == want, "option %s: set %r, got %r" % (n, v, got))
     else:
         check(False, "option %s has no test value" % n)
+for n, bad in (("nspec", "1.5"), ("nspec", "-1"), ("bundlesize", "x"), ("regularize", "nan"),
+               ("regularize", "-0.1"), ("pixpad_frac", "inf"), ("wavelength", "5760,7620"),
+               ("wavelength", "5760,7620,0.8,1"), ("wavelength", "5760,,0.8"),
+               ("wavelength", "5760,7620,0"), ("wavelength", "5760,7620,0.8,"),
+               ("yrange", "10,5"), ("yrange", "1.5,9"), ("nwavestep", "")):
+    check.raises(perfex.Error, lambda: o.set(n, bad), "option %s = %r" % (n, bad),
+                 (n.replace("_", "-"),))
 o.close()
 o.close()  # closing twice is harmless
 
