@@ -10,6 +10,7 @@
  * terminal, unless --quiet; under MPI only the writing rank speaks.
  */
 #include "cli.h"
+#include "core/profile.h"
 #include "mpi/runner.h"
 
 #include "perfex/extract.h"
@@ -35,7 +36,8 @@ enum {
     OPT_PLAN,
     OPT_RANKS,
     OPT_RESUME,
-    OPT_OVERWRITE
+    OPT_OVERWRITE,
+    OPT_TRACE
 };
 
 static void usage(FILE *f)
@@ -61,6 +63,9 @@ static void usage(FILE *f)
                "  --devices all|LIST      drive several devices at once (indices or name\n"
                "                          parts, comma-separated; default $PERFEX_DEVICES)\n"
                "  --profile               per-stage host and device times on stderr\n"
+               "  --trace FILE.json       timeline of the run: ranks, device queues, stages,\n"
+               "                          OpenCL events, file I/O, waits (Chrome trace-event\n"
+               "                          JSON for ui.perfetto.dev or chrome://tracing)\n"
                "  --quiet                 no progress\n" PX_CLI_DEVICE_HELP
                "\nmany frames (docs/mpi.md):\n"
                "  --plan FILE             one frame a line: INPUT PSF OUTPUT [flags], # comments\n"
@@ -74,6 +79,7 @@ typedef struct cli_flags {
     px_device_request req;
     const char *devices;
     const char *plan;
+    const char *trace;
     int ranks_per_frame, overwrite, plan_flags;
     int quiet, profile, help;
 } cli_flags;
@@ -123,6 +129,7 @@ static px_status parse(int argc, char **argv, px_job *job, cli_flags *f)
                                          {"ranks-per-frame", required_argument, 0, OPT_RANKS},
                                          {"resume", no_argument, 0, OPT_RESUME},
                                          {"overwrite", no_argument, 0, OPT_OVERWRITE},
+                                         {"trace", required_argument, 0, OPT_TRACE},
                                          {"help", no_argument, 0, 'h'},
                                          PX_CLI_DEVICE_OPTIONS,
                                          {0, 0, 0, 0}};
@@ -135,7 +142,7 @@ static px_status parse(int argc, char **argv, px_job *job, cli_flags *f)
         const int cmdline_only = opt == 'h' || opt == 'i' || opt == 'p' || opt == 'o' ||
                                  opt == OPT_PROFILE || opt == PX_OPT_QUIET || opt == OPT_DEVICES ||
                                  opt == OPT_PLAN || opt == OPT_RANKS || opt == OPT_RESUME ||
-                                 opt == OPT_OVERWRITE ||
+                                 opt == OPT_OVERWRITE || opt == OPT_TRACE ||
                                  (opt >= PX_OPT_DEVICE_TYPE && opt <= PX_OPT_DEVICE);
         if (!f && cmdline_only) {
             st = px_fail(PX_ERR_PARSE, "%s belongs on the command line, not on a plan line",
@@ -204,6 +211,9 @@ static px_status parse(int argc, char **argv, px_job *job, cli_flags *f)
             break;
         case OPT_DEVICES:
             f->devices = optarg;
+            break;
+        case OPT_TRACE:
+            f->trace = optarg;
             break;
         case OPT_PLAN:
             f->plan = optarg;
@@ -395,9 +405,11 @@ int px_cmd_extract(int argc, char **argv)
     cli_flags f;
     px_runner_config cfg;
     px_runner *r = NULL;
+    px_trace *trace = NULL;
     progress_state ps = {{0, 0}, 0};
     px_status st;
-    int rc = 2, writer;
+    int rc = 2, writer = 0;
+    char command[2048];
 
     memset(&job, 0, sizeof job);
     memset(&f, 0, sizeof f);
@@ -429,11 +441,24 @@ int px_cmd_extract(int argc, char **argv)
         goto cleanup;
     }
     rc = 1;
-    if (f.profile && px_profile_create(&job.opt.profile)) goto cleanup;
+    if (f.trace) {
+        /* a timeline records through the profile's stage hooks */
+        size_t len = 0;
+        command[0] = 0;
+        for (int i = 0; i < argc && len < sizeof command; i++)
+            len += (size_t)snprintf(command + len, sizeof command - len, "%s%s",
+                                    i ? " " : "perfex ", argv[i]);
+        if (px_env_trace_begin(f.trace, &trace)) {
+            if (writer) px_cli_error(PX_ERR_IO);
+            goto cleanup;
+        }
+    }
+    if ((f.profile || f.trace) && px_profile_create(&job.opt.profile)) goto cleanup;
+    px_profile_set_trace(job.opt.profile, trace);
     memset(&cfg, 0, sizeof cfg);
     cfg.request = f.req;
     cfg.devices = f.devices;
-    cfg.profiling = f.profile;
+    cfg.profiling = f.profile || f.trace;
     cfg.ranks_per_frame = f.ranks_per_frame;
     cfg.overwrite = f.overwrite;
     cfg.parse = parse_line;
@@ -469,7 +494,7 @@ int px_cmd_extract(int argc, char **argv)
         if (writer) px_cli_error(st);
         goto cleanup;
     }
-    if (job.opt.profile) profile_report(r, job.opt.profile);
+    if (f.profile) profile_report(r, job.opt.profile);
     if (writer && !f.quiet) {
         fprintf(stderr, "perfex extract: wrote %s", job.output);
         if (job.model) fprintf(stderr, " and %s", job.model);
@@ -477,7 +502,20 @@ int px_cmd_extract(int argc, char **argv)
     }
     rc = 0;
 cleanup:
+    if (trace) {
+        /* written whatever became of the frames: a failed run's timeline too */
+        st = px_env_trace_end(trace, f.trace, command);
+        if (st && writer) px_cli_error(st);
+        if (st && rc == 0) rc = 1;
+        if (!st && writer && !f.quiet) fprintf(stderr, "perfex extract: wrote %s\n", f.trace);
+        if (px_trace_dropped(trace) > 0)
+            fprintf(stderr,
+                    "perfex extract: rank %d: %ld timeline events past the cap were dropped "
+                    "(PERFEX_TRACE_EVENTS raises it)\n",
+                    px_env_world_rank(), px_trace_dropped(trace));
+    }
     px_runner_destroy(r);
+    px_trace_destroy(trace);
     px_profile_destroy(job.opt.profile);
     px_env_stop();
     return rc;

@@ -134,8 +134,11 @@ static px_status run_batch(px_context *ctx, px_psf_dev *pd, const px_plan *plan,
         /* the parameter kernel's wall time apart from the stamps' */
         err = ev_par ? clWaitForEvents(1, &ev_par) : CL_SUCCESS;
         PX_CHECK_CL(err, "extract: clWaitForEvents");
-        px_profile_add_host(prof, PX_PROF_PSF, px_profile_now() - t0);
-        t0 = px_profile_now();
+        {
+            const double t1 = px_profile_now();
+            px_prof_span(prof, PX_PROF_PSF, t0, t1);
+            t0 = t1;
+        }
         px_prof_event_take(prof, PX_PROF_PSF, ev_par);
         px_prof_event_take(prof, PX_PROF_SPOTS, ev_spot);
         ev_par = ev_spot = NULL;
@@ -365,10 +368,13 @@ static px_status lane_open(px_extract_plan *xp, lane *ln)
     ln->img.ivar = px_buf_new(ctx, (size_t)xp->win_w * xp->win_h * D, NULL, &st);
     if (st) goto cleanup;
     ln->batch = batch_size(xp, ln);
-    if (xp->opt.profile && xp->nlane > 1)
+    /* a lane of its own for each device when several run at once or the
+     * stages go to a timeline (each queue on lanes of its own there) */
+    if (xp->opt.profile && (xp->nlane > 1 || px_profile_trace(xp->opt.profile)))
         st = px_profile_create(&ln->prof);
     else
         ln->prof = NULL;
+    if (!st) st = px_prof_trace_queue(ln->prof, xp->opt.profile, ctx);
 cleanup:
     return st;
 }
@@ -608,8 +614,10 @@ static void lane_run(lane *ln, int caller)
         int done = 0;
         while (!st && done < count) {
             int n = count - done < ln->batch ? count - done : ln->batch;
+            px_prof_batch_begin(prof, ln->nbatch_done, first + done, n);
             st = run_batch(ln->ctx, ln->pd, &xp->plan, first + done, n, &ln->img, &ln->fr,
                            xp->opt.regularize, xp->psferr, &xp->ms, prof, &ln->mem);
+            px_prof_batch_end(prof);
             if (st && is_alloc_failure(st) && ln->batch > 1) {
                 batch_mem_release(&ln->mem); /* shrink rather than fail */
                 ln->batch /= 2;
@@ -802,7 +810,10 @@ px_status px_extract_execute(px_extract_plan *xp, const px_image *image, int par
     if (!st) st = px_prof_end(prof, xp->lanes[0].ctx, PX_PROF_TRANSFER, t0);
     if (st) goto cleanup;
     for (int k = 0; k < xp->nlane; k++)
-        if (xp->lanes[k].prof) px_profile_merge(prof, xp->lanes[k].prof);
+        if (xp->lanes[k].prof) {
+            px_profile_merge(prof, xp->lanes[k].prof);
+            px_profile_reset(xp->lanes[k].prof); /* a next execution starts from 0 */
+        }
     frame->specmin = xp->po.specmin;
     memcpy(frame->wave, xp->plan.wave, (size_t)xp->plan.nwave * sizeof(double));
     for (size_t k = 0; k < xp->nfr; k++) {

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #ifdef PERFEX_HAVE_MPI
+#include "mpi/px_mpi.h"
 #include <mpi.h>
 #endif
 
@@ -101,6 +102,30 @@ int px_env_local_rank(void)
 int px_env_local_size(void)
 {
     return env.local_size;
+}
+
+px_status px_env_share(px_status st, void *buf, int bytes)
+{
+#ifdef PERFEX_HAVE_MPI
+    if (env.mpi) {
+        st = px_mpi_agree(MPI_COMM_WORLD, st);
+        if (!st && bytes > 0) MPI_Bcast(buf, bytes, MPI_BYTE, 0, MPI_COMM_WORLD);
+    }
+#else
+    (void)buf;
+    (void)bytes;
+#endif
+    return st;
+}
+
+void px_env_sum(double *v, int n)
+{
+#ifdef PERFEX_HAVE_MPI
+    if (env.mpi) MPI_Allreduce(MPI_IN_PLACE, v, n, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+#else
+    (void)v;
+    (void)n;
+#endif
 }
 
 /* The devices of a --devices list ("all", or indices and name parts

@@ -13,6 +13,8 @@
 
 #include "mpi/px_mpi.h"
 
+#include "core/profile.h"
+
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -253,6 +255,7 @@ px_status px_mpi_extract(MPI_Comm comm, int root, px_context *const *ctxs, int n
     unsigned char *cover = NULL;
     size_t npix = (size_t)psf->npix_x * (size_t)psf->npix_y, nfr, nrd;
     int rank, size, bad;
+    double t;
 
     *out = NULL;
     MPI_Comm_rank(comm, &rank);
@@ -270,8 +273,12 @@ px_status px_mpi_extract(MPI_Comm comm, int root, px_context *const *ctxs, int n
         if (!st) st = px_extract_execute(xp, image, rank, size, &f);
         px_extract_plan_destroy(xp);
     }
+    /* on the timeline: a rank that finished its share early waits here */
+    t = px_profile_now();
     st = px_mpi_agree(comm, st);
+    px_prof_mark(opt->profile, "wait: the group's other ranks", "idle", t, px_profile_now(), NULL);
     if (st) goto cleanup;
+    t = px_profile_now();
     nfr = (size_t)f->nspec * (size_t)f->nwave;
     nrd = f->resolution ? nfr * (size_t)(2 * f->ndiag + 1) : 0;
     bad = reduce_or64(f->flux, nfr, root, rank, comm) ||
@@ -283,6 +290,7 @@ px_status px_mpi_extract(MPI_Comm comm, int root, px_context *const *ctxs, int n
                                 : PX_SUCCESS);
     if (st) goto cleanup;
     if (o.model) st = merge_model(comm, root, rank, o.model, cover, npix);
+    px_prof_mark(opt->profile, "merge frame", "mpi", t, px_profile_now(), NULL);
     if (st) goto cleanup;
     *out = f;
     f = NULL;

@@ -157,6 +157,20 @@ static px_status read_image(px_runner *r, const char *path, px_image **out)
     return px_image_read(path, out);
 }
 
+/* A timeline event of the runner's on the host lane (no-op without a trace):
+ * [t0, now], with one string argument. */
+static void mark(px_profile *p, const char *name, const char *cat, double t0, int line,
+                 const char *key, const char *val)
+{
+    px_trace_args a;
+    if (!px_profile_trace(p)) return;
+    px_trace_args_init(&a);
+    if (line > 0) a.line = line;
+    a.key[0] = key;
+    a.val[0] = val;
+    px_prof_mark(p, name, cat, t0, px_profile_now(), &a);
+}
+
 /* Between device batches: the dispatcher's duty, then the caller's progress. */
 static void progress_hook(int done, int total, void *arg)
 {
@@ -174,16 +188,27 @@ static px_status run_job(px_runner *r, const px_job *job)
     px_frame *frame = NULL;
     px_extract_options o = job->opt;
     const int writer = px_runner_is_writer(r);
-    double t_io = px_profile_now();
+    const double t_job = px_profile_now();
+    double t_io = t_job, t;
 
     o.model = NULL;
     o.model_cover = NULL;
+    /* on the timeline, the group's other ranks wait for the leader's reads */
     st = read_psf(r, job->psf, &psf);
+    mark(o.profile, writer ? "read PSF" : "wait: PSF from the leader", writer ? "io" : "idle", t_io,
+         job->line, "file", job->psf);
+    t = px_profile_now();
     if (!st) st = read_image(r, job->input, &img);
+    mark(o.profile, writer ? "read image" : "wait: image from the leader", writer ? "io" : "idle",
+         t, job->line, "file", job->input);
     st = agree(r, st);
     if (st) goto cleanup;
     px_profile_add_host(o.profile, PX_PROF_IO, px_profile_now() - t_io);
-    st = open_devices(r);
+    t = px_profile_now();
+    if (r->nctx == 0) {
+        st = open_devices(r);
+        mark(o.profile, "open devices", "setup", t, job->line, NULL, NULL);
+    }
     if (st) goto cleanup;
     if (job->model) {
         o.model = malloc((size_t)psf->npix_x * (size_t)psf->npix_y * sizeof(double));
@@ -213,13 +238,30 @@ static px_status run_job(px_runner *r, const px_job *job)
     if (writer && !st) st = px_frame_write(frame, job->output);
     if (writer && !st && job->model)
         st = px_model_write(job->model, o.model, psf->npix_x, psf->npix_y, frame);
+    if (writer) mark(o.profile, "write frame", "io", t_io, job->line, "file", job->output);
+    t = px_profile_now();
     st = agree(r, st);
+    if (!writer) mark(o.profile, "wait: the leader writes", "idle", t, job->line, NULL, NULL);
     px_profile_add_host(o.profile, PX_PROF_IO, px_profile_now() - t_io);
 cleanup:
     free(o.model);
     px_frame_destroy(frame);
     px_image_destroy(img);
     px_psf_destroy(psf);
+    if (px_profile_trace(o.profile)) {
+        /* the frame's own span, around everything above (freeing included) */
+        const char *base = strrchr(job->output, '/');
+        char name[300];
+        px_trace_args a;
+        snprintf(name, sizeof name, "frame %s", base ? base + 1 : job->output);
+        px_trace_args_init(&a);
+        if (job->line > 0) a.line = job->line;
+        a.key[0] = "output";
+        a.val[0] = job->output;
+        a.key[1] = "status";
+        a.val[1] = !st ? "ok" : px_last_error()[0] ? px_last_error() : px_strerror(st);
+        px_prof_mark(o.profile, name, "frame", t_job, px_profile_now(), &a);
+    }
     return st;
 }
 
@@ -307,7 +349,7 @@ px_status px_runner_plan(px_runner *r, const char *path, const px_job *base, px_
     px_rank_stats me;
     const int k = r->cfg.ranks_per_frame, wr = px_env_world_rank(), ws = px_env_world_size();
     int group = 0, leader = 1;
-    double t_start;
+    double t_start, t_mark;
 
     memset(&p, 0, sizeof p);
     memset(sum, 0, sizeof *sum);
@@ -316,7 +358,9 @@ px_status px_runner_plan(px_runner *r, const char *path, const px_job *base, px_
         st = px_fail(PX_ERR_INVALID_ARG, "--ranks-per-frame %d exceeds the %d ranks", k, ws);
         goto cleanup;
     }
+    t_mark = px_profile_now();
     st = px_plan_file_load(path, &p);
+    mark(base->opt.profile, "read plan", "io", t_mark, 0, "file", path);
     if (st) goto cleanup;
     sum->nframes = p.n;
     st = px_dispatch_create(&d);
@@ -336,10 +380,13 @@ px_status px_runner_plan(px_runner *r, const char *path, const px_job *base, px_
         double t_frame;
         px_job job;
         px_status fst;
+        double t_claim = px_profile_now();
         if (leader) idx = next_line(r, d, &p, base, &me.skipped);
 #ifdef PERFEX_HAVE_MPI
         if (comm_shared(r)) MPI_Bcast(&idx, 1, MPI_INT, 0, r->comm);
 #endif
+        mark(base->opt.profile, leader ? "claim a plan line" : "wait: the leader claims a frame",
+             leader ? "dispatch" : "idle", t_claim, idx >= 0 ? p.lines[idx].line : 0, NULL, NULL);
         if (idx < 0) break;
         t_frame = now();
         fst = agree(r, line_job(r, &p.lines[idx], base, &job));
@@ -355,8 +402,10 @@ px_status px_runner_plan(px_runner *r, const char *path, const px_job *base, px_
     }
     me.idle = now() - t_start - me.busy;
     me.device = r->device_index;
+    t_mark = px_profile_now();
     px_dispatch_destroy(d);
     d = NULL;
+    mark(base->opt.profile, "wait: the other groups finish", "idle", t_mark, 0, NULL, NULL);
     if (wr == 0) {
         sum->ranks = px_calloc((size_t)ws, sizeof *sum->ranks);
         if (!sum->ranks) {

@@ -19,6 +19,7 @@
 
 #include "perfex/extract.h"
 #include "perfex/io.h"
+#include "core/trace.h"
 #include "perfex/profile.h"
 #include "px_internal.h"
 
@@ -42,6 +43,11 @@ int px_env_world_rank(void); /* 0 without MPI */
 int px_env_world_size(void); /* 1 without MPI */
 int px_env_local_rank(void); /* rank among the ranks of this node */
 int px_env_local_size(void);
+/* Collective under MPI (no-op otherwise): every rank's status agreed, then
+ * world rank 0's first `bytes` of buf copied to every rank. */
+px_status px_env_share(px_status st, void *buf, int bytes);
+/* v[0 .. n) summed over the world's ranks, on every rank. */
+void px_env_sum(double *v, int n);
 
 /* The devices this rank drives for a request: with devices NULL one device,
  * the request's (under MPI, the ranks of a node spread over every device
@@ -51,6 +57,14 @@ int px_env_local_size(void);
  * px_list_devices. */
 px_status px_env_devices(const px_device_request *req, const char *devices, int *idx, int max,
                          int *n);
+
+/* A run's timeline (core/trace.h, mpi/trace_mpi.c). _begin makes this
+ * rank's trace (pid = world rank, its clock measured against world rank 0's)
+ * after checking on world rank 0 that a file can be made at path; _end measures the clocks again
+ * and writes every rank's events into one Chrome trace-event JSON file on world rank 0, atomically.
+ * Both are collective under MPI and return the same status on every rank. */
+px_status px_env_trace_begin(const char *path, px_trace **out);
+px_status px_env_trace_end(px_trace *t, const char *path, const char *command);
 
 /* ---------------------------------------------------------------- runner */
 
