@@ -42,6 +42,21 @@ void px_clear_error(void);
 
 /* --------------------------------------------------------------- devices */
 
+/* Set what the OpenCL runtimes read from the environment before the first
+ * OpenCL call (ocl_env.c): POCL_CACHE_DIR, when unset and PoCL's default
+ * cache folder cannot be written, to a private folder under $TMPDIR (once
+ * per process). Then PX_ERR_NOMEM when a virtual-memory limit (ulimit -v)
+ * leaves the runtime too little address space to start (PoCL would abort or
+ * crash). The device layer calls it before its first OpenCL call. */
+px_status px_opencl_env_prepare(void);
+/* Bytes of address space a virtual-memory limit (RLIMIT_AS) leaves this
+ * process (1e300 without a limit), and PX_ERR_NOMEM ("out of memory for
+ * WHAT: the virtual memory limit ... leaves N MiB, and it needs about M
+ * MiB") when that is less than need. For sizing and before work that an
+ * OpenCL runtime would abort on when its allocations fail (ocl_env.c). */
+double px_address_space_left(void);
+px_status px_check_address_space(double need, const char *what);
+
 /* "cpu", "gpu", "accelerator" or "any": the words of --device-type (device.c). */
 const char *px_device_type_word(px_device_type t);
 
@@ -153,7 +168,8 @@ struct px_psf_s {
     int hsizex, hsizey;
     int ghdegx, ghdegy;
     int legdeg;
-    double psferr; /* PSFERR, 0.01 when absent */
+    char camera[16]; /* CAMERA (primary or PSF table header), "" when absent */
+    double psferr;   /* PSFERR, 0.01 when absent */
     int has_tails; /* any TAIL* parameter present and TAILAMP not all zero */
     int nparam;    /* PX_P_GH + (ghdegx + 1) * (ghdegy + 1) */
     px_legtab *param;

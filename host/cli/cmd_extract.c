@@ -11,6 +11,7 @@
  */
 #include "cli.h"
 #include "core/profile.h"
+#include "io/fitsutil.h"
 #include "mpi/runner.h"
 
 #include "perfex/extract.h"
@@ -37,6 +38,8 @@ enum {
     OPT_RANKS,
     OPT_RESUME,
     OPT_OVERWRITE,
+    OPT_MAX_ATTEMPTS,
+    OPT_IGNORE_CAMERA,
     OPT_TRACE
 };
 
@@ -59,6 +62,7 @@ static void usage(FILE *f)
                "  --pixpad-frac X         rows of padding, fraction of a spot (0.8)\n"
                "  --wavepad-frac X        wavelength padding, fraction of a spot (0.2)\n"
                "  -m, --model FILE        also write the model image\n"
+               "  --ignore-camera         extract even when the PSF's CAMERA is not the image's\n"
                "  --batch N               patches per device launch (default from memory)\n"
                "  --devices all|LIST      drive several devices at once (indices or name\n"
                "                          parts, comma-separated; default $PERFEX_DEVICES)\n"
@@ -70,8 +74,11 @@ static void usage(FILE *f)
                "\nmany frames (docs/mpi.md):\n"
                "  --plan FILE             one frame a line: INPUT PSF OUTPUT [flags], # comments\n"
                "  --ranks-per-frame K     MPI ranks per frame (1)\n"
-               "  --resume                skip frames whose output exists (default)\n"
-               "  --overwrite             redo them\n");
+               "  --resume                skip frames whose output is a complete frame whose\n"
+               "                          checksums verify (default); others are made again\n"
+               "  --overwrite             redo them\n"
+               "  --max-attempts N        a frame a process died on N times (its journal,\n"
+               "                          OUTPUT.journal) is reported FAILED, not rerun (3)\n");
 }
 
 /* What the command line says beyond the job itself. */
@@ -80,7 +87,7 @@ typedef struct cli_flags {
     const char *devices;
     const char *plan;
     const char *trace;
-    int ranks_per_frame, overwrite, plan_flags;
+    int ranks_per_frame, overwrite, plan_flags, max_attempts;
     int quiet, profile, help;
 } cli_flags;
 
@@ -129,6 +136,8 @@ static px_status parse(int argc, char **argv, px_job *job, cli_flags *f)
                                          {"ranks-per-frame", required_argument, 0, OPT_RANKS},
                                          {"resume", no_argument, 0, OPT_RESUME},
                                          {"overwrite", no_argument, 0, OPT_OVERWRITE},
+                                         {"max-attempts", required_argument, 0, OPT_MAX_ATTEMPTS},
+                                         {"ignore-camera", no_argument, 0, OPT_IGNORE_CAMERA},
                                          {"trace", required_argument, 0, OPT_TRACE},
                                          {"help", no_argument, 0, 'h'},
                                          PX_CLI_DEVICE_OPTIONS,
@@ -139,11 +148,11 @@ static px_status parse(int argc, char **argv, px_job *job, cli_flags *f)
     optind = 0;
     opterr = 0;
     while (!st && (opt = getopt_long(argc, argv, ":hi:p:o:w:s:n:r:m:", opts, NULL)) != -1) {
-        const int cmdline_only = opt == 'h' || opt == 'i' || opt == 'p' || opt == 'o' ||
-                                 opt == OPT_PROFILE || opt == PX_OPT_QUIET || opt == OPT_DEVICES ||
-                                 opt == OPT_PLAN || opt == OPT_RANKS || opt == OPT_RESUME ||
-                                 opt == OPT_OVERWRITE || opt == OPT_TRACE ||
-                                 (opt >= PX_OPT_DEVICE_TYPE && opt <= PX_OPT_DEVICE);
+        const int cmdline_only =
+            opt == 'h' || opt == 'i' || opt == 'p' || opt == 'o' || opt == OPT_PROFILE ||
+            opt == PX_OPT_QUIET || opt == OPT_DEVICES || opt == OPT_PLAN || opt == OPT_RANKS ||
+            opt == OPT_RESUME || opt == OPT_OVERWRITE || opt == OPT_MAX_ATTEMPTS ||
+            opt == OPT_TRACE || (opt >= PX_OPT_DEVICE_TYPE && opt <= PX_OPT_DEVICE);
         if (!f && cmdline_only) {
             st = px_fail(PX_ERR_PARSE, "%s belongs on the command line, not on a plan line",
                          argv[optind - 1]);
@@ -230,6 +239,13 @@ static px_status parse(int argc, char **argv, px_job *job, cli_flags *f)
             f->overwrite = 1;
             f->plan_flags = 1;
             break;
+        case OPT_MAX_ATTEMPTS:
+            st = bad_int("--max-attempts", optarg, 1, &f->max_attempts);
+            f->plan_flags = 1;
+            break;
+        case OPT_IGNORE_CAMERA:
+            job->ignore_camera = 1;
+            break;
         case ':':
             st = px_fail(PX_ERR_PARSE, "%s needs a value", argv[optind - 1]);
             break;
@@ -254,6 +270,7 @@ static px_status parse(int argc, char **argv, px_job *job, cli_flags *f)
     if (!st && o->nsubbundles > o->bundlesize)
         st = px_fail(PX_ERR_PARSE, "--nsubbundles %d exceeds --bundlesize %d", o->nsubbundles,
                      o->bundlesize);
+    if (!st) st = px_extract_options_check(o);
     return st;
 }
 
@@ -270,39 +287,6 @@ static px_status parse_line(void *arg, int ntok, char **tok, px_job *job)
         av[i + 1] = tok[i];
     av[ntok + 1] = NULL;
     st = parse(ntok + 1, av, job, NULL);
-    return st;
-}
-
-/* Refuse an output path that cannot be written or that names an input, before
- * the extraction rather than after it. */
-static px_status output_ok(const char *path, const char *in, const char *psfpath)
-{
-    struct stat sb;
-    px_status st = PX_SUCCESS;
-    char *dir = malloc(strlen(path) + 2), *slash; /* room for "." */
-    if (!dir) return px_fail(PX_ERR_NOMEM, "out of memory");
-    strcpy(dir, path);
-    slash = strrchr(dir, '/');
-    if (!slash)
-        strcpy(dir, ".");
-    else if (slash == dir)
-        dir[1] = 0;
-    else
-        *slash = 0;
-    if (!path[0])
-        st = px_fail(PX_ERR_IO, "empty output path");
-    else if (px_same_file(path, in) || px_same_file(path, psfpath))
-        st = px_fail(PX_ERR_IO, "%s: is the input %s; refusing to overwrite it", path,
-                     px_same_file(path, in) ? in : psfpath);
-    else if (stat(dir, &sb) != 0)
-        st = px_fail(PX_ERR_IO, "%s: cannot write into %s: %s", path, dir, strerror(errno));
-    else if (!S_ISDIR(sb.st_mode))
-        st = px_fail(PX_ERR_IO, "%s: cannot write into %s: not a directory", path, dir);
-    else if (access(dir, W_OK | X_OK) != 0)
-        st = px_fail(PX_ERR_IO, "%s: directory %s is not writable: %s", path, dir, strerror(errno));
-    else if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
-        st = px_fail(PX_ERR_IO, "%s: is a directory", path);
-    free(dir);
     return st;
 }
 
@@ -354,8 +338,17 @@ static void frame_skipped(void *arg, const px_job *job)
 {
     const cli_flags *f = arg;
     if (!f->quiet)
-        fprintf(stderr, "perfex: plan line %d: %s exists, skipped (--overwrite redoes it)\n",
+        fprintf(stderr,
+                "perfex: plan line %d: %s exists and verifies, skipped (--overwrite redoes it)\n",
                 job->line, job->output);
+}
+
+static void frame_redone(void *arg, const px_job *job, const char *why)
+{
+    (void)arg;
+    fprintf(stderr,
+            "perfex: plan line %d: %s exists but is not a finished frame (%s); making it again\n",
+            job->line, job->output, why && why[0] ? why : "it does not verify");
 }
 
 static void print_summary(const char *path, const px_plan_summary *s)
@@ -431,7 +424,9 @@ int px_cmd_extract(int argc, char **argv)
         goto cleanup;
     }
     if (!st && f.plan_flags && !f.plan)
-        st = px_fail(PX_ERR_PARSE, "--ranks-per-frame, --resume and --overwrite need --plan PLAN");
+        st =
+            px_fail(PX_ERR_PARSE,
+                    "--ranks-per-frame, --resume, --overwrite and --max-attempts need --plan PLAN");
     if (!st && !f.plan && (!job.input || !job.psf || !job.output))
         st = px_fail(PX_ERR_PARSE, "-i, -p and -o are required");
     if (!st && f.plan && (job.input || job.psf || job.output))
@@ -461,6 +456,8 @@ int px_cmd_extract(int argc, char **argv)
     cfg.profiling = f.profile || f.trace;
     cfg.ranks_per_frame = f.ranks_per_frame;
     cfg.overwrite = f.overwrite;
+    cfg.max_attempts = f.max_attempts;
+    cfg.frame_redone = frame_redone;
     cfg.parse = parse_line;
     cfg.frame_done = frame_done;
     cfg.frame_skipped = frame_skipped;
@@ -479,8 +476,10 @@ int px_cmd_extract(int argc, char **argv)
         free(sum.ranks);
         goto cleanup;
     }
-    st = output_ok(job.output, job.input, job.psf);
-    if (!st && job.model) st = output_ok(job.model, job.input, job.psf);
+    {
+        const char *inputs[] = {job.input, job.psf, NULL};
+        st = px_check_output_paths(job.output, job.model, inputs);
+    }
     if (st) {
         if (writer) px_cli_error(st);
         goto cleanup;

@@ -1,182 +1,141 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Extraction options by name (perfex/extract.h): px_extract_options on the
- * heap, set and read as text under the long flags of `perfex extract`, for
- * callers that cannot share the struct's layout (the Python module reaches
- * the library through ctypes and names options as desi_extract_spectra
- * does). One table lists every option, its field and its range; a value is
- * parsed as the command parses its flag and refused with a message naming
- * the option.
+/* Checks of an extraction's request before any work (perfex/extract.h):
+ * every numeric field of px_extract_options against the range where it
+ * means something, and the CAMERA of the PSF against the image's.
+ *
+ * The bounds are those of desispec's desi_extract_spectra where it has them
+ * (nsubbundles within the bundle) and otherwise where the value stops making
+ * sense for a DESI-like spectrograph: the regularisation adds r^2 to the
+ * diagonal of the normal matrix, whose entries from CCD pixels are O(1) or
+ * less, so r = 1e4 already overrides any data and a larger r only drives the
+ * frame's IVAR past float32 (1e20 gave IVAR +Inf); a wavelength grid of more
+ * than a million bins has bins narrower than a thousandth of a CCD row.
  */
 #include "perfex/extract.h"
 
 #include "px_internal.h"
 
-#include <errno.h>
+#include <ctype.h>
 #include <math.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-typedef enum opt_kind { K_INT, K_REAL, K_GRID, K_ROWS } opt_kind;
+#define MAX_FIBERS 100000
+#define MAX_GRID_BINS 1000000
+#define MAX_REGULARIZE 1e4
+#define MAX_PAD_FRAC 10.0
+#define MAX_NWAVESTEP 10000
+#define MAX_BATCH 1000000
+#define MAX_WAVELENGTH 1e6
 
-typedef struct opt_entry {
-    const char *name;
-    opt_kind kind;
-    size_t offset; /* of the field (the first of a pair or triple) */
-    double lo;     /* smallest value taken */
-} opt_entry;
-
-/* Every option: name, kind, field, smallest value. The defaults read back:
- * nspec and batch 0 mean every fiber and a batch from the device's memory,
- * a negative psferr the PSF's PSFERR (px_extract_options_init). */
-#define PX_EXTRACT_OPTIONS(X)                                                                      \
-    X("wavelength", K_GRID, wmin, 0)                                                               \
-    X("specmin", K_INT, specmin, 0)                                                                \
-    X("nspec", K_INT, nspec, 0)                                                                    \
-    X("bundlesize", K_INT, bundlesize, 1)                                                          \
-    X("nsubbundles", K_INT, nsubbundles, 1)                                                        \
-    X("nwavestep", K_INT, nwavestep, 1)                                                            \
-    X("regularize", K_REAL, regularize, 0)                                                         \
-    X("psferr", K_REAL, psferr, -HUGE_VAL)                                                         \
-    X("pixpad-frac", K_REAL, pixpad_frac, 0)                                                       \
-    X("wavepad-frac", K_REAL, wavepad_frac, 0)                                                     \
-    X("batch", K_INT, batch, 0)                                                                    \
-    X("yrange", K_ROWS, ymin, 0)
-
-#define PX_OPT_ENTRY(name, kind, field, lo) {name, kind, offsetof(px_extract_options, field), lo},
-#define PX_OPT_NAME(name, kind, field, lo) name,
-static const opt_entry table[] = {PX_EXTRACT_OPTIONS(PX_OPT_ENTRY)};
-static const char *const names[] = {PX_EXTRACT_OPTIONS(PX_OPT_NAME) NULL};
-#define NOPT (sizeof table / sizeof table[0])
-
-px_status px_extract_options_create(px_extract_options **out)
+/* PX_ERR_RANGE unless lo <= v <= hi (and v is a number). */
+static px_status in_range(const char *flag, double v, double lo, double hi, const char *why)
 {
-    px_extract_options *o = px_calloc(1, sizeof *o);
-    *out = NULL;
-    if (!o) return px_fail(PX_ERR_NOMEM, "out of memory for extraction options");
-    px_extract_options_init(o);
-    *out = o;
-    return PX_SUCCESS;
+    px_status st = PX_SUCCESS;
+    if (!(v >= lo && v <= hi))
+        st = px_fail(PX_ERR_RANGE, "%s %g is outside %g .. %g%s%s", flag, v, lo, hi,
+                     why ? ": " : "", why ? why : "");
+    return st;
 }
 
-void px_extract_options_destroy(px_extract_options *opt)
+static px_status int_range(const char *flag, int v, int lo, int hi)
 {
-    free(opt);
+    px_status st = PX_SUCCESS;
+    if (v < lo || v > hi) st = px_fail(PX_ERR_RANGE, "%s %d is outside %d .. %d", flag, v, lo, hi);
+    return st;
 }
 
-const char *const *px_extract_option_names(void)
+px_status px_extract_options_check(const px_extract_options *opt)
 {
-    return names;
-}
-
-void px_extract_options_set_outputs(px_extract_options *opt, double *model,
-                                    double *pixmask_fraction)
-{
-    opt->model = model;
-    opt->pixmask_fraction = pixmask_fraction;
-}
-
-static const opt_entry *find(const char *name)
-{
-    for (size_t k = 0; name && k < NOPT; k++)
-        if (!strcmp(table[k].name, name)) return &table[k];
-    return NULL;
-}
-
-/* A finite number filling the whole text (strtod reads back %.17g exactly). */
-static int read_real(const char *s, double *v)
-{
-    char *end;
-    errno = 0;
-    *v = strtod(s, &end);
-    return end == s || *end || errno == ERANGE || !isfinite(*v);
-}
-
-/* Comma-separated numbers: exactly n of them. */
-static int read_list(const char *s, int n, double *v)
-{
-    char buf[256], *save = NULL, *t;
-    int k = 0;
-    if (strlen(s) >= sizeof buf) return 1;
-    strcpy(buf, s);
-    for (t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        if (k == n || read_real(t, &v[k])) return 1;
-        k++;
+    px_status st = PX_SUCCESS;
+    double bins;
+    if (!opt) {
+        st = px_fail(PX_ERR_INVALID_ARG, "px_extract_options_check: NULL options");
+        goto cleanup;
     }
-    return k != n || s[0] == ',' || s[strlen(s) - 1] == ',' || strstr(s, ",,");
+    if (opt->have_wave) {
+        if (!isfinite(opt->wmin) || !isfinite(opt->wmax) || !isfinite(opt->dw)) {
+            st = px_fail(PX_ERR_RANGE, "--wavelength %g,%g,%g is not finite", opt->wmin, opt->wmax,
+                         opt->dw);
+            goto cleanup;
+        }
+        if (!(opt->dw > 0) || !(opt->wmax >= opt->wmin)) {
+            st = px_fail(PX_ERR_RANGE, "--wavelength %g,%g,%g needs DW > 0 and WMAX >= WMIN",
+                         opt->wmin, opt->wmax, opt->dw);
+            goto cleanup;
+        }
+        if (!(opt->wmin > 0) || opt->wmax > MAX_WAVELENGTH) {
+            st = px_fail(PX_ERR_RANGE, "--wavelength %g,%g,%g is outside 0 .. %g Angstrom",
+                         opt->wmin, opt->wmax, opt->dw, MAX_WAVELENGTH);
+            goto cleanup;
+        }
+        bins = floor((opt->wmax - opt->wmin) / opt->dw) + 1;
+        if (bins > MAX_GRID_BINS) {
+            st = px_fail(PX_ERR_RANGE,
+                         "--wavelength %g,%g,%g makes %.0f wavelength bins, more than "
+                         "%d; use a larger wavelength step or a shorter range",
+                         opt->wmin, opt->wmax, opt->dw, bins, MAX_GRID_BINS);
+            goto cleanup;
+        }
+    }
+    st = int_range("--specmin", opt->specmin, 0, MAX_FIBERS - 1);
+    if (!st) st = int_range("--nspec", opt->nspec, 0, MAX_FIBERS);
+    if (!st) st = int_range("--bundlesize", opt->bundlesize, 1, MAX_FIBERS);
+    if (!st) st = int_range("--nsubbundles", opt->nsubbundles, 1, opt->bundlesize);
+    if (!st) st = int_range("--nwavestep", opt->nwavestep, 1, MAX_NWAVESTEP);
+    if (!st) st = int_range("--batch", opt->batch, 0, MAX_BATCH);
+    if (st) goto cleanup;
+    st = in_range("--regularize", opt->regularize, 0, MAX_REGULARIZE,
+                  "it adds its square to the normal matrix, and beyond 1e4 outweighs any CCD "
+                  "data");
+    if (st) goto cleanup;
+    /* psferr < 0 means "the PSF's own": only NaN and values above 1 (an
+     * error larger than the model itself) are refused. */
+    if (isnan(opt->psferr) || (opt->psferr >= 0 && opt->psferr > 1)) {
+        st = in_range("--psferr", opt->psferr, 0, 1, "a fraction of the PSF model");
+        goto cleanup;
+    }
+    st = in_range("--pixpad-frac", opt->pixpad_frac, 0, MAX_PAD_FRAC, "a fraction of a spot");
+    if (!st)
+        st = in_range("--wavepad-frac", opt->wavepad_frac, 0, MAX_PAD_FRAC, "a fraction of a spot");
+    if (st) goto cleanup;
+    if (opt->nparts < 0 || opt->nparts > MAX_BATCH ||
+        (opt->nparts > 1 && (opt->part < 0 || opt->part >= opt->nparts))) {
+        st = px_fail(PX_ERR_RANGE, "part %d of %d parts", opt->part, opt->nparts);
+        goto cleanup;
+    }
+cleanup:
+    return st;
 }
 
-px_status px_extract_options_set(px_extract_options *opt, const char *name, const char *value)
+/* CAMERA without blanks or quotes, lower case: desispec writes 'r0', specex
+ * 'r0      ' (with the quotes inside the string), some headers 'R0'. */
+static void camera_key(const char *in, char *out, size_t n)
 {
-    const opt_entry *e = find(name);
-    char *field;
-    double v[3];
-    if (!opt) return px_fail(PX_ERR_INVALID_ARG, "px_extract_options_set: NULL options");
-    if (!e) return px_fail(PX_ERR_INVALID_ARG, "unknown extraction option '%s'", name ? name : "");
-    if (!value) return px_fail(PX_ERR_PARSE, "option %s needs a value", name);
-    field = (char *)opt + e->offset;
-    switch (e->kind) {
-    case K_INT:
-        if (read_real(value, v) || v[0] != floor(v[0]) || v[0] < e->lo || v[0] > 1e9)
-            return px_fail(PX_ERR_PARSE, "option %s needs an integer >= %.0f, got '%s'", name,
-                           e->lo, value);
-        *(int *)field = (int)v[0];
-        break;
-    case K_REAL:
-        if (read_real(value, v) || v[0] < e->lo)
-            return px_fail(PX_ERR_PARSE, "option %s needs a %snumber, got '%s'", name,
-                           e->lo == 0 ? "non-negative " : "", value);
-        *(double *)field = v[0];
-        break;
-    case K_GRID:
-        if (read_list(value, 3, v) || !(v[2] > 0) || v[1] < v[0])
-            return px_fail(PX_ERR_PARSE,
-                           "option %s needs WMIN,WMAX,DW with DW > 0 and WMAX >= WMIN, got '%s'",
-                           name, value);
-        opt->wmin = v[0];
-        opt->wmax = v[1];
-        opt->dw = v[2];
-        opt->have_wave = 1;
-        break;
-    case K_ROWS:
-        /* "0,0" restores every row */
-        if (read_list(value, 2, v) || v[0] != floor(v[0]) || v[1] != floor(v[1]) || v[0] < 0 ||
-            (v[1] <= v[0] && (v[0] != 0 || v[1] != 0)) || v[1] > 1e9)
-            return px_fail(PX_ERR_PARSE,
-                           "option %s needs rows YMIN,YMAX with 0 <= YMIN < YMAX, got '%s'", name,
-                           value);
-        opt->ymin = (int)v[0];
-        opt->ymax = (int)v[1];
-        break;
-    }
-    return PX_SUCCESS;
+    size_t k = 0;
+    for (; *in && k + 1 < n; in++)
+        if (!isspace((unsigned char)*in) && *in != '\'')
+            out[k++] = (char)tolower((unsigned char)*in);
+    out[k] = '\0';
 }
 
-px_status px_extract_options_get(const px_extract_options *opt, const char *name, char *buf,
-                                 size_t n)
+px_status px_check_camera(const px_psf *psf, const px_image *image)
 {
-    const opt_entry *e = find(name);
-    const char *field;
-    int len = 0;
-    if (!opt || !buf) return px_fail(PX_ERR_INVALID_ARG, "px_extract_options_get: NULL argument");
-    if (!e) return px_fail(PX_ERR_INVALID_ARG, "unknown extraction option '%s'", name ? name : "");
-    field = (const char *)opt + e->offset;
-    switch (e->kind) {
-    case K_INT:
-        len = snprintf(buf, n, "%d", *(const int *)field);
-        break;
-    case K_REAL:
-        len = snprintf(buf, n, "%.17g", *(const double *)field);
-        break;
-    case K_GRID:
-        len = opt->have_wave ? snprintf(buf, n, "%.17g,%.17g,%.17g", opt->wmin, opt->wmax, opt->dw)
-                             : snprintf(buf, n, "%s", "");
-        break;
-    case K_ROWS:
-        len = snprintf(buf, n, "%d,%d", opt->ymin, opt->ymax);
-        break;
+    px_status st = PX_SUCCESS;
+    char a[32], b[32];
+    const char *icam;
+    if (!psf || !image) {
+        st = px_fail(PX_ERR_INVALID_ARG, "px_check_camera: NULL argument");
+        goto cleanup;
     }
-    if (len < 0 || (size_t)len >= n)
-        return px_fail(PX_ERR_RANGE, "option %s: buffer of %zu bytes too small", name, n);
-    return PX_SUCCESS;
+    icam = px_image_camera(image);
+    camera_key(psf->camera, a, sizeof a);
+    camera_key(icam, b, sizeof b);
+    if (a[0] && b[0] && strcmp(a, b))
+        st = px_fail(PX_ERR_INVALID_ARG,
+                     "%s: CAMERA is '%s' but the PSF %s is for camera '%s' (--ignore-camera to "
+                     "extract anyway)",
+                     px_image_path(image)[0] ? px_image_path(image) : "image", icam, psf->path,
+                     psf->camera);
+cleanup:
+    return st;
 }

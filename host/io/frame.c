@@ -182,6 +182,7 @@ px_status px_frame_write(const px_frame *f, const char *path)
     }
     st = px_fits_out_open(&out, path);
     if (st != PX_SUCCESS) goto cleanup;
+    px_f32_scrub_frame((px_frame *)f); /* float32 holds every value written (fitsutil.h) */
     st = write_all(out.fp, path, f);
     st = px_fits_out_close(&out, st);
 cleanup:

@@ -92,6 +92,21 @@ PX_API const char *const *px_extract_option_names(void);
 PX_API void px_extract_options_set_outputs(px_extract_options *opt, double *model,
                                            double *pixmask_fraction);
 
+/* PX_ERR_RANGE (message naming the flag, its value and the range) unless
+ * every numeric field of opt is one px_extract can use: a finite grid with
+ * DW > 0, WMAX >= WMIN, 0 < WMIN, WMAX <= 1e6 A and at most 1e6 bins;
+ * 0 <= specmin < 1e5, 0 <= nspec <= 1e5; 1 <= bundlesize <= 1e5;
+ * 1 <= nsubbundles <= bundlesize; 1 <= nwavestep <= 1e4; 0 <= batch <= 1e6;
+ * 0 <= regularize <= 1e4; psferr < 0 (the PSF's) or 0 .. 1; pixpad_frac and
+ * wavepad_frac 0 .. 10; 0 <= part < nparts when nparts > 1. Meant to run
+ * before the inputs are read, so that a bad flag fails at once. */
+PX_API px_status px_extract_options_check(const px_extract_options *opt);
+
+/* PX_ERR_INVALID_ARG when the PSF and the image both name a CAMERA and the
+ * two differ (compared without blanks or case), with both values and both
+ * files in the message; PX_SUCCESS when they agree or either is absent. */
+PX_API px_status px_check_camera(const px_psf *psf, const px_image *image);
+
 /* Extract image through psf on ctx's device: plan, execute part opt->part of
  * opt->nparts, destroy. The image must have the PSF's NPIX_X x NPIX_Y shape.
  * *out is a new frame (free with px_frame_destroy). */
