@@ -85,7 +85,7 @@ check.raises(perfex.Error, lambda: perfex.extract(img, psf, wavelength=(6100, 60
              "decreasing grid", ("wavelength",))
 check.raises(perfex.Error, lambda: perfex.extract(img, psf, nspec=5, nsubbundles=9,
                                                   bundlesize=5), "nsubbundles > bundlesize",
-             ("sub-bundles",))
+             ("nsubbundles",))
 names = perfex.option_names()
 for n in ("wavelength", "specmin", "nspec", "bundlesize", "nsubbundles", "nwavestep",
           "regularize", "psferr", "pixpad_frac", "wavepad_frac"):
