@@ -88,6 +88,11 @@ struct px_context_s {
     int programs_from_cache; /* programs loaded from the on-disk binary cache */
 };
 
+/* The reference count the last px_context_destroy of this thread saw on its
+ * OpenCL context just before releasing it: 1 when nothing else held it (so
+ * the release freed it), more when something leaked a reference. */
+cl_uint px_context_last_refcount(void);
+
 /* ------------------------------------------------------------- programs */
 
 /* Embedded kernel sources (generated at build time from the kernels folder). */
