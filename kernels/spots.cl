@@ -321,7 +321,7 @@ px_spot_stamps(const int n, const int nfiber, __global const int *fiber,
 #endif
     SCR double *ey = ex + N_EX, *px = ey + N_EY, *py = px + N_PX, *t = py + N_PY;
     __local double red[SPOT_WG];
-    __local double erf_tab[PX_ERF_TABLE_SIZE];
+    __local double erf_tab[PX_ERF_ROWS][PX_ERF_COLS];
     const int lid = get_local_id(0);
     __global const double *par;
     __global double *out;

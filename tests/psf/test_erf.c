@@ -17,7 +17,7 @@ static const char *test_kernel =
     "{ int i = get_global_id(0); if (i < n) y[i] = px_erf(x[i]); }\n"
     "__kernel __attribute__((reqd_work_group_size(64, 1, 1)))\n"
     "void erf_eval_l(__global const double *x, __global double *y, int n)\n"
-    "{ __local double tab[PX_ERF_TABLE_SIZE]; int i = get_global_id(0);\n"
+    "{ __local double tab[PX_ERF_ROWS][PX_ERF_COLS]; int i = get_global_id(0);\n"
     "  px_erf_table_copy(tab, get_local_id(0), 64); barrier(CLK_LOCAL_MEM_FENCE);\n"
     "  if (i < n) y[i] = px_erf_l(x[i], tab); }\n";
 
