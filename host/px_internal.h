@@ -183,6 +183,54 @@ struct px_psf_s {
 /* Legendre series sum_k c[k] P_k(u), u = 2 (w - wmin) / (wmax - wmin) - 1. */
 double px_legval(const px_legtab *t, int fiber, double w);
 
+/* ------------------------------------------------------- image and frame */
+
+/* FITS header cards (80 characters each, not NUL-terminated) carried from
+ * the image into the frame: everything but the structural keywords. */
+typedef struct px_cards {
+    int n;
+    char *text; /* [n][80] */
+} px_cards;
+
+/* The layouts of the opaque px_image, px_frame and px_truth (perfex/io.h). */
+struct px_image_s {
+    int nx, ny;
+    double *pix;     /* [ny][nx] electrons */
+    double *ivar;    /* [ny][nx] weights after the rule above */
+    uint32_t *mask;  /* [ny][nx] MASK as read (0 when the file has none) */
+    long nmasked;    /* pixels whose weight the rule set to 0 */
+    char camera[16]; /* CAMERA keyword, "" when absent */
+    px_cards cards;  /* IMAGE header cards to copy into a frame */
+    char path[1024];
+};
+
+struct px_frame_s {
+    int nspec, nwave, ndiag;
+    int specmin;        /* fiber of row 0 */
+    double *wave;       /* [nwave] Angstrom */
+    double *flux;       /* [nspec][nwave] electron/Angstrom */
+    double *ivar;       /* [nspec][nwave] */
+    uint32_t *mask;     /* [nspec][nwave] PX_FRAME_* bits */
+    double *resolution; /* [nspec][2 ndiag + 1][nwave]; NULL when ndiag < 0 */
+    double *chi2pix;    /* [nspec][nwave] */
+    char in_psf[1024];  /* IN_PSF */
+    char in_img[1024];  /* IN_IMG */
+    char device[256];   /* PXDEVICE: the device that ran the extraction */
+    char camera[16];    /* CAMERA */
+    px_cards cards;     /* other header keywords (from the image) */
+};
+
+struct px_truth_s {
+    int nspec, nwave, specmin;
+    double *phot; /* [nspec][nwave] */
+    double *wave; /* [nwave] */
+};
+
+/* Write the model image of an extraction (nx x ny), atomically; frame gives
+ * the header values (io/frame.c). */
+px_status px_model_write(const char *path, const double *model, int nx, int ny,
+                         const px_frame *frame);
+
 /* ------------------------------------------------------------------ util */
 
 void *px_calloc(size_t n, size_t size); /* NULL on overflow too */

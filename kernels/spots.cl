@@ -1,4 +1,4 @@
-/* Gauss-Hermite PSF spots, in specter's conventions (ALGORITHM.md sections 1-2).
+/* Gauss-Hermite PSF spots, in specter's conventions (docs/algorithm.md sections 1-2).
  *
  * Two kernels, launched back to back on the same items (a fiber index and a
  * wavelength each):

@@ -1,6 +1,6 @@
 /* Entry point of the perfex command: dispatches to the sub-commands. */
 #include "cli.h"
-#include "extract_mpi.h"
+
 
 #include <string.h>
 
@@ -10,7 +10,7 @@ static const struct {
     const char *help;
 } commands[] = {
     {"devices", px_cmd_devices, "list OpenCL platforms and devices"},
-    {"extract", px_cmd_extract_main,
+    {"extract", px_cmd_extract,
      "extract spectra from a preprocessed image (spectroperfectionism)"},
     {"compare", px_cmd_compare, "compare two frames (parity statistics, truth chi)"},
     {"bench", px_cmd_bench,

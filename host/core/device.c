@@ -206,6 +206,42 @@ cleanup:
     return st;
 }
 
+px_status px_select_devices(const px_device_request *req, const px_device_info *devs, int count,
+                            int *index, int max, int *n)
+{
+    px_status st;
+    int pick = -1, found = 0, in_platform;
+    px_device_request empty = {PX_DEVICE_ANY, NULL, NULL};
+    if (!n || (max > 0 && !index)) return px_fail(PX_ERR_INVALID_ARG, "px_select_devices: NULL");
+    *n = 0;
+    if (!req) req = &empty;
+    /* the first pick names the kind (and fails with px_select_device's message) */
+    st = px_select_device(req, devs, count, &pick);
+    if (st) goto cleanup;
+    in_platform = req->platform && *req->platform;
+    /* a device index names one device */
+    if (req->device && *req->device && index_of(req->device) >= 0) {
+        if (max > 0) index[0] = pick;
+        *n = 1;
+        goto cleanup;
+    }
+    for (int i = 0; i < count; i++) {
+        const px_device_info *d = &devs[i];
+        if (!d->fp64 || d->type != devs[pick].type) continue;
+        if (!platform_matches(d, req->platform) || !device_matches(d, req->device, in_platform))
+            continue;
+        /* with no platform asked for, stay on the first pick's platform */
+        if (!in_platform && !(req->device && *req->device) &&
+            d->platform_index != devs[pick].platform_index)
+            continue;
+        if (found < max) index[found] = i;
+        found++;
+    }
+    *n = found;
+cleanup:
+    return st;
+}
+
 /* ------------------------------------------------------------- enumeration */
 
 static void get_string(cl_device_id d, cl_device_info what, char *buf, size_t n)
@@ -348,6 +384,11 @@ px_status px_list_devices(px_device_info **out, int *count)
 
 /* ----------------------------------------------------------------- context */
 
+void px_context_options_init(px_context_options *opt)
+{
+    memset(opt, 0, sizeof *opt);
+}
+
 px_status px_context_create(const px_context_options *opt, px_context **out)
 {
     px_device_info *infos = NULL;
@@ -364,7 +405,18 @@ px_status px_context_create(const px_context_options *opt, px_context **out)
     *out = NULL;
     st = enumerate(&infos, &ids, &plats, &n);
     if (st != PX_SUCCESS) goto cleanup;
-    st = px_select_device(opt ? &opt->request : &empty, infos, n, &pick);
+    if (opt && opt->by_index) {
+        pick = opt->device_index;
+        if (pick < 0 || pick >= n)
+            st = px_fail(PX_ERR_NO_DEVICE, "no OpenCL device %d: there are %d", pick, n);
+        else if (!infos[pick].fp64)
+            st = px_fail(PX_ERR_NO_FP64,
+                         "OpenCL device %d (%s) has no double precision (cl_khr_fp64), which "
+                         "perfex needs",
+                         pick, infos[pick].name);
+    } else {
+        st = px_select_device(opt ? &opt->request : &empty, infos, n, &pick);
+    }
     if (st != PX_SUCCESS) goto cleanup;
     ctx = px_calloc(1, sizeof *ctx);
     if (!ctx) {

@@ -61,13 +61,16 @@ const px_tuning_key px_tuning_keys[] = {
     {"ASSEMBLE_WG", PX_TK_INT, 1, 1024, PX_TK_POW2 | PX_TK_UNWIRED, "64",
      "kernels/extract.cl ex_weights, ex_icov",
      "work-group size of the kernels that assemble A^T W A and A^T W p"},
-    {"extract_batch_max", PX_TK_INT, 0, 1e9, 0, "0", "host/extract/extract.c",
-     "most patches per extraction batch; 0: as many as the memory budget allows"},
-    {"patch_batch", PX_TK_INT, 1, 1e7, PX_TK_UNWIRED, "64", "host/extract/extract.c",
-     "patches per batch (one launch of each stage); larger fills a GPU, smaller bounds memory"},
-    {"mem_fraction", PX_TK_DOUBLE, 0, 1, PX_TK_OPEN_MIN | PX_TK_UNWIRED, "0.5",
-     "host/extract/extract.c",
-     "largest fraction of the device's global memory one batch may use; batches shrink to fit"},
+    {"patch_batch", PX_TK_INT, 0, 1e7, 0, "64", "host/extract/extract.c",
+     "most patches per batch (one launch of each stage); 0: as many as `mem_fraction` of the "
+     "device memory holds. Larger fills a GPU; on PoCL small batches stay in cache"},
+    {"mem_fraction", PX_TK_DOUBLE, 0, 1, PX_TK_OPEN_MIN, "0.5", "host/extract/extract.c",
+     "largest fraction of the device's global memory one batch may use (each n x n matrix "
+     "buffer also within the device's largest allocation)"},
+    {"pinned_staging", PX_TK_BOOL, 0, 1, 0, "0", "host/core/buffer.c",
+     "1: the image goes to the device through a pinned (CL_MEM_ALLOC_HOST_PTR) staging buffer "
+     "and a copy that does not block the host; 0: a plain write, the best on a CPU device, "
+     "whose memory is the host's"},
     /* Simulation: host/sim/simulate.c. */
     {"sim_group_bytes", PX_TK_INT, 1 << 20, 1099511627776.0, 0, "268435456", "host/sim/simulate.c",
      "device memory for the stamps of one group of fibers in `perfex simulate`"},

@@ -340,3 +340,73 @@ cleanup:
     px_frame_destroy(f);
     return st;
 }
+
+void px_frame_shape(const px_frame *frame, int *nspec, int *nwave, int *ndiag)
+{
+    if (nspec) *nspec = frame->nspec;
+    if (nwave) *nwave = frame->nwave;
+    if (ndiag) *ndiag = frame->ndiag;
+}
+
+int px_frame_specmin(const px_frame *frame)
+{
+    return frame->specmin;
+}
+double *px_frame_wave(px_frame *frame)
+{
+    return frame->wave;
+}
+double *px_frame_flux(px_frame *frame)
+{
+    return frame->flux;
+}
+double *px_frame_ivar(px_frame *frame)
+{
+    return frame->ivar;
+}
+uint32_t *px_frame_mask(px_frame *frame)
+{
+    return frame->mask;
+}
+double *px_frame_resolution(px_frame *frame)
+{
+    return frame->resolution;
+}
+double *px_frame_chi2pix(px_frame *frame)
+{
+    return frame->chi2pix;
+}
+const char *px_frame_in_psf(const px_frame *frame)
+{
+    return frame->in_psf;
+}
+const char *px_frame_in_img(const px_frame *frame)
+{
+    return frame->in_img;
+}
+const char *px_frame_camera(const px_frame *frame)
+{
+    return frame->camera;
+}
+const char *px_frame_device(const px_frame *frame)
+{
+    return frame->device;
+}
+
+px_status px_model_write(const char *path, const double *model, int nx, int ny,
+                         const px_frame *frame)
+{
+    px_fits_out out = {0};
+    long ax[2] = {nx, ny};
+    int status = 0;
+    px_status st = px_fits_out_open(&out, path);
+    (void)frame;
+    if (st == PX_SUCCESS) {
+        fits_create_img(out.fp, FLOAT_IMG, 2, ax, &status);
+        fits_write_key_str(out.fp, "EXTNAME", "MODEL", "model image", &status);
+        fits_write_img(out.fp, TDOUBLE, 1, (LONGLONG)nx * ny, (void *)model, &status);
+        if (status) st = px_fits_fail(status, path, "writing the model image");
+        st = px_fits_out_close(&out, st);
+    }
+    return st;
+}

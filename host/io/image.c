@@ -122,12 +122,27 @@ static void read_camera(fitsfile *fp, char *camera, size_t n)
         fits_clear_errmsg();
 }
 
+/* The weight rule of perfex/io.h: flagged or unusable pixels get weight 0 and value 0. */
+static void apply_weight_rule(px_image *img)
+{
+    long npix = (long)img->nx * img->ny;
+    img->nmasked = 0;
+    for (long i = 0; i < npix; i++) {
+        double p = img->pix[i], w = img->ivar[i];
+        if ((img->mask[i] & PX_MASK_BAD_BITS) || !isfinite(p) || !isfinite(w) || !(w > 0)) {
+            img->pix[i] = 0.0;
+            img->ivar[i] = 0.0;
+            img->nmasked++;
+        }
+    }
+}
+
 px_status px_image_read(const char *path, px_image **out)
 {
     px_status st = PX_SUCCESS;
     fitsfile *fp = NULL;
     px_image *img = NULL;
-    long n[2] = {0, 0}, i, npix;
+    long n[2] = {0, 0}, npix;
     int found = 0;
     *out = NULL;
     img = px_calloc(1, sizeof *img);
@@ -175,14 +190,7 @@ px_status px_image_read(const char *path, px_image **out)
         st = read_mask(fp, path, n[0], n[1], img->mask);
         if (st != PX_SUCCESS) goto cleanup;
     }
-    for (i = 0; i < npix; i++) {
-        double p = img->pix[i], w = img->ivar[i];
-        if ((img->mask[i] & PX_MASK_BAD_BITS) || !isfinite(p) || !isfinite(w) || !(w > 0)) {
-            img->pix[i] = 0.0;
-            img->ivar[i] = 0.0;
-            img->nmasked++;
-        }
-    }
+    apply_weight_rule(img);
     *out = img;
     img = NULL;
 cleanup:
@@ -210,4 +218,76 @@ px_status px_image_check_shape(const px_image *img, int npix_x, int npix_y, cons
                      "%d x %d CCD (NPIX_X x NPIX_Y)",
                      img->path, img->nx, img->ny, psf_path ? psf_path : "", npix_x, npix_y);
     return st;
+}
+
+px_status px_image_create(int nx, int ny, const double *pix, const double *ivar,
+                          const uint32_t *mask, const char *camera, px_image **out)
+{
+    px_status st = PX_SUCCESS;
+    px_image *img = NULL;
+    size_t npix = (size_t)(nx > 0 ? nx : 0) * (size_t)(ny > 0 ? ny : 0);
+    *out = NULL;
+    if (nx <= 0 || ny <= 0 || nx > 1000000 || ny > 1000000 || npix > ((size_t)1 << 31)) {
+        st = px_fail(PX_ERR_INVALID_ARG, "px_image_create: %d x %d pixels is not a usable image",
+                     nx, ny);
+        goto cleanup;
+    }
+    if (!pix || !ivar) {
+        st = px_fail(PX_ERR_INVALID_ARG,
+                     "px_image_create: pixel and inverse-variance arrays needed");
+        goto cleanup;
+    }
+    img = px_calloc(1, sizeof *img);
+    if (img) {
+        img->pix = malloc(npix * sizeof(double));
+        img->ivar = malloc(npix * sizeof(double));
+        img->mask = px_calloc(npix, sizeof(uint32_t));
+    }
+    if (!img || !img->pix || !img->ivar || !img->mask) {
+        st = px_fail(PX_ERR_NOMEM, "px_image_create: out of memory for %d x %d pixels", nx, ny);
+        goto cleanup;
+    }
+    img->nx = nx;
+    img->ny = ny;
+    memcpy(img->pix, pix, npix * sizeof(double));
+    memcpy(img->ivar, ivar, npix * sizeof(double));
+    if (mask) memcpy(img->mask, mask, npix * sizeof(uint32_t));
+    if (camera) snprintf(img->camera, sizeof img->camera, "%s", camera);
+    apply_weight_rule(img);
+    *out = img;
+    img = NULL;
+cleanup:
+    px_image_destroy(img);
+    return st;
+}
+
+void px_image_shape(const px_image *img, int *nx, int *ny)
+{
+    if (nx) *nx = img->nx;
+    if (ny) *ny = img->ny;
+}
+
+const double *px_image_pix(const px_image *img)
+{
+    return img->pix;
+}
+const double *px_image_ivar(const px_image *img)
+{
+    return img->ivar;
+}
+const uint32_t *px_image_mask(const px_image *img)
+{
+    return img->mask;
+}
+long px_image_nmasked(const px_image *img)
+{
+    return img->nmasked;
+}
+const char *px_image_camera(const px_image *img)
+{
+    return img->camera;
+}
+const char *px_image_path(const px_image *img)
+{
+    return img->path;
 }

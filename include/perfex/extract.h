@@ -1,14 +1,21 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* perfex extraction: spectroperfectionism extraction of a preprocessed CCD
  * image through a PSF into a frame, with specter's ex2d decomposition and
- * numbers, on the context's device.
+ * numbers, on one or several devices.
  *
  * px_extract_options holds every flag of `perfex extract` (desispec's
  * desi_extract_spectra names); px_extract_options_init fills the defaults.
- * px_extract runs the whole frame: the patches of the ex2d decomposition go
- * to the device in batches (spots, A^T W A from pairs of overlapping spots,
- * solve, resolution, model, chi2pix, stitching), the frame stays on the
- * device until the end, and *out receives a px_frame (perfex/io.h) ready for
- * px_frame_write.
+ * The work is planned once and executed on images (as FFTW and VkFFT do):
+ *
+ *   px_extract_plan_create(ctx, psf, &opt, &plan);   decomposition, PSF on the device
+ *   px_extract_execute(plan, image, 0, 1, &frame);   any number of times
+ *   px_extract_plan_destroy(plan);
+ *
+ * An execution sends the patches of the ex2d decomposition to the device in
+ * batches (spots, A^T W A from pairs of overlapping spots, solve, resolution,
+ * model, chi2pix, stitching); the frame stays on the device until the end and
+ * *out receives a px_frame (perfex/io.h) ready for px_frame_write.
+ * px_extract does the three steps in one call.
  */
 #ifndef PERFEX_EXTRACT_H
 #define PERFEX_EXTRACT_H
@@ -33,7 +40,7 @@ typedef struct px_extract_options {
     double psferr;         /* --psferr (< 0: the PSF's PSFERR, else 0.01) */
     double pixpad_frac;    /* --pixpad-frac (0.8) */
     double wavepad_frac;   /* --wavepad-frac (0.2) */
-    int batch;             /* patches per launch (0: sized from the device's memory) */
+    int batch;             /* patches per launch (0: from each device's memory and platforms/) */
     /* Work sharing (MPI): run only part `part` of `nparts` (default 0 of 1),
      * the patches [npatch part / nparts, npatch (part + 1) / nparts) of the
      * plan in its order. The frame then holds those patches' cells and zeros
@@ -54,10 +61,70 @@ typedef struct px_extract_options {
 
 PX_API void px_extract_options_init(px_extract_options *opt);
 
-/* Extract image through psf on ctx's device. The image must have the PSF's
- * NPIX_X x NPIX_Y shape. *out is a new frame (free with px_frame_destroy). */
+/* Extract image through psf on ctx's device: plan, execute part opt->part of
+ * opt->nparts, destroy. The image must have the PSF's NPIX_X x NPIX_Y shape.
+ * *out is a new frame (free with px_frame_destroy). */
 PX_API px_status px_extract(px_context *ctx, const px_psf *psf, const px_image *image,
-                     const px_extract_options *opt, px_frame **out);
+                            const px_extract_options *opt, px_frame **out);
+
+/* Read the PSF and the preprocessed image from files, extract on the nctx
+ * devices and finish the frame as `perfex extract` does (header values from
+ * the inputs): the frame the command would write, bit for bit. */
+PX_API px_status px_extract_files(px_context *const *ctxs, int nctx, const char *image_path,
+                                  const char *psf_path, const px_extract_options *opt,
+                                  px_frame **out);
+
+/* What every path from files does to a new frame before writing it (the
+ * input names, and the header values and masks that come from the inputs);
+ * px_extract_files and the command call it. */
+PX_API px_status px_extract_finish(px_frame *frame, const px_psf *psf, const px_image *image,
+                                   const char *image_path, const char *psf_path,
+                                   const px_extract_options *opt);
+
+/* ------------------------------------------------------------------- plan */
+
+/* An extraction plan: the ex2d decomposition of one PSF, grid and fiber
+ * range, with the PSF's tables, the image window and the frame arrays on
+ * each of its devices. Threading: a plan is used by one thread at a time
+ * (an execution drives its several devices from threads of its own and
+ * calls opt.progress from the calling thread only); different plans may run
+ * at once on different threads. The psf, the contexts and the buffers named
+ * in the options (model, model_cover, profile) must outlive the plan. */
+typedef struct px_extract_plan_s px_extract_plan;
+
+/* Plan the extraction of frames of psf with opt on ctx's device. Checks the
+ * options against the PSF (fibers, grid, patch sizes) and fails with a
+ * one-line message. */
+PX_API px_status px_extract_plan_create(px_context *ctx, const px_psf *psf,
+                                        const px_extract_options *opt, px_extract_plan **out);
+
+/* The same over nctx devices at once: each has its own queue, and the
+ * devices claim batches of patches from one counter, so a faster device does
+ * more of the frame. The frame equals a one-device run bit for bit when the
+ * devices run the same kernels (the same kind of device and driver). A
+ * context may appear once only. */
+PX_API px_status px_extract_plan_create_multi(px_context *const *ctxs, int nctx, const px_psf *psf,
+                                              const px_extract_options *opt, px_extract_plan **out);
+
+/* Extract image: the patches [npatch part / nparts, npatch (part + 1) /
+ * nparts) of the plan in its order (0 and 1 for the whole frame). A part's
+ * frame holds its patches' cells and zeros elsewhere (mask 0): the parts of
+ * one plan cover disjoint cells, so the bitwise OR (or the sum) of the
+ * parts' arrays is the whole frame bit for bit. */
+PX_API px_status px_extract_execute(px_extract_plan *plan, const px_image *image, int part,
+                                    int nparts, px_frame **out);
+
+PX_API void px_extract_plan_destroy(px_extract_plan *plan);
+
+/* What the plan holds: patches, the frame's shape and wavelength grid (owned
+ * by the plan), its devices, each device's patches per launch and the
+ * patches it ran in the last execution. */
+PX_API int px_extract_plan_npatch(const px_extract_plan *plan);
+PX_API void px_extract_plan_shape(const px_extract_plan *plan, int *nspec, int *nwave, int *ndiag);
+PX_API const double *px_extract_plan_wave(const px_extract_plan *plan);
+PX_API int px_extract_plan_ndevices(const px_extract_plan *plan);
+PX_API int px_extract_plan_batch(const px_extract_plan *plan, int device);
+PX_API int px_extract_plan_patches_done(const px_extract_plan *plan, int device);
 
 #ifdef __cplusplus
 }

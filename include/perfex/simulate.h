@@ -75,7 +75,7 @@ typedef struct px_sim_result {
 
 /* Simulate; *out is freed with px_sim_destroy. */
 PX_API px_status px_simulate(px_context *ctx, const px_psf *psf, const px_sim_options *opt,
-                      px_sim_result **out);
+                             px_sim_result **out);
 PX_API void px_sim_destroy(px_sim_result *r);
 
 /* Write the preproc file atomically (temporary file in the same folder, then
@@ -90,14 +90,15 @@ PX_API px_status px_sim_write(const px_sim_result *r, const char *path);
  * the fiber, [w(f, y = 0), w(f, y = npix_y)]; its spot is cut to the CCD. The
  * bounding box of the pixels lit goes to box[4] = xmin, xmax, ymin, ymax
  * (xmin = xmax when nothing is lit); box may be NULL. */
-PX_API px_status px_sim_project(px_context *ctx, const px_psf *psf, int specmin, int nspec, int nwave,
-                         const double *wave, const double *phot, double *model, int box[4]);
+PX_API px_status px_sim_project(px_context *ctx, const px_psf *psf, int specmin, int nspec,
+                                int nwave, const double *wave, const double *phot, double *model,
+                                int box[4]);
 
 /* The built-in spectra, photons per bin: sky continuum and sky emission lines
  * (the same in every fiber), a smooth continuum and a few emission lines per
  * fiber. A fiber's spectrum depends only on (seed, fiber, grid). */
 PX_API px_status px_sim_default_spectra(int specmin, int nspec, int nwave, const double *wave,
-                                 uint64_t seed, double *phot);
+                                        uint64_t seed, double *phot);
 
 #ifdef __cplusplus
 }

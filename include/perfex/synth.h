@@ -44,8 +44,8 @@ PX_API px_status px_psf_synth_write(const px_psf_synth_options *opt, const char 
  * centre x, y (pixels, 0,0 = centre of the first pixel) and the Gaussian
  * sigmas. Any output may be NULL. */
 PX_API px_status px_psf_synth_eval(const px_psf_synth_options *opt, int n, const int *fiber,
-                            const double *wavelength, double *x, double *y, double *sigx,
-                            double *sigy);
+                                   const double *wavelength, double *x, double *y, double *sigx,
+                                   double *sigy);
 
 #ifdef __cplusplus
 }
