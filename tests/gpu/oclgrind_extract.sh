@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # A small extraction under Oclgrind with the GPU tuning (oclgrind_run.sh:
 # data races, API checks, PERFEX_TUNING_AS=nvidia-gpu, 48 KiB local memory):
-# 4 fibers of a synthetic PSF cut to a 230 x 1400 CCD, 26 wavelength bins,
-# patches of 13 bins in 2 sub-bundles, batches of 4 patches; CLBlast does the
+# 3 fibers of a synthetic PSF cut to a 230 x 1400 CCD, 21 wavelength bins,
+# patches of 11 bins, batches of 4 patches; CLBlast does the
 # decorrelation (decorr_blas = 1 on GPUs). The frame must equal the one PoCL
 # makes with its own tuning within 1e-6 of each array's largest value and
 # the same mask (other reduction orders may move the last float32 bit), and
@@ -20,7 +20,7 @@ command -v oclgrind > /dev/null 2>&1 || { echo "skip: oclgrind not found (Debian
     { echo "FAIL: editing the PSF"; exit 1; }
 "$PERFEX" simulate -p "$TMP/psf.fits" -o "$TMP/img.fits" -w 6000,6030,0.8 --quiet ||
     { echo "FAIL: simulate"; exit 1; }
-X="-i $TMP/img.fits -p $TMP/psf.fits -w 6000,6020,0.8 --bundlesize 4 --nsubbundles 2 --nwavestep 13 -s 0 -n 4 --batch 4 --quiet"
+X="-i $TMP/img.fits -p $TMP/psf.fits -w 6000,6016,0.8 --bundlesize 3 --nsubbundles 1 --nwavestep 11 -s 0 -n 3 --batch 4 --quiet"
 # shellcheck disable=SC2086
 "$PERFEX" extract $X -o "$TMP/pocl.fits" || { echo "FAIL: the PoCL run"; exit 1; }
 fail=0
