@@ -44,6 +44,21 @@ void px_clear_error(void);
 
 /* --------------------------------------------------------------- devices */
 
+/* Set what the OpenCL runtimes read from the environment before the first
+ * OpenCL call (ocl_env.c): POCL_CACHE_DIR, when unset and PoCL's default
+ * cache folder cannot be written, to a private folder under $TMPDIR (once
+ * per process). Then PX_ERR_NOMEM when a virtual-memory limit (ulimit -v)
+ * leaves the runtime too little address space to start (PoCL would abort or
+ * crash). The device layer calls it before its first OpenCL call. */
+px_status px_opencl_env_prepare(void);
+/* Bytes of address space a virtual-memory limit (RLIMIT_AS) leaves this
+ * process (1e300 without a limit), and PX_ERR_NOMEM ("out of memory for
+ * WHAT: the virtual memory limit ... leaves N MiB, and it needs about M
+ * MiB") when that is less than need. For sizing and before work that an
+ * OpenCL runtime would abort on when its allocations fail (ocl_env.c). */
+double px_address_space_left(void);
+px_status px_check_address_space(double need, const char *what);
+
 /* "cpu", "gpu", "accelerator" or "any": the words of --device-type (device.c). */
 const char *px_device_type_word(px_device_type t);
 
@@ -171,7 +186,8 @@ struct px_psf_s {
     int hsizex, hsizey;
     int ghdegx, ghdegy;
     int legdeg;
-    double psferr; /* PSFERR, 0.01 when absent */
+    char camera[16]; /* CAMERA (primary or PSF table header), "" when absent */
+    double psferr;   /* PSFERR, 0.01 when absent */
     int has_tails; /* any TAIL* parameter present and TAILAMP not all zero */
     int nparam;    /* PX_P_GH + (ghdegx + 1) * (ghdegy + 1) */
     px_legtab *param;
@@ -204,20 +220,51 @@ struct px_image_s {
     char path[1024];
 };
 
+/* Rows of a DESI FIBERMAP table (perfex/desi.h): the HDU itself, header and
+ * the selected rows, kept in an in-memory FITS file (HDU 2 of mem, a
+ * fitsfile *) so that a frame writes it back verbatim; the columns perfex
+ * uses are read out. */
+struct px_fibermap_s {
+    void *mem;            /* fitsfile *: primary + FIBERMAP */
+    int nrows;            /* rows kept */
+    int total_rows;       /* rows of the source table */
+    int first_row;        /* 0-based row of the source that is row 0 here */
+    int32_t *fiber;       /* [nrows] FIBER */
+    int32_t *fiberstatus; /* [nrows] FIBERSTATUS (0 where the column is absent) */
+    int has_fiberstatus;
+    char (*objtype)[8]; /* [nrows] OBJTYPE ("" where absent) */
+    px_cards cards;     /* the FIBERMAP header, non-structural cards */
+    char path[1024];
+};
+
+#define PX_FRAME_MAX_SCORES 16
+
 struct px_frame_s {
     int nspec, nwave, ndiag;
-    int specmin;        /* fiber of row 0 */
-    double *wave;       /* [nwave] Angstrom */
-    double *flux;       /* [nspec][nwave] electron/Angstrom */
-    double *ivar;       /* [nspec][nwave] */
-    uint32_t *mask;     /* [nspec][nwave] PX_FRAME_* bits */
-    double *resolution; /* [nspec][2 ndiag + 1][nwave]; NULL when ndiag < 0 */
-    double *chi2pix;    /* [nspec][nwave] */
-    char in_psf[1024];  /* IN_PSF */
-    char in_img[1024];  /* IN_IMG */
-    char device[256];   /* PXDEVICE: the device that ran the extraction */
-    char camera[16];    /* CAMERA */
-    px_cards cards;     /* other header keywords (from the image) */
+    int specmin;         /* fiber of row 0 */
+    double *wave;        /* [nwave] Angstrom */
+    double *flux;        /* [nspec][nwave] electron/Angstrom */
+    double *ivar;        /* [nspec][nwave] */
+    uint32_t *mask;      /* [nspec][nwave] PX_FRAME_* bits */
+    double *resolution;  /* [nspec][2 ndiag + 1][nwave]; NULL when ndiag < 0 */
+    double *chi2pix;     /* [nspec][nwave] */
+    char in_psf[1024];   /* IN_PSF (written shortened, as desispec does) */
+    char in_img[1024];   /* IN_IMG (likewise) */
+    char orig_psf[1024]; /* ORIG_PSF ("" when the PSF's header has no IN_PSF) */
+    char device[256];    /* PXDEVICE: the device that ran the extraction */
+    char opencl[320];    /* DEPVER of OpenCL: platform and driver ("" when unknown) */
+    char camera[16];     /* CAMERA */
+    px_cards cards;      /* other header keywords (from the image) */
+    /* WAVEMIN, WAVEMAX, WAVESTEP as requested (have_request 0: from wave). */
+    int have_request;
+    double req_wmin, req_wmax, req_dw;
+    double heliocor;                /* HELIOCOR (0: no barycentric correction applied) */
+    struct px_fibermap_s *fibermap; /* FIBERMAP rows of the spectra (owned), or NULL */
+    /* SCORES columns: name, comment, values [nscores][nspec]. */
+    int nscores;
+    char score_name[PX_FRAME_MAX_SCORES][48];
+    char score_comment[PX_FRAME_MAX_SCORES][72];
+    double *scores;
 };
 
 struct px_truth_s {
@@ -226,8 +273,8 @@ struct px_truth_s {
     double *wave; /* [nwave] */
 };
 
-/* Write the model image of an extraction (nx x ny), atomically; frame gives
- * the header values (io/frame.c). */
+/* Write the model image of an extraction (nx x ny), atomically: float64
+ * with the frame's FLUX header (px_frame_write_model, io/frame.c). */
 px_status px_model_write(const char *path, const double *model, int nx, int ny,
                          const px_frame *frame);
 

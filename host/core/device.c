@@ -315,6 +315,7 @@ static px_status enumerate(px_device_info **out, cl_device_id **ids_out, cl_plat
     int n = 0, def, j;
     cl_int err;
     px_status st = PX_SUCCESS;
+    if ((st = px_opencl_env_prepare()) != PX_SUCCESS) goto cleanup;
     err = clGetPlatformIDs(0, NULL, &np);
     if (err == -1001 /* CL_PLATFORM_NOT_FOUND_KHR */) {
         np = 0;

@@ -397,6 +397,8 @@ px_status px_extract_plan_create_multi(px_context *const *ctxs, int nctx, const 
             st = px_fail(PX_ERR_INVALID_ARG, "px_extract_plan_create: NULL context %d", k);
             goto cleanup;
         }
+    st = px_extract_options_check(opt);
+    if (st) goto cleanup;
     xp = px_calloc(1, sizeof *xp);
     if (xp) xp->lanes = px_calloc((size_t)nctx, sizeof *xp->lanes);
     if (!xp || !xp->lanes) {
@@ -432,6 +434,15 @@ px_status px_extract_plan_create_multi(px_context *const *ctxs, int nctx, const 
     xp->po.pixpad_frac = opt->pixpad_frac;
     xp->po.wavepad_frac = opt->wavepad_frac;
     xp->psferr = opt->psferr >= 0 ? opt->psferr : psf->psferr;
+    /* the solver's limit, so that planning stops at the first patch beyond it */
+    for (int k = 0; !st && k < nctx; k++) {
+        long maxn = 0;
+        st = px_la_limits(ctxs[k], NULL, &maxn);
+        if (!st && maxn > 0 && maxn < 1000000000L &&
+            (xp->po.max_patch_bins == 0 || maxn < xp->po.max_patch_bins))
+            xp->po.max_patch_bins = (int)maxn;
+    }
+    if (st) goto cleanup;
     st = px_plan_make(psf, &xp->po, &xp->plan);
     if (st) goto cleanup;
     st = check_overlap(psf, &xp->po, &xp->plan);

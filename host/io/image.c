@@ -3,8 +3,10 @@
  * The file holds IMAGE (the primary HDU, or an extension of that name), IVAR
  * and usually MASK, any of them possibly tile-compressed, the whole file
  * possibly gzipped. What leaves this file is a weight per pixel: a pixel that
- * the mask flags, or whose value or inverse variance is not a usable number,
- * gets weight 0 and value 0, so that nothing downstream sees a NaN.
+ * the mask flags, or whose value or inverse variance is not a usable number
+ * (NaN, Inf, or a null value in CFITSIO's sense: BLANK, the NaN of a
+ * compressed float tile), gets weight 0 and value 0, so that nothing
+ * downstream sees a NaN.
  */
 #include "io/fitsutil.h"
 
@@ -12,34 +14,58 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Read the current HDU, a 2-d image of nx x ny, as doubles into buf. */
+/* Pixels read per CFITSIO call: bounds the null flags held at once. */
+#define CHUNK_PIX (1L << 20)
+
+/* Read the current HDU, npix values, as doubles into buf. The pixels CFITSIO
+ * calls undefined become NaN, so that the weight rule masks them like any
+ * other unusable value: BLANK of an integer image (otherwise read as its raw
+ * value, -32768 for int16), the NaN of a float image, and the NaN pixels of
+ * a tile-compressed float image (stored as ZBLANK in the quantised integers
+ * and, read without a null check, turned into ordinary numbers). */
 static px_status read_doubles(fitsfile *fp, const char *path, const char *name, long npix,
                               double *buf)
 {
     px_status st = PX_SUCCESS;
-    long first[2] = {1, 1};
     int fstatus = 0, anynul = 0;
-    char what[64];
-    /* No null value: NaN pixels of a float image arrive as NaN and are
-     * masked by the weight rule, like any other non-finite value. */
-    if (fits_read_pix(fp, TDOUBLE, first, (LONGLONG)npix, NULL, buf, &anynul, &fstatus)) {
-        snprintf(what, sizeof what, "%s data", name);
-        st = px_fits_fail(fstatus, path, what);
+    char what[64], *isnull = NULL;
+    long done, n, i;
+    isnull = malloc((size_t)(npix < CHUNK_PIX ? npix : CHUNK_PIX));
+    if (!isnull) {
+        st = px_fail(PX_ERR_NOMEM, "%s: out of memory reading the %s HDU", path, name);
         goto cleanup;
     }
+    for (done = 0; done < npix; done += n) {
+        LONGLONG first = done + 1;
+        n = npix - done < CHUNK_PIX ? npix - done : CHUNK_PIX;
+        anynul = 0;
+        if (fits_read_imgnull(fp, TDOUBLE, first, (LONGLONG)n, buf + done, isnull, &anynul,
+                              &fstatus)) {
+            snprintf(what, sizeof what, "reading %s data", name);
+            st = px_fits_fail(fstatus, path, what);
+            goto cleanup;
+        }
+        for (i = 0; anynul && i < n; i++)
+            if (isnull[i]) buf[done + i] = NAN;
+    }
 cleanup:
+    free(isnull);
     return st;
 }
 
 /* MASK may be any integer type (int16, int32, uint32 via BZERO); read it a
  * row at a time as C long (64-bit here; CFITSIO's tile decompression has no
- * TLONGLONG) and keep the low 32 bits. */
-static px_status read_mask(fitsfile *fp, const char *path, long nx, long ny, uint32_t *mask)
+ * TLONGLONG) and keep the low 32 bits. A MASK pixel CFITSIO calls undefined
+ * (BLANK) says nothing about the pixel, so the pixel is not trusted: its value
+ * becomes NaN and the weight rule masks it. */
+static px_status read_mask(fitsfile *fp, const char *path, long nx, long ny, uint32_t *mask,
+                           double *pix)
 {
     px_status st = PX_SUCCESS;
     int fstatus = 0, anynul = 0, equiv = 0;
     long *row = NULL;
-    long first[2] = {1, 1}, x, y;
+    char *isnull = NULL;
+    long x, y;
     if (fits_get_img_equivtype(fp, &equiv, &fstatus)) {
         st = px_fits_fail(fstatus, path, "reading the MASK HDU");
         goto cleanup;
@@ -50,21 +76,26 @@ static px_status read_mask(fitsfile *fp, const char *path, long nx, long ny, uin
         goto cleanup;
     }
     row = malloc((size_t)nx * sizeof *row);
-    if (!row) {
+    isnull = malloc((size_t)nx);
+    if (!row || !isnull) {
         st = px_fail(PX_ERR_NOMEM, "%s: out of memory for a MASK row", path);
         goto cleanup;
     }
     for (y = 0; y < ny; y++) {
-        first[1] = y + 1;
-        if (fits_read_pix(fp, TLONG, first, nx, NULL, row, &anynul, &fstatus)) {
-            st = px_fits_fail(fstatus, path, "MASK data");
+        anynul = 0;
+        if (fits_read_imgnull(fp, TLONG, (LONGLONG)y * nx + 1, nx, row, isnull, &anynul,
+                              &fstatus)) {
+            st = px_fits_fail(fstatus, path, "reading MASK data");
             goto cleanup;
         }
-        for (x = 0; x < nx; x++)
+        for (x = 0; x < nx; x++) {
             mask[y * nx + x] = (uint32_t)((unsigned long)row[x] & 0xFFFFFFFFul);
+            if (anynul && isnull[x]) pix[y * nx + x] = NAN;
+        }
     }
 cleanup:
     free(row);
+    free(isnull);
     return st;
 }
 
@@ -187,7 +218,7 @@ px_status px_image_read(const char *path, px_image **out)
     st = goto_plane(fp, path, "MASK", n[0], n[1], &found);
     if (st != PX_SUCCESS) goto cleanup;
     if (found) {
-        st = read_mask(fp, path, n[0], n[1], img->mask);
+        st = read_mask(fp, path, n[0], n[1], img->mask, img->pix);
         if (st != PX_SUCCESS) goto cleanup;
     }
     apply_weight_rule(img);

@@ -16,8 +16,10 @@
  * once). At the end the ranks' statistics go to world rank 0.
  */
 #include "mpi/runner.h"
+#include "perfex/desi.h"
 
 #include "core/profile.h"
+#include "io/fitsutil.h"
 #ifdef PERFEX_HAVE_MPI
 #include "mpi/px_mpi.h"
 #include <mpi.h>
@@ -193,6 +195,14 @@ static px_status run_job(px_runner *r, const px_job *job)
 
     o.model = NULL;
     o.model_cover = NULL;
+    {
+        /* outputs that cannot be written, or that name an input or each
+         * other, fail before any work */
+        const char *inputs[] = {job->input, job->psf, NULL};
+        st = writer ? px_check_output_paths(job->output, job->model, inputs) : PX_SUCCESS;
+        st = agree(r, st);
+        if (st) goto cleanup;
+    }
     /* on the timeline, the group's other ranks wait for the leader's reads */
     st = read_psf(r, job->psf, &psf);
     mark(o.profile, writer ? "read PSF" : "wait: PSF from the leader", writer ? "io" : "idle", t_io,
@@ -201,9 +211,26 @@ static px_status run_job(px_runner *r, const px_job *job)
     if (!st) st = read_image(r, job->input, &img);
     mark(o.profile, writer ? "read image" : "wait: image from the leader", writer ? "io" : "idle",
          t, job->line, "file", job->input);
+    if (!st && !job->ignore_camera) st = px_check_camera(psf, img);
     st = agree(r, st);
     if (st) goto cleanup;
     px_profile_add_host(o.profile, PX_PROF_IO, px_profile_now() - t_io);
+    /* desi_extract_spectra's steps before the extraction (the grid, nspec
+     * from the fibermap, the barycentric factor): the leader decides, every
+     * rank of the group takes its options. */
+    if (writer) st = px_desi_extract_prepare(psf, img, job->input, &o);
+    st = agree(r, st);
+    if (st) goto cleanup;
+#ifdef PERFEX_HAVE_MPI
+    if (comm_shared(r)) {
+        double g[7] = {o.wmin, o.wmax, o.dw, o.raw_wmin, o.raw_wmax, o.raw_dw, o.heliocor};
+        int n[3] = {o.nspec, o.have_wave, o.prepared};
+        MPI_Bcast(g, 7, MPI_DOUBLE, 0, r->comm);
+        MPI_Bcast(n, 3, MPI_INT, 0, r->comm);
+        o.wmin = g[0], o.wmax = g[1], o.dw = g[2], o.raw_wmin = g[3], o.raw_wmax = g[4];
+        o.raw_dw = g[5], o.heliocor = g[6], o.nspec = n[0], o.have_wave = n[1], o.prepared = n[2];
+    }
+#endif
     t = px_profile_now();
     if (r->nctx == 0) {
         st = open_devices(r);
@@ -234,6 +261,7 @@ static px_status run_job(px_runner *r, const px_job *job)
     }
     if (st) goto cleanup;
     t_io = px_profile_now();
+    if (writer && r->nctx > 0) px_frame_set_device_info(frame, px_context_device(r->ctxs[0]));
     if (writer) st = px_extract_finish(frame, psf, img, job->input, job->psf, &o);
     if (writer && !st) st = px_frame_write(frame, job->output);
     if (writer && !st && job->model)
@@ -324,21 +352,106 @@ static px_status line_job(px_runner *r, const px_plan_line *l, const px_job *bas
     return st;
 }
 
-/* The next plan line to run, or -1 when none is left: lines whose output
- * exists are skipped unless overwrite. */
+/* The next plan line to run, or -1 when none is left. A line whose output
+ * exists is skipped when the output verifies as a finished frame (unless
+ * overwrite), and made again otherwise; a line a process died on
+ * max_attempts times is reported FAILED and skipped. */
 static int next_line(px_runner *r, px_dispatch *d, const px_plan_file *p, const px_job *base,
-                     int *nskipped)
+                     px_rank_stats *me)
 {
-    int idx = px_dispatch_claim(d);
-    while (idx < p->n && !r->cfg.overwrite && access(p->lines[idx].tok[2], F_OK) == 0) {
+    const int max = r->cfg.max_attempts > 0 ? r->cfg.max_attempts : 3;
+    int idx;
+    for (idx = px_dispatch_claim(d); idx < p->n; idx = px_dispatch_claim(d)) {
+        const char *out = p->lines[idx].tok[2];
+        int have = 0, attempts = 0;
+        char last[512];
         px_job job;
-        (*nskipped)++;
-        if (r->cfg.frame_skipped && line_job(r, &p->lines[idx], base, &job) == PX_SUCCESS)
-            r->cfg.frame_skipped(r->cfg.arg, &job);
+        if (line_job(r, &p->lines[idx], base, &job) != PX_SUCCESS) break; /* checked before */
+        if (!r->cfg.overwrite && access(out, F_OK) == 0) {
+            if (px_fits_verify(out) == PX_SUCCESS) {
+                me->skipped++;
+                if (r->cfg.frame_skipped) r->cfg.frame_skipped(r->cfg.arg, &job);
+                px_clear_error();
+                continue;
+            }
+            if (r->cfg.frame_redone) r->cfg.frame_redone(r->cfg.arg, &job, px_last_error());
+            px_clear_error();
+        }
+        have = px_journal_attempts(out, &attempts, last, sizeof last) == PX_SUCCESS;
+        if (have && attempts >= max) {
+            px_fail(PX_ERR_INTERNAL,
+                    "a process died on this frame %d times (last: %s; see %s%s); not run again "
+                    "(--max-attempts %d; remove the journal to retry)",
+                    attempts, last, out, PX_JOURNAL_SUFFIX, max);
+            me->failed++;
+            if (r->cfg.frame_done)
+                r->cfg.frame_done(r->cfg.arg, &job, PX_ERR_INTERNAL, 0, me->group);
+            px_clear_error();
+            continue;
+        }
         px_clear_error();
-        idx = px_dispatch_claim(d);
+        break;
     }
     return idx < p->n ? idx : -1;
+}
+
+/* An output of a plan line, for finding two lines that write one file. */
+typedef struct plan_output {
+    char name[4200];
+    int line;
+} plan_output;
+
+static int cmp_outputs(const void *a, const void *b)
+{
+    const plan_output *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : (x->line > y->line) - (x->line < y->line);
+}
+
+/* Every line parsed and its options checked, and no two lines writing one
+ * file, before anything runs (every rank checks the same text). */
+static px_status check_plan(px_runner *r, const char *path, const px_plan_file *p,
+                            const px_job *base)
+{
+    px_status st = PX_SUCCESS;
+    plan_output *outs = px_calloc((size_t)p->n * 2, sizeof *outs);
+    int n = 0;
+    if (!outs) {
+        st = px_fail(PX_ERR_NOMEM, "%s: out of memory checking the plan", path);
+        goto cleanup;
+    }
+    for (int i = 0; i < p->n; i++) {
+        px_job job;
+        st = line_job(r, &p->lines[i], base, &job);
+        if (!st) st = px_extract_options_check(&job.opt);
+        if (st) {
+            char why[1024];
+            snprintf(why, sizeof why, "%s", px_last_error());
+            st = px_fail(PX_ERR_PARSE, "%s line %d: %s", path, p->lines[i].line, why);
+            goto cleanup;
+        }
+        px_output_canonical(job.output, outs[n].name, sizeof outs[n].name);
+        outs[n++].line = p->lines[i].line;
+        if (job.model) {
+            px_output_canonical(job.model, outs[n].name, sizeof outs[n].name);
+            outs[n++].line = p->lines[i].line;
+        }
+    }
+    qsort(outs, (size_t)n, sizeof *outs, cmp_outputs);
+    for (int j = 1; j < n; j++) {
+        if (strcmp(outs[j - 1].name, outs[j].name) != 0) continue;
+        if (outs[j - 1].line == outs[j].line)
+            st = px_fail(PX_ERR_PARSE, "%s line %d: the frame and the model image are one file, %s",
+                         path, outs[j].line, outs[j].name);
+        else
+            st = px_fail(PX_ERR_PARSE,
+                         "%s: lines %d and %d both write %s; every output of a plan must differ",
+                         path, outs[j - 1].line, outs[j].line, outs[j].name);
+        goto cleanup;
+    }
+cleanup:
+    free(outs);
+    return st;
 }
 
 px_status px_runner_plan(px_runner *r, const char *path, const px_job *base, px_plan_summary *sum)
@@ -362,6 +475,8 @@ px_status px_runner_plan(px_runner *r, const char *path, const px_job *base, px_
     st = px_plan_file_load(path, &p);
     mark(base->opt.profile, "read plan", "io", t_mark, 0, "file", path);
     if (st) goto cleanup;
+    st = check_plan(r, path, &p, base);
+    if (st) goto cleanup;
     sum->nframes = p.n;
     st = px_dispatch_create(&d);
     if (st) goto cleanup;
@@ -381,7 +496,7 @@ px_status px_runner_plan(px_runner *r, const char *path, const px_job *base, px_
         px_job job;
         px_status fst;
         double t_claim = px_profile_now();
-        if (leader) idx = next_line(r, d, &p, base, &me.skipped);
+        if (leader) idx = next_line(r, d, &p, base, &me);
 #ifdef PERFEX_HAVE_MPI
         if (comm_shared(r)) MPI_Bcast(&idx, 1, MPI_INT, 0, r->comm);
 #endif
@@ -389,8 +504,11 @@ px_status px_runner_plan(px_runner *r, const char *path, const px_job *base, px_
              leader ? "dispatch" : "idle", t_claim, idx >= 0 ? p.lines[idx].line : 0, NULL, NULL);
         if (idx < 0) break;
         t_frame = now();
-        fst = agree(r, line_job(r, &p.lines[idx], base, &job));
+        fst = line_job(r, &p.lines[idx], base, &job);
+        if (!fst && leader) fst = px_journal_start(job.output, job.line, group);
+        fst = agree(r, fst);
         if (!fst) fst = run_job(r, &job);
+        if (leader) px_journal_end(job.output);
         me.busy += now() - t_frame;
         if (fst)
             me.failed++;

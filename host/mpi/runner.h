@@ -29,7 +29,8 @@ typedef struct px_job {
     const char *input, *psf, *output;
     const char *model; /* NULL: no model image */
     px_extract_options opt;
-    int line; /* plan line (0: the command line) */
+    int line;          /* plan line (0: the command line) */
+    int ignore_camera; /* do not compare the PSF's and the image's CAMERA */
 } px_job;
 
 /* ------------------------------------------------------------ environment */
@@ -77,6 +78,7 @@ typedef struct px_runner_config {
     /* plan mode */
     int ranks_per_frame; /* ranks working on one frame (>= 1) */
     int overwrite;       /* redo frames whose output exists */
+    int max_attempts;    /* a frame a process died on this often is not run again (0: 3) */
     /* A plan line's flags (tok[0 .. ntok)) on top of *job (the command
      * line's job): PX_ERR_PARSE and a message naming the flag when bad. */
     px_status (*parse)(void *arg, int ntok, char **tok, px_job *job);
@@ -84,6 +86,9 @@ typedef struct px_runner_config {
      * or was skipped because its output exists. */
     void (*frame_done)(void *arg, const px_job *job, px_status st, double seconds, int group);
     void (*frame_skipped)(void *arg, const px_job *job);
+    /* On a frame's leader: its output exists but is not a finished frame
+     * (why: px_fits_verify's message), so it is made again. */
+    void (*frame_redone)(void *arg, const px_job *job, const char *why);
     void *arg;
 } px_runner_config;
 
@@ -117,10 +122,33 @@ typedef struct px_plan_summary {
 } px_plan_summary;
 
 /* Run the plan file at path, every frame's job made by cfg->parse from the
- * line's flags on top of *base. Collective over MPI_COMM_WORLD. Returns
- * PX_SUCCESS when the plan ran (frames may have failed: see *sum), else the
- * reason it could not (unreadable plan, bad line). */
+ * line's flags on top of *base. Collective over MPI_COMM_WORLD. Before any
+ * frame runs, every line is parsed and its options checked
+ * (px_extract_options_check), and two lines writing one file (outputs and
+ * model images, compared by px_output_canonical) are refused. A line whose
+ * output exists counts as finished only when px_fits_verify passes on it
+ * (unless overwrite); otherwise it is made again and frame_redone says why.
+ * Each frame's attempts are kept in its journal beside the output
+ * (px_journal_*): a frame on which a process died max_attempts times is
+ * reported FAILED and not run again, so a resumed plan always finishes the
+ * rest. Returns PX_SUCCESS when the plan ran (frames may have failed: see
+ * *sum), else the reason it could not (unreadable plan, bad line). */
 px_status px_runner_plan(px_runner *r, const char *path, const px_job *base, px_plan_summary *sum);
+
+/* ---------------------------------------------------------------- journal */
+
+/* The journal of a plan frame: OUTPUT.journal beside its output, one line
+ * per attempt ("start TIME host HOST pid PID rank R group G line L"),
+ * appended and synced when the frame starts and removed when the frame ends
+ * by itself (written or failed). What remains after a run are the frames a
+ * process died on (a crash, SIGKILL, the node going down, a time limit):
+ * which frame, on which rank and host, how many times. */
+#define PX_JOURNAL_SUFFIX ".journal"
+/* Attempts recorded for output (0 without a journal); *last (may be NULL)
+ * gets the last attempt's line. */
+px_status px_journal_attempts(const char *output, int *n, char *last, size_t nlast);
+px_status px_journal_start(const char *output, int line, int group);
+void px_journal_end(const char *output);
 
 /* ------------------------------------------------------ plan file, dispatch */
 

@@ -57,9 +57,41 @@ typedef struct px_extract_options {
     /* When not NULL, each stage adds its host wall and device times here
      * (perfex/profile.h); the queue is then finished after every stage. */
     px_profile *profile;
+    /* desi_extract_spectra's steps around the extraction (perfex/desi.h:
+     * px_desi_extract_prepare before the plan, px_desi_extract_finish on the
+     * frame; px_extract_files and the command run both). */
+    const char *fibermap; /* -f: FIBERMAP file (NULL: the preproc's, when it has one) */
+    int barycentric;      /* --barycentric-correction */
+    int no_scores;        /* --no-scores: no SCORES HDU */
+    int specter_grid;     /* --use-specter: without -w, specter's default grid */
+    /* Set by px_desi_extract_prepare: the grid as requested (the frame's
+     * WAVELENGTH and WAVEMIN/WAVEMAX/WAVESTEP) while wmin, wmax, dw hold the
+     * one extracted on (divided by the barycentric factor heliocor, 1 when
+     * not applied). */
+    int prepared;
+    double raw_wmin, raw_wmax, raw_dw, heliocor;
+    /* Messages for the user (level 0: details, desi_extract_spectra -v; 1:
+     * warnings such as nspec reduced to the fibermap's rows); may be NULL. */
+    void (*report)(int level, const char *text, void *arg);
+    void *report_arg;
 } px_extract_options;
 
 PX_API void px_extract_options_init(px_extract_options *opt);
+
+/* PX_ERR_RANGE (message naming the flag, its value and the range) unless
+ * every numeric field of opt is one px_extract can use: a finite grid with
+ * DW > 0, WMAX >= WMIN, 0 < WMIN, WMAX <= 1e6 A and at most 1e6 bins;
+ * 0 <= specmin < 1e5, 0 <= nspec <= 1e5; 1 <= bundlesize <= 1e5;
+ * 1 <= nsubbundles <= bundlesize; 1 <= nwavestep <= 1e4; 0 <= batch <= 1e6;
+ * 0 <= regularize <= 1e4; psferr < 0 (the PSF's) or 0 .. 1; pixpad_frac and
+ * wavepad_frac 0 .. 10; 0 <= part < nparts when nparts > 1. Meant to run
+ * before the inputs are read, so that a bad flag fails at once. */
+PX_API px_status px_extract_options_check(const px_extract_options *opt);
+
+/* PX_ERR_INVALID_ARG when the PSF and the image both name a CAMERA and the
+ * two differ (compared without blanks or case), with both values and both
+ * files in the message; PX_SUCCESS when they agree or either is absent. */
+PX_API px_status px_check_camera(const px_psf *psf, const px_image *image);
 
 /* Extract image through psf on ctx's device: plan, execute part opt->part of
  * opt->nparts, destroy. The image must have the PSF's NPIX_X x NPIX_Y shape.
