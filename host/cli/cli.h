@@ -71,5 +71,7 @@ int px_cmd_psf_spots(int argc, char **argv);
 int px_cmd_psf_synth(int argc, char **argv);
 /* `perfex simulate` (cmd_simulate.c). */
 int px_cmd_simulate(int argc, char **argv);
+/* `perfex plan` (cmd_plan.c). */
+int px_cmd_plan(int argc, char **argv);
 
 #endif

@@ -40,7 +40,14 @@ enum {
     OPT_OVERWRITE,
     OPT_MAX_ATTEMPTS,
     OPT_IGNORE_CAMERA,
-    OPT_TRACE
+    OPT_TRACE,
+    OPT_BARY,
+    OPT_NO_SCORES,
+    OPT_DECORR,
+    OPT_NO_GPU,
+    OPT_GPU,
+    OPT_USE_SPECTER,
+    OPT_MPI
 };
 
 static void usage(FILE *f)
@@ -50,8 +57,10 @@ static void usage(FILE *f)
                "  -i, --input FILE        preprocessed image (IMAGE, IVAR, MASK)\n"
                "  -p, --psf FILE          Gauss-Hermite PSF\n"
                "  -o, --output FILE       frame to write (atomically)\n"
-               "  -w, --wavelength W0,W1,DW  grid W0, W0+DW, ... up to W1 + DW/2\n"
-               "                          (default the PSF's common range at 0.8)\n"
+               "  -f, --fibermap FILE     FIBERMAP of the spectra (default: the preproc's)\n"
+               "  -w, --wavelength W0,W1,DW  grid W0, W0+DW, ... up to W1 + DW/2 (default\n"
+               "                          desi_extract_spectra's: the PSF HDU's WAVEMIN..WAVEMAX\n"
+               "                          at 0.8)\n"
                "  -s, --specmin N         first fiber (default 0)\n"
                "  -n, --nspec N           number of fibers (default all from specmin)\n"
                "  --bundlesize N          fibers per bundle (25)\n"
@@ -63,6 +72,15 @@ static void usage(FILE *f)
                "  --wavepad-frac X        wavelength padding, fraction of a spot (0.2)\n"
                "  -m, --model FILE        also write the model image\n"
                "  --ignore-camera         extract even when the PSF's CAMERA is not the image's\n"
+               "  --barycentric-correction  extract on the grid divided by desispec's\n"
+               "                          barycentric factor (header pointing and time),\n"
+               "                          save the grid as given and HELIOCOR\n"
+               "  --no-scores             no SCORES HDU\n"
+               "  -v, --verbose           print the parameters and the factor\n"
+               "  --no-gpu, --gpu         as --device-type cpu, gpu\n"
+               "  --use-specter           specter's default grid (0.7 A); perfex extracts\n"
+               "  --mpi                   accepted (MPI starts under srun/mpirun by itself)\n"
+               "  --decorrelate-fibers    refused: specter's ndecorr is not implemented\n"
                "  --batch N               patches per device launch (default from memory)\n"
                "  --devices all|LIST      drive several devices at once (indices or name\n"
                "                          parts, comma-separated; default $PERFEX_DEVICES)\n"
@@ -88,7 +106,9 @@ typedef struct cli_flags {
     const char *plan;
     const char *trace;
     int ranks_per_frame, overwrite, plan_flags, max_attempts;
-    int quiet, profile, help;
+    int quiet, profile, help, verbose;
+    int type_given;                /* --device-type was given */
+    int no_gpu, gpu, specter, mpi; /* desi_extract_spectra flags, for their notes */
 } cli_flags;
 
 static px_status bad_int(const char *flag, const char *text, long lo, int *out)
@@ -140,6 +160,15 @@ static px_status parse(int argc, char **argv, px_job *job, cli_flags *f)
                                          {"ignore-camera", no_argument, 0, OPT_IGNORE_CAMERA},
                                          {"trace", required_argument, 0, OPT_TRACE},
                                          {"help", no_argument, 0, 'h'},
+                                         {"fibermap", required_argument, 0, 'f'},
+                                         {"barycentric-correction", no_argument, 0, OPT_BARY},
+                                         {"no-scores", no_argument, 0, OPT_NO_SCORES},
+                                         {"decorrelate-fibers", no_argument, 0, OPT_DECORR},
+                                         {"verbose", no_argument, 0, 'v'},
+                                         {"no-gpu", no_argument, 0, OPT_NO_GPU},
+                                         {"gpu", no_argument, 0, OPT_GPU},
+                                         {"use-specter", no_argument, 0, OPT_USE_SPECTER},
+                                         {"mpi", no_argument, 0, OPT_MPI},
                                          PX_CLI_DEVICE_OPTIONS,
                                          {0, 0, 0, 0}};
     px_extract_options *o = &job->opt;
@@ -147,12 +176,15 @@ static px_status parse(int argc, char **argv, px_job *job, cli_flags *f)
     int opt;
     optind = 0;
     opterr = 0;
-    while (!st && (opt = getopt_long(argc, argv, ":hi:p:o:w:s:n:r:m:", opts, NULL)) != -1) {
+    while (!st && (opt = getopt_long(argc, argv, ":hvi:p:o:w:s:n:r:m:f:", opts, NULL)) != -1) {
         const int cmdline_only =
             opt == 'h' || opt == 'i' || opt == 'p' || opt == 'o' || opt == OPT_PROFILE ||
             opt == PX_OPT_QUIET || opt == OPT_DEVICES || opt == OPT_PLAN || opt == OPT_RANKS ||
             opt == OPT_RESUME || opt == OPT_OVERWRITE || opt == OPT_MAX_ATTEMPTS ||
-            opt == OPT_TRACE || (opt >= PX_OPT_DEVICE_TYPE && opt <= PX_OPT_DEVICE);
+            opt == OPT_TRACE || opt == 'v' || (opt >= PX_OPT_DEVICE_TYPE && opt <= PX_OPT_DEVICE);
+        /* desi_proc's device flags on a plan line: the command line's
+         * devices run every frame. */
+        if (!f && (opt == OPT_NO_GPU || opt == OPT_GPU || opt == OPT_MPI)) continue;
         if (!f && cmdline_only) {
             st = px_fail(PX_ERR_PARSE, "%s belongs on the command line, not on a plan line",
                          argv[optind - 1]);
@@ -173,6 +205,35 @@ static px_status parse(int argc, char **argv, px_job *job, cli_flags *f)
             break;
         case 'm':
             job->model = optarg;
+            break;
+        case 'f':
+            o->fibermap = optarg;
+            break;
+        case OPT_BARY:
+            o->barycentric = 1;
+            break;
+        case OPT_NO_SCORES:
+            o->no_scores = 1;
+            break;
+        case OPT_DECORR:
+            st = px_fail(PX_ERR_PARSE, "--decorrelate-fibers (specter's ndecorr) is not "
+                                       "implemented in perfex (desi_proc does not use it)");
+            break;
+        case OPT_USE_SPECTER:
+            o->specter_grid = 1;
+            if (f) f->specter = 1;
+            break;
+        case 'v':
+            f->verbose = 1;
+            break;
+        case OPT_NO_GPU:
+            f->no_gpu = 1;
+            break;
+        case OPT_GPU:
+            f->gpu = 1;
+            break;
+        case OPT_MPI:
+            f->mpi = 1;
             break;
         case 'w':
             if (px_cli_parse_grid(optarg, &o->wmin, &o->wmax, &o->dw))
@@ -254,6 +315,7 @@ static px_status parse(int argc, char **argv, px_job *job, cli_flags *f)
             break;
         case PX_OPT_DEVICE_TYPE:
             st = px_parse_device_type(optarg, &f->req.type);
+            f->type_given = 1;
             break;
         case PX_OPT_PLATFORM:
             f->req.platform = optarg;
@@ -319,6 +381,40 @@ static void progress(int done, int total, void *arg)
         fprintf(stderr, "\rperfex extract: %d/%d patches, %.1f s%-22s", done, total, el, "");
     if (done == total) fprintf(stderr, "\n");
     fflush(stderr);
+}
+
+/* desi_extract_spectra's messages (px_extract_options.report): warnings
+ * unless --quiet, details with -v. */
+static void report(int level, const char *text, void *arg)
+{
+    const cli_flags *f = arg;
+    if (level >= 1 ? !f->quiet : f->verbose)
+        fprintf(stderr, "perfex extract: %s%s\n", level >= 1 ? "warning: " : "", text);
+}
+
+/* One line for each desi_extract_spectra flag that means little to perfex,
+ * and the device type that --no-gpu / --gpu ask for. */
+static px_status desi_flags(cli_flags *f)
+{
+    px_status st = PX_SUCCESS;
+    const int speak = !f->quiet && px_env_world_rank() == 0;
+    if (f->no_gpu && f->gpu)
+        return px_fail(PX_ERR_PARSE, "--no-gpu and --gpu contradict each other");
+    if ((f->no_gpu || f->gpu) && !f->type_given)
+        f->req.type = f->gpu ? PX_DEVICE_GPU : PX_DEVICE_CPU;
+    if (speak && f->no_gpu)
+        fprintf(stderr, "perfex extract: note: --no-gpu: %s\n",
+                f->type_given ? "--device-type decides" : "on a CPU device (--device-type cpu)");
+    if (speak && f->gpu)
+        fprintf(stderr, "perfex extract: note: --gpu: %s\n",
+                f->type_given ? "--device-type decides" : "on a GPU (--device-type gpu)");
+    if (speak && f->specter)
+        fprintf(stderr, "perfex extract: note: --use-specter: perfex extracts (with specter's "
+                        "numbers); without -w the grid is specter's default\n");
+    if (speak && f->mpi)
+        fprintf(stderr, "perfex extract: note: --mpi: MPI starts by itself under srun or "
+                        "mpirun\n");
+    return st;
 }
 
 /* Plan callbacks: one line per frame on its leader. */
@@ -431,6 +527,9 @@ int px_cmd_extract(int argc, char **argv)
         st = px_fail(PX_ERR_PARSE, "-i, -p and -o are required");
     if (!st && f.plan && (job.input || job.psf || job.output))
         st = px_fail(PX_ERR_PARSE, "-i, -p and -o come from the plan's lines with --plan");
+    if (!st) st = desi_flags(&f);
+    job.opt.report = report;
+    job.opt.report_arg = &f;
     if (st) {
         if (writer) fprintf(stderr, "perfex extract: %s\n", px_last_error());
         goto cleanup;

@@ -24,6 +24,7 @@ static const struct {
      "time standard extraction cases on the device (spectra x wavelengths/s)"},
     {"psf", px_cmd_psf, "describe a PSF (info), evaluate its spots (spot, spots)"},
     {"simulate", px_cmd_simulate, "simulate a preproc image from spectra and a PSF"},
+    {"plan", px_cmd_plan, "the extraction plan of a DESI exposure (desi_proc's cameras and files)"},
 };
 
 static void usage(FILE *f)

@@ -5,6 +5,7 @@
  * callers such as the Python module. Keeping one finishing function is what
  * makes their frames equal bit for bit.
  */
+#include "perfex/desi.h"
 #include "perfex/extract.h"
 
 #include "px_internal.h"
@@ -15,12 +16,10 @@ px_status px_extract_finish(px_frame *frame, const px_psf *psf, const px_image *
                             const char *image_path, const char *psf_path,
                             const px_extract_options *opt)
 {
-    (void)psf;
-    (void)image;
-    (void)opt;
     if (image_path) snprintf(frame->in_img, sizeof frame->in_img, "%s", image_path);
     if (psf_path) snprintf(frame->in_psf, sizeof frame->in_psf, "%s", psf_path);
-    return PX_SUCCESS;
+    /* desi_extract_spectra's steps on the frame (host/desi/extract_steps.c). */
+    return px_desi_extract_finish(frame, psf, image, image_path, psf_path, opt);
 }
 
 px_status px_extract_files(px_context *const *ctxs, int nctx, const char *image_path,
@@ -31,12 +30,15 @@ px_status px_extract_files(px_context *const *ctxs, int nctx, const char *image_
     px_image *img = NULL;
     px_frame *frame = NULL;
     px_extract_plan *xp = NULL;
+    px_extract_options o = *opt;
     *out = NULL;
     st = px_psf_read(psf_path, &psf);
     if (!st) st = px_image_read(image_path, &img);
-    if (!st) st = px_extract_plan_create_multi(ctxs, nctx, psf, opt, &xp);
+    if (!st) st = px_desi_extract_prepare(psf, img, image_path, &o);
+    if (!st) st = px_extract_plan_create_multi(ctxs, nctx, psf, &o, &xp);
     if (!st) st = px_extract_execute(xp, img, 0, 1, &frame);
-    if (!st) st = px_extract_finish(frame, psf, img, image_path, psf_path, opt);
+    if (!st && nctx > 0) px_frame_set_device_info(frame, px_context_device(ctxs[0]));
+    if (!st) st = px_extract_finish(frame, psf, img, image_path, psf_path, &o);
     if (st) goto cleanup;
     *out = frame;
     frame = NULL;

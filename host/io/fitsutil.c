@@ -7,6 +7,8 @@
 #define _GNU_SOURCE /* realpath, flock */
 #include "io/fitsutil.h"
 
+#include "io/cards.h"
+
 #include "core/tmpfiles.h"
 #include "io/fitsguard.h"
 
@@ -653,40 +655,25 @@ cleanup:
     return st;
 }
 
-/* DATASUM and CHECKSUM into every HDU of fp, with fixed comments (CFITSIO's
- * fits_write_chksum stamps the time into the CHECKSUM comment, which would
- * make equal frames differ), and the size of the file the HDUs make. */
-static px_status write_checksums(px_fits_out *o, long long *size)
+px_status px_fits_write_checksums(fitsfile *fp, const char *path, long long *size)
 {
     px_status st = PX_SUCCESS;
-    int fstatus = 0, n = 0, i;
-    unsigned long dsum = 0, hsum = 0;
+    int fstatus = 0, n = 0;
     LONGLONG head = 0, data = 0, end = 0;
-    char ascii[17], what[64];
-    *size = 0;
-    if (fits_get_num_hdus(o->fp, &n, &fstatus)) {
-        st = px_fits_fail(fstatus, o->path, "counting the HDUs written");
-        goto cleanup;
-    }
-    for (i = 1; i <= n; i++) {
-        fits_movabs_hdu(o->fp, i, NULL, &fstatus);
-        fits_write_chksum(o->fp, &fstatus);
-        fits_modify_comment(o->fp, "DATASUM", "data unit checksum", &fstatus);
-        fits_modify_comment(o->fp, "CHECKSUM", "HDU checksum", &fstatus);
-        fits_modify_key_str(o->fp, "CHECKSUM", "0000000000000000", "&", &fstatus);
-        fits_get_chksum(o->fp, &dsum, &hsum, &fstatus);
-        fits_encode_chksum(hsum, 1, ascii);
-        ascii[16] = '\0';
-        fits_modify_key_str(o->fp, "CHECKSUM", ascii, "&", &fstatus);
-        fits_get_hduaddrll(o->fp, &head, &data, &end, &fstatus);
-        if (fstatus) {
-            snprintf(what, sizeof what, "writing the checksums of HDU %d", i);
-            st = px_fits_fail(fstatus, o->path, what);
-            goto cleanup;
+    if (size) *size = 0;
+    /* The current HDU is the last one written (fits_get_num_hdus may not
+     * count it yet). */
+    fits_get_hdu_num(fp, &n);
+    for (int i = 1; i <= n && !st; i++) {
+        if (fits_movabs_hdu(fp, i, NULL, &fstatus)) {
+            st = px_fits_fail(fstatus, path, "writing CHECKSUM/DATASUM");
+            break;
         }
+        st = px_fits_write_checksum(fp, path);
     }
-    *size = (long long)end;
-cleanup:
+    if (!st && fits_get_hduaddrll(fp, &head, &data, &end, &fstatus))
+        st = px_fits_fail(fstatus, path, "writing CHECKSUM/DATASUM");
+    if (!st && size) *size = (long long)end;
     return st;
 }
 
@@ -718,7 +705,7 @@ px_status px_fits_out_close(px_fits_out *o, px_status st)
     long long size = 0;
     struct stat sb;
     if (!o->tmp) goto cleanup;
-    if (st == PX_SUCCESS && o->fp) st = write_checksums(o, &size);
+    if (st == PX_SUCCESS && o->fp) st = px_fits_write_checksums(o->fp, o->path, &size);
     if (o->fp) fits_close_file(o->fp, &fstatus);
     o->fp = NULL;
     if (st == PX_SUCCESS && fstatus) {

@@ -109,6 +109,12 @@ void px_output_canonical(const char *path, char *buf, size_t n);
  * opens a file. */
 px_status px_check_input_file(const char *path);
 
+/* DATASUM and CHECKSUM into every HDU of fp up to the current one, with
+ * fixed comments (CFITSIO's fits_write_chksum stamps the time into the
+ * CHECKSUM comment, which would make equal files differ), and (size not
+ * NULL) the size of the file the HDUs make. px_fits_out_close calls it. */
+px_status px_fits_write_checksums(fitsfile *fp, const char *path, long long *size);
+
 /* A finished FITS file, checked without CFITSIO (fitsverify.c): whole
  * 2880-byte blocks, every header ended, every data unit inside the file,
  * nothing after the last HDU, and DATASUM and CHECKSUM present and verifying

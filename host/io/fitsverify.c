@@ -6,6 +6,10 @@
  * verify (the FITS checksum convention: the 32-bit ones' complement sum of
  * the data blocks equals DATASUM, and that of the whole HDU is -0).
  *
+ * A gzip file (a frame written under a .gz name) is inflated to an
+ * anonymous temporary file first, and a stream that does not inflate to its
+ * end is a damaged file.
+ *
  * It reads the bytes with pread() and walks the headers itself, because it
  * checks what CFITSIO reported as written: CFITSIO 4.2 returns success from
  * fits_close_file when its last buffered write failed (a full disk), so its
@@ -21,6 +25,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #define BLOCK 2880
 #define CHUNK (64 * BLOCK)
@@ -196,7 +201,67 @@ static void hdu_name(int k, const hdu_info *h, char *buf, size_t n)
         snprintf(buf, n, "HDU %d", k);
 }
 
+static px_status verify_fits(int fd, const char *path, long long expect_size);
+
+/* 1 when the file starts with the gzip magic bytes. */
+static int is_gzip(int fd)
+{
+    unsigned char m[2] = {0, 0};
+    return pread(fd, m, 2, 0) == 2 && m[0] == 0x1f && m[1] == 0x8b;
+}
+
+/* Inflate the gzip file on fd into a temporary file and verify that. */
+static px_status verify_gzip(int fd, const char *path)
+{
+    px_status st = PX_SUCCESS;
+    gzFile z = NULL;
+    FILE *t = NULL;
+    unsigned char *buf = malloc(CHUNK);
+    int d = dup(fd), n, zerr = Z_OK;
+    if (!buf || d < 0) {
+        st = px_fail(PX_ERR_NOMEM, "%s: out of memory for verifying the file", path);
+        goto cleanup;
+    }
+    if (lseek(d, 0, SEEK_SET) != 0 || !(z = gzdopen(d, "rb"))) {
+        st = px_fail(PX_ERR_IO, "%s: cannot read the gzip data: %s", path, strerror(errno));
+        goto cleanup;
+    }
+    d = -1; /* gzclose closes it */
+    t = tmpfile();
+    if (!t) {
+        st = px_fail(PX_ERR_IO, "%s: no temporary file for verifying the gzip data: %s", path,
+                     strerror(errno));
+        goto cleanup;
+    }
+    while ((n = gzread(z, buf, CHUNK)) > 0)
+        if (fwrite(buf, 1, (size_t)n, t) != (size_t)n) {
+            st = px_fail(PX_ERR_IO, "%s: cannot inflate for verifying: %s", path, strerror(errno));
+            goto cleanup;
+        }
+    if (n < 0 || (gzerror(z, &zerr), zerr != Z_OK) || !gzeof(z)) {
+        st = px_fail(PX_ERR_FITS, "%s: damaged: the gzip data do not inflate to their end", path);
+        goto cleanup;
+    }
+    if (fflush(t) != 0) {
+        st = px_fail(PX_ERR_IO, "%s: cannot inflate for verifying: %s", path, strerror(errno));
+        goto cleanup;
+    }
+    st = verify_fits(fileno(t), path, 0);
+cleanup:
+    if (z) gzclose(z);
+    if (d >= 0) close(d);
+    if (t) fclose(t);
+    free(buf);
+    return st;
+}
+
 px_status px_fits_verify_fd(int fd, const char *path, long long expect_size)
+{
+    if (is_gzip(fd)) return verify_gzip(fd, path);
+    return verify_fits(fd, path, expect_size);
+}
+
+static px_status verify_fits(int fd, const char *path, long long expect_size)
 {
     px_status st = PX_SUCCESS;
     unsigned char *buf = NULL;

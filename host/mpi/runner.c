@@ -16,6 +16,7 @@
  * once). At the end the ranks' statistics go to world rank 0.
  */
 #include "mpi/runner.h"
+#include "perfex/desi.h"
 
 #include "core/profile.h"
 #include "io/fitsutil.h"
@@ -214,6 +215,22 @@ static px_status run_job(px_runner *r, const px_job *job)
     st = agree(r, st);
     if (st) goto cleanup;
     px_profile_add_host(o.profile, PX_PROF_IO, px_profile_now() - t_io);
+    /* desi_extract_spectra's steps before the extraction (the grid, nspec
+     * from the fibermap, the barycentric factor): the leader decides, every
+     * rank of the group takes its options. */
+    if (writer) st = px_desi_extract_prepare(psf, img, job->input, &o);
+    st = agree(r, st);
+    if (st) goto cleanup;
+#ifdef PERFEX_HAVE_MPI
+    if (comm_shared(r)) {
+        double g[7] = {o.wmin, o.wmax, o.dw, o.raw_wmin, o.raw_wmax, o.raw_dw, o.heliocor};
+        int n[3] = {o.nspec, o.have_wave, o.prepared};
+        MPI_Bcast(g, 7, MPI_DOUBLE, 0, r->comm);
+        MPI_Bcast(n, 3, MPI_INT, 0, r->comm);
+        o.wmin = g[0], o.wmax = g[1], o.dw = g[2], o.raw_wmin = g[3], o.raw_wmax = g[4];
+        o.raw_dw = g[5], o.heliocor = g[6], o.nspec = n[0], o.have_wave = n[1], o.prepared = n[2];
+    }
+#endif
     t = px_profile_now();
     if (r->nctx == 0) {
         st = open_devices(r);
@@ -244,6 +261,7 @@ static px_status run_job(px_runner *r, const px_job *job)
     }
     if (st) goto cleanup;
     t_io = px_profile_now();
+    if (writer && r->nctx > 0) px_frame_set_device_info(frame, px_context_device(r->ctxs[0]));
     if (writer) st = px_extract_finish(frame, psf, img, job->input, job->psf, &o);
     if (writer && !st) st = px_frame_write(frame, job->output);
     if (writer && !st && job->model)

@@ -64,6 +64,23 @@ typedef struct px_extract_options {
     /* When not NULL, each stage adds its host wall and device times here
      * (perfex/profile.h); the queue is then finished after every stage. */
     px_profile *profile;
+    /* desi_extract_spectra's steps around the extraction (perfex/desi.h:
+     * px_desi_extract_prepare before the plan, px_desi_extract_finish on the
+     * frame; px_extract_files and the command run both). */
+    const char *fibermap; /* -f: FIBERMAP file (NULL: the preproc's, when it has one) */
+    int barycentric;      /* --barycentric-correction */
+    int no_scores;        /* --no-scores: no SCORES HDU */
+    int specter_grid;     /* --use-specter: without -w, specter's default grid */
+    /* Set by px_desi_extract_prepare: the grid as requested (the frame's
+     * WAVELENGTH and WAVEMIN/WAVEMAX/WAVESTEP) while wmin, wmax, dw hold the
+     * one extracted on (divided by the barycentric factor heliocor, 1 when
+     * not applied). */
+    int prepared;
+    double raw_wmin, raw_wmax, raw_dw, heliocor;
+    /* Messages for the user (level 0: details, desi_extract_spectra -v; 1:
+     * warnings such as nspec reduced to the fibermap's rows); may be NULL. */
+    void (*report)(int level, const char *text, void *arg);
+    void *report_arg;
 } px_extract_options;
 
 PX_API void px_extract_options_init(px_extract_options *opt);

@@ -24,9 +24,11 @@ extern "C" {
 /* Bits of a preproc MASK that zero a pixel's weight. */
 #define PX_MASK_BAD_BITS 0x2FFu
 
-/* Bits of a frame's MASK. */
+/* Bits of a frame's MASK (desispec.maskbits.specmask). */
 #define PX_FRAME_SOMEBADPIX 0x1u /* pixmask_fraction > 0.5 */
 #define PX_FRAME_ALLBADPIX 0x2u  /* pixmask_fraction == 1 */
+#define PX_FRAME_BAD2DFIT 0x80u  /* chi2pix far above its medians (px_desi_mask_bad2dfit) */
+#define PX_FRAME_BADFIBER 0x200u /* FIBERSTATUS has a bad bit (px_desi_mask_fibers) */
 
 /* ------------------------------------------------------------------ image */
 
@@ -99,16 +101,59 @@ PX_API const char *px_frame_device(const px_frame *frame);
 /* Copy the image's path, CAMERA and header cards into the frame header. */
 PX_API px_status px_frame_set_image(px_frame *frame, const px_image *img);
 
-/* Write a frame that desispec.io.read_frame reads: FLUX (primary, float32,
- * BUNIT electron/Angstrom), IVAR, MASK (uint32), WAVELENGTH (float64),
- * RESOLUTION, CHI2PIX; header NSPEC, SPECMIN, FIBERMIN, NDIAG, WAVEMIN,
- * WAVEMAX, WAVESTEP, IN_PSF, IN_IMG, CAMERA, PXVERS, PXDEVICE and the image
- * cards. Written to a temporary file in the same directory and renamed over
- * path on success; on failure nothing is left. */
+/* Header values the frame writer takes from the caller (each optional):
+ * - px_frame_set_inputs: IN_IMG and IN_PSF (written shortened as
+ *   desispec.io.shorten_filename does: $DESI_SPECTRO_CALIB -> SPCALIB,
+ *   $DESI_SPECTRO_REDUX/$SPECPROD -> SPECPROD), and ORIG_PSF, the IN_PSF of
+ *   the PSF file's PSF HDU when it has one (a trace-shifted PSF names its
+ *   origin there). Either path may be NULL (left as it is). An unreadable
+ *   PSF is an error naming it.
+ * - px_frame_set_wave_request: WAVEMIN, WAVEMAX, WAVESTEP as the user gave
+ *   them (desispec writes the -w values, not the grid's last point or its
+ *   rounded step); without it they come from the grid.
+ * - px_frame_set_barycentric: HELIOCOR = factor (desispec's barycentric
+ *   correction, written when factor != 1) and WAVELENGTH = raw_wave[nwave],
+ *   the grid before the correction (the extraction ran on raw_wave / factor;
+ *   desispec saves the raw grid). raw_wave may be NULL (wave kept).
+ * - px_frame_set_device_info: the OpenCL platform and driver that ran the
+ *   extraction, for PXDEVICE and the DEPNAM/DEPVER list. */
+PX_API px_status px_frame_set_inputs(px_frame *frame, const char *img_path, const char *psf_path);
+PX_API px_status px_frame_set_wave_request(px_frame *frame, double wmin, double wmax, double dw);
+PX_API px_status px_frame_set_barycentric(px_frame *frame, double factor, const double *raw_wave);
+PX_API void px_frame_set_device_info(px_frame *frame, const px_device_info *dev);
+/* HELIOCOR (0 when not set), ORIG_PSF ("" when absent). */
+PX_API double px_frame_heliocor(const px_frame *frame);
+PX_API const char *px_frame_orig_psf(const px_frame *frame);
+/* SCORES columns (px_desi_frame_scores): how many, and column i's name,
+ * comment and nspec values (owned by the frame). */
+PX_API int px_frame_nscores(const px_frame *frame);
+PX_API px_status px_frame_score(const px_frame *frame, int i, const char **name,
+                                const char **comment, const double **values);
+
+/* Write a frame that desispec.io.read_frame reads, in desispec's HDU order:
+ * FLUX (primary, float32, BUNIT electron/Angstrom), IVAR, MASK (uint32),
+ * WAVELENGTH (float64), RESOLUTION, FIBERMAP (when the frame has one, the
+ * table's header and rows as read), CHI2PIX, SCORES (when computed). The
+ * FLUX header has NSPEC, SPECMIN, FIBERMIN (the fibermap's smallest FIBER,
+ * else SPECMIN + 500 x the spectrograph of CAMERA), NDIAG, WAVEMIN, WAVEMAX,
+ * WAVESTEP, IN_PSF, IN_IMG, ORIG_PSF, HELIOCOR, CAMERA, PXVERS, PXDEVICE,
+ * the image cards, and DEPNAMnn/DEPVERnn pairs as desiutil.depend writes
+ * them (the image's pairs kept; perfex, cfitsio, erfa, clblast, OpenCL and
+ * desiutil's environment variables set in the first free or same-name
+ * slot). Every HDU has CHECKSUM and DATASUM. A path ending in .gz gives a
+ * gzip file. Written to a temporary file in the same directory and renamed
+ * over path on success; on failure nothing is left. */
 PX_API px_status px_frame_write(const px_frame *frame, const char *path);
 
+/* The model image of an extraction, model[ny][nx] in electrons, as desispec
+ * writes it: a float64 primary HDU with the frame's FLUX header (BUNIT
+ * electron), CHECKSUM/DATASUM, gzip for a .gz path, atomically. */
+PX_API px_status px_frame_write_model(const px_frame *frame, const double *model, int nx, int ny,
+                                      const char *path);
+
 /* Read a frame written by perfex or desispec/specter (MASK, RESOLUTION and
- * CHI2PIX may be absent: zeros, ndiag -1, zeros; SPECMIN absent: 0). */
+ * CHI2PIX may be absent: zeros, ndiag -1, zeros; SPECMIN absent: 0; a
+ * FIBERMAP HDU is kept as the frame's fibermap; SCORES are not read). */
 PX_API px_status px_frame_read(const char *path, px_frame **out);
 
 /* 1 when both paths name the same existing file (same device and inode),
