@@ -16,8 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
-typedef enum opt_kind { K_INT, K_REAL, K_GRID, K_ROWS } opt_kind;
+typedef enum opt_kind { K_INT, K_REAL, K_GRID, K_ROWS, K_BOOL, K_TEXT } opt_kind;
 
 typedef struct opt_entry {
     const char *name;
@@ -28,7 +29,9 @@ typedef struct opt_entry {
 
 /* Every option: name, kind, field, smallest value. The defaults read back:
  * nspec and batch 0 mean every fiber and a batch from the device's memory,
- * a negative psferr the PSF's PSFERR (px_extract_options_init). */
+ * a negative psferr the PSF's PSFERR (px_extract_options_init). A text
+ * option keeps the caller's pointer ("" sets NULL); booleans read 1/0,
+ * true/false, yes/no. */
 #define PX_EXTRACT_OPTIONS(X)                                                                      \
     X("wavelength", K_GRID, wmin, 0)                                                               \
     X("specmin", K_INT, specmin, 0)                                                                \
@@ -41,7 +44,11 @@ typedef struct opt_entry {
     X("pixpad-frac", K_REAL, pixpad_frac, 0)                                                       \
     X("wavepad-frac", K_REAL, wavepad_frac, 0)                                                     \
     X("batch", K_INT, batch, 0)                                                                    \
-    X("yrange", K_ROWS, ymin, 0)
+    X("yrange", K_ROWS, ymin, 0)                                                                   \
+    X("fibermap", K_TEXT, fibermap, 0)                                                             \
+    X("barycentric-correction", K_BOOL, barycentric, 0)                                            \
+    X("no-scores", K_BOOL, no_scores, 0)                                                           \
+    X("use-specter", K_BOOL, specter_grid, 0)
 
 #define PX_OPT_ENTRY(name, kind, field, lo) {name, kind, offsetof(px_extract_options, field), lo},
 #define PX_OPT_NAME(name, kind, field, lo) name,
@@ -67,6 +74,14 @@ void px_extract_options_destroy(px_extract_options *opt)
 const char *const *px_extract_option_names(void)
 {
     return names;
+}
+
+void px_extract_options_set_report(px_extract_options *opt,
+                                   void (*report)(int level, const char *text, void *arg),
+                                   void *arg)
+{
+    opt->report = report;
+    opt->report_arg = arg;
 }
 
 void px_extract_options_set_outputs(px_extract_options *opt, double *model,
@@ -138,6 +153,23 @@ px_status px_extract_options_set(px_extract_options *opt, const char *name, cons
         opt->dw = v[2];
         opt->have_wave = 1;
         break;
+    case K_BOOL: {
+        static const char *const yes[] = {"1", "true", "yes", "on"};
+        static const char *const no[] = {"0", "false", "no", "off"};
+        int v = -1;
+        for (size_t k = 0; k < 4; k++) {
+            if (!strcasecmp(value, yes[k])) v = 1;
+            if (!strcasecmp(value, no[k])) v = 0;
+        }
+        if (v < 0)
+            return px_fail(PX_ERR_PARSE, "option %s needs 1 or 0 (true or false), got '%s'", name,
+                           value);
+        *(int *)field = v;
+        break;
+    }
+    case K_TEXT:
+        *(const char **)field = value[0] ? value : NULL;
+        break;
     case K_ROWS:
         /* "0,0" restores every row */
         if (read_list(value, 2, v) || v[0] != floor(v[0]) || v[1] != floor(v[1]) || v[0] < 0 ||
@@ -175,6 +207,14 @@ px_status px_extract_options_get(const px_extract_options *opt, const char *name
     case K_ROWS:
         len = snprintf(buf, n, "%d,%d", opt->ymin, opt->ymax);
         break;
+    case K_BOOL:
+        len = snprintf(buf, n, "%d", *(const int *)field);
+        break;
+    case K_TEXT: {
+        const char *t = *(const char *const *)field;
+        len = snprintf(buf, n, "%s", t ? t : "");
+        break;
+    }
     }
     if (len < 0 || (size_t)len >= n)
         return px_fail(PX_ERR_RANGE, "option %s: buffer of %zu bytes too small", name, n);

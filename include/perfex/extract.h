@@ -92,9 +92,11 @@ PX_API void px_extract_options_destroy(px_extract_options *opt);
 
 /* Set one option from text as `perfex extract` parses its flag: name is the
  * long flag without dashes ("bundlesize", "pixpad-frac", "wavelength" with
- * "WMIN,WMAX,DW", "yrange" with "YMIN,YMAX", ...). PX_ERR_INVALID_ARG for a
- * name not in px_extract_option_names(), PX_ERR_PARSE for a bad value, each
- * with a message naming the option. */
+ * "WMIN,WMAX,DW", "yrange" with "YMIN,YMAX", "no-scores" with 1 or 0,
+ * ...). A text option ("fibermap") keeps the pointer value: the text must
+ * outlive opt. PX_ERR_INVALID_ARG for a name not in
+ * px_extract_option_names(), PX_ERR_PARSE for a bad value, each with a
+ * message naming the option. */
 PX_API px_status px_extract_options_set(px_extract_options *opt, const char *name,
                                         const char *value);
 /* The value of an option as text that px_extract_options_set reads back to
@@ -108,6 +110,10 @@ PX_API const char *const *px_extract_option_names(void);
  * for none): for callers that cannot reach the fields. */
 PX_API void px_extract_options_set_outputs(px_extract_options *opt, double *model,
                                            double *pixmask_fraction);
+/* The report callback (see report above), for the same callers. */
+PX_API void px_extract_options_set_report(px_extract_options *opt,
+                                          void (*report)(int level, const char *text, void *arg),
+                                          void *arg);
 
 /* PX_ERR_RANGE (message naming the flag, its value and the range) unless
  * every numeric field of opt is one px_extract can use: a finite grid with
@@ -130,9 +136,11 @@ PX_API px_status px_check_camera(const px_psf *psf, const px_image *image);
 PX_API px_status px_extract(px_context *ctx, const px_psf *psf, const px_image *image,
                             const px_extract_options *opt, px_frame **out);
 
-/* Read the PSF and the preprocessed image from files, extract on the nctx
- * devices and finish the frame as `perfex extract` does (header values from
- * the inputs): the frame the command would write, bit for bit. */
+/* Read the PSF and the preprocessed image from files, check their CAMERA
+ * (px_check_camera), run desi_extract_spectra's steps
+ * (px_desi_extract_prepare), extract on the nctx devices and finish the
+ * frame as `perfex extract` does (header values from the inputs): the frame
+ * the command would write, bit for bit. */
 PX_API px_status px_extract_files(px_context *const *ctxs, int nctx, const char *image_path,
                                   const char *psf_path, const px_extract_options *opt,
                                   px_frame **out);

@@ -28,12 +28,14 @@ closed at exit.
 import atexit
 import ctypes
 import os
+import sys
 import threading
+import warnings
 import weakref
 
 import numpy as np
 
-from . import _config, _lib
+from . import _config, _fits, _lib
 from ._lib import Error
 
 __all__ = ["Error", "PSF", "load_psf", "Context", "Frame", "devices", "extract", "ex2d",
@@ -346,6 +348,8 @@ def _text(value):
         return repr(float(value))
     if isinstance(value, str):
         return value
+    if isinstance(value, os.PathLike):
+        return os.fsdecode(os.fspath(value))
     if isinstance(value, (tuple, list, np.ndarray)):
         return ",".join(_text(v) for v in value)
     raise TypeError("perfex: option value %r of type %s" % (value, type(value).__name__))
@@ -359,10 +363,27 @@ class _Options:
         _lib.check(_lib.px_extract_options_create(ctypes.byref(handle)))
         self.handle = handle
         self._finalize = weakref.finalize(self, _lib.px_extract_options_destroy, handle)
+        self._keep = []  # text values: the library keeps their pointers
+        self._report = None
 
     def set(self, name, value):
+        text = os.fsencode(_text(value))
+        self._keep.append(text)
         _lib.check(_lib.px_extract_options_set(self.handle, name.replace("_", "-").encode(),
-                                               _text(value).encode()))
+                                               text))
+
+    def report(self, verbose):
+        """desi_extract_spectra's messages: warnings (level 1) as Python
+        warnings, details (level 0) on stderr when verbose, as `perfex
+        extract -v` prints them."""
+        def hook(level, text, arg):
+            msg = _lib.text(text)
+            if level >= 1:
+                warnings.warn("perfex.extract: " + msg, RuntimeWarning, stacklevel=3)
+            elif verbose:
+                print("perfex extract: " + msg, file=sys.stderr)
+        self._report = _lib.REPORT(hook)
+        _lib.px_extract_options_set_report(self.handle, self._report, None)
 
     def get(self, name):
         buf = ctypes.create_string_buffer(256)
@@ -398,12 +419,16 @@ class Frame:
     flux, ivar [nspec, nwave] (float32 as written; float64 with float64=True),
     mask [nspec, nwave] uint32, wave [nwave] float64 (WAVELENGTH),
     resolution_data [nspec, 2 ndiag + 1, nwave] (float32, or float64),
-    chi2pix [nspec, nwave] (float32, or float64), fibermap (None: the
-    frames of this version carry none), specmin, fibers, meta (header values:
-    IN_PSF, IN_IMG, CAMERA, PXDEVICE, SPECMIN, NSPEC, NDIAG)."""
+    chi2pix [nspec, nwave] (float32, or float64), fibermap (the FIBERMAP
+    rows of the spectra as a numpy structured array, every column of the
+    table; None when the frame has none) and fibermap_meta (its header's
+    keywords), scores (the SCORES columns: name -> [nspec] float64; {} with
+    no_scores) and scores_comments, specmin, fibers (FIBER, else specmin..),
+    meta (header values: IN_PSF, IN_IMG, ORIG_PSF, CAMERA, PXDEVICE,
+    HELIOCOR (1.0 when not applied), SPECMIN, NSPEC, NDIAG)."""
 
     _keys = ("flux", "ivar", "mask", "wave", "resolution_data", "chi2pix", "fibermap",
-             "specmin", "fibers", "meta")
+             "fibermap_meta", "scores", "scores_comments", "specmin", "fibers", "meta")
 
     def __init__(self, **kw):
         for k in self._keys:
@@ -440,19 +465,45 @@ def _frame_from(fp, float64):
     res = None
     if nd >= 0:
         res = _array(_lib.px_frame_resolution(fp), (ns, 2 * nd + 1, nw), real)
+    helio = _lib.px_frame_heliocor(fp)
     meta = {"IN_PSF": _lib.text(_lib.px_frame_in_psf(fp)),
             "IN_IMG": _lib.text(_lib.px_frame_in_img(fp)),
+            "ORIG_PSF": _lib.text(_lib.px_frame_orig_psf(fp)),
             "CAMERA": _lib.text(_lib.px_frame_camera(fp)),
             "PXDEVICE": _lib.text(_lib.px_frame_device(fp)),
+            "HELIOCOR": helio if helio else 1.0,
             "SPECMIN": specmin, "NSPEC": ns, "NDIAG": nd}
+    fibermap, fm_meta = None, None
+    fm = _lib.px_frame_fibermap(fp)
+    if fm:
+        buf = ctypes.c_void_p()
+        size = ctypes.c_size_t(0)
+        _lib.check(_lib.px_fibermap_fits(fm, ctypes.byref(buf), ctypes.byref(size)))
+        try:
+            data = ctypes.string_at(buf, size.value)
+        finally:
+            _libc.free(buf)
+        fibermap, fm_meta = _fits.read_table(data, "FIBERMAP")
+    scores, comments = {}, {}
+    for i in range(_lib.px_frame_nscores(fp)):
+        name, comment = ctypes.c_char_p(), ctypes.c_char_p()
+        values = ctypes.POINTER(ctypes.c_double)()
+        _lib.check(_lib.px_frame_score(fp, i, ctypes.byref(name), ctypes.byref(comment),
+                                       ctypes.byref(values)))
+        scores[_lib.text(name.value)] = _array(values, (ns,), np.float64)
+        comments[_lib.text(name.value)] = _lib.text(comment.value)
+    if fibermap is not None and "FIBER" in fibermap.dtype.names:
+        fibers = np.array(fibermap["FIBER"], dtype=np.int32)
+    else:
+        fibers = np.arange(specmin, specmin + ns, dtype=np.int32)
     return Frame(flux=_array(_lib.px_frame_flux(fp), (ns, nw), real),
                  ivar=_array(_lib.px_frame_ivar(fp), (ns, nw), real),
                  mask=_array(_lib.px_frame_mask(fp), (ns, nw), np.uint32),
                  wave=_array(_lib.px_frame_wave(fp), (nw,), np.float64),
                  resolution_data=res,
                  chi2pix=_array(_lib.px_frame_chi2pix(fp), (ns, nw), real),
-                 fibermap=None, specmin=specmin,
-                 fibers=np.arange(specmin, specmin + ns, dtype=np.int32), meta=meta)
+                 fibermap=fibermap, fibermap_meta=fm_meta, scores=scores,
+                 scores_comments=comments, specmin=specmin, fibers=fibers, meta=meta)
 
 
 # ------------------------------------------------------------------ extract
@@ -460,25 +511,46 @@ def _frame_from(fp, float64):
 _EXTRACT_OWN = ("wavelength", "specmin", "nspec", "yrange")
 
 
-def extract(preproc, psf, wavelength=None, specmin=0, nspec=None, *, output=None, float64=False,
-            context=None, device_type=None, platform=None, device=None, devices=None, **options):
+def extract(preproc, psf, wavelength=None, specmin=0, nspec=None, *, output=None, model=None,
+            verbose=False, decorrelate_fibers=False, float64=False, context=None,
+            device_type=None, platform=None, device=None, devices=None, **options):
     """Extract the frame of a preprocessed image file through a PSF file, as
-    `perfex extract -i preproc -p psf` does (the same reading, extraction
-    and finishing, so the arrays equal the command's frame bit for bit).
+    `perfex extract -i preproc -p psf` does (the same reading, checks,
+    desi_extract_spectra steps, extraction and finishing), so the arrays
+    equal the command's frame bit for bit.
 
-    wavelength: (wmin, wmax, dw) or "wmin,wmax,dw" (None: the PSF's common
-    range at 0.8 A); specmin, nspec: fibers (nspec None: all from specmin);
-    options: desi_extract_spectra's bundlesize, nsubbundles, nwavestep,
-    regularize, psferr, pixpad_frac, wavepad_frac, and batch (option_names()
-    lists them); a None value keeps the default. output: also write the frame
-    to this path (atomically, as the command does). Device: context (a
-    perfex.Context or a list), or device_type/platform/device/devices as the
-    command's flags (default $PERFEX_DEVICE, $PERFEX_DEVICES, else the
-    default device). Returns a perfex.Frame."""
+    wavelength: (wmin, wmax, dw) or "wmin,wmax,dw" (None: the command's
+    default grid); specmin, nspec: fibers (nspec None: all from specmin, or
+    the fibermap's rows). Keywords are desi_extract_spectra's argument names:
+    bundlesize, nsubbundles, nwavestep, regularize, psferr, pixpad_frac,
+    wavepad_frac, fibermap (a FIBERMAP file; default the preproc's),
+    barycentric_correction, no_scores, use_specter, verbose (details on
+    stderr; warnings such as nspec reduced to the fibermap come as Python
+    warnings), decorrelate_fibers (True: NotImplementedError, as the command
+    refuses it), model (also write the model image to this path), and batch
+    (patches per device launch); option_names() lists the library's. A None
+    value keeps the default. output: also write the frame to this path
+    (atomically, as the command does). Device: context (a perfex.Context or
+    a list), or device_type/platform/device/devices as the command's flags
+    (default $PERFEX_DEVICE, $PERFEX_DEVICES, else the default device).
+    Returns a perfex.Frame."""
     allowed = [n for n in option_names() if n not in _EXTRACT_OWN]
     _check_keywords("perfex.extract", options, allowed)
+    if decorrelate_fibers:
+        raise NotImplementedError("perfex.extract: decorrelate_fibers (specter's ndecorr) is not "
+                                  "implemented by perfex")
     psf_path = psf.path if isinstance(psf, PSF) else psf
+    inputs = [preproc, psf_path] + ([options["fibermap"]] if options.get("fibermap") else [])
+    for what, path in (("output", output), ("model", model)):
+        for src in inputs:
+            if path is not None and _lib.px_same_file(_path(path), _path(src)):
+                raise ValueError("perfex.extract: %s %s is the input %s; refusing to overwrite it"
+                                 % (what, os.fsdecode(path), os.fsdecode(src)))
+    if output is not None and model is not None and _lib.px_same_file(_path(output),
+                                                                       _path(model)):
+        raise ValueError("perfex.extract: output and model name one file")
     opt = _Options()
+    frame = ctypes.c_void_p()
     try:
         if wavelength is not None:
             if isinstance(wavelength, str):
@@ -495,18 +567,24 @@ def extract(preproc, psf, wavelength=None, specmin=0, nspec=None, *, output=None
         for name, value in options.items():
             if value is not None:
                 opt.set(name, value)
+        opt.report(verbose)
+        image = None
+        if model is not None:
+            with PSF(psf_path) as p:
+                ny, nx = p.npix_y, p.npix_x
+            image = np.zeros((ny, nx))
+            _lib.px_extract_options_set_outputs(opt.handle, image.ctypes.data, None)
         ctxs = _contexts(context, device_type, platform, device, devices)
-        frame = ctypes.c_void_p()
         with _Locked(ctxs) as (arr, n):
             _lib.check(_lib.px_extract_files(arr, n, _path(preproc), _path(psf_path), opt.handle,
                                              ctypes.byref(frame)))
-        try:
-            out = _frame_from(frame, float64)
-            if output is not None:
-                _lib.check(_lib.px_frame_write(frame, _path(output)))
-        finally:
-            _lib.px_frame_destroy(frame)
+        out = _frame_from(frame, float64)
+        if output is not None:
+            _lib.check(_lib.px_frame_write(frame, _path(output)))
+        if model is not None:
+            _lib.check(_lib.px_frame_write_model(frame, image.ctypes.data, nx, ny, _path(model)))
     finally:
+        _lib.px_frame_destroy(frame)
         opt.close()
     return out
 

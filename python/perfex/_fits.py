@@ -49,7 +49,7 @@ def _headers(buf):
     pos = 0
     out = []
     n = len(buf)
-    while pos + _BLOCK <= n:
+    while pos + _BLOCK <= n and buf[pos:pos + 8] in (b"SIMPLE  ", b"XTENSION"):
         hdr = {}
         end = False
         start = pos

@@ -70,6 +70,9 @@ class Error(RuntimeError):
         self.status_name = status_name
 
 
+Error.__module__ = "perfex"
+
+
 def _candidates():
     env = os.environ.get("PERFEX_LIBRARY")
     if env:
@@ -153,6 +156,9 @@ px_extract_options_get = _decl("px_extract_options_get", c_int, c_void_p, c_char
 px_extract_option_names = _decl("px_extract_option_names", P(c_char_p))
 px_extract_options_set_outputs = _decl("px_extract_options_set_outputs", None, c_void_p,
                                        c_void_p, c_void_p)
+REPORT = ctypes.CFUNCTYPE(None, c_int, c_char_p, c_void_p)
+px_extract_options_set_report = _decl("px_extract_options_set_report", None, c_void_p, REPORT,
+                                      c_void_p)
 px_extract_files = _decl("px_extract_files", c_int, P(c_void_p), c_int, c_char_p, c_char_p,
                          c_void_p, P(c_void_p))
 px_extract_plan_create_multi = _decl("px_extract_plan_create_multi", c_int, P(c_void_p), c_int,
@@ -177,6 +183,16 @@ px_frame_in_psf = _decl("px_frame_in_psf", c_char_p, c_void_p)
 px_frame_in_img = _decl("px_frame_in_img", c_char_p, c_void_p)
 px_frame_camera = _decl("px_frame_camera", c_char_p, c_void_p)
 px_frame_device = _decl("px_frame_device", c_char_p, c_void_p)
+px_frame_heliocor = _decl("px_frame_heliocor", c_double, c_void_p)
+px_frame_orig_psf = _decl("px_frame_orig_psf", c_char_p, c_void_p)
+px_frame_nscores = _decl("px_frame_nscores", c_int, c_void_p)
+px_frame_score = _decl("px_frame_score", c_int, c_void_p, c_int, P(c_char_p), P(c_char_p),
+                       P(P(c_double)))
+px_frame_fibermap = _decl("px_frame_fibermap", c_void_p, c_void_p)
+px_fibermap_fits = _decl("px_fibermap_fits", c_int, c_void_p, P(c_void_p), P(c_size_t))
+px_frame_write_model = _decl("px_frame_write_model", c_int, c_void_p, c_void_p, c_int, c_int,
+                             c_char_p)
+px_same_file = _decl("px_same_file", c_int, c_char_p, c_char_p)
 px_frame_write = _decl("px_frame_write", c_int, c_void_p, c_char_p)
 
 

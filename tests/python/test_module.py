@@ -79,6 +79,12 @@ check.raises(perfex.Error, lambda: perfex.PSF(missing), "PSF(missing)", (missing
 # ------------------------------------------------------------------ options
 check.raises(TypeError, lambda: perfex.extract(img, psf, nspec=5, bundle_size=5, foo=1),
              "unknown keywords", ("'bundle_size'", "'foo'"))
+check.raises(NotImplementedError, lambda: perfex.extract(img, psf, nspec=5,
+                                                         decorrelate_fibers=True),
+             "decorrelate_fibers", ("decorrelate_fibers",))
+check.raises(ValueError, lambda: perfex.extract(img, psf, nspec=5, output=img),
+             "output over the input", ("refusing",))
+check(perfex.Error.__module__ == "perfex", "perfex.Error's module %s" % perfex.Error.__module__)
 check.raises(perfex.Error, lambda: perfex.extract(img, psf, nspec=5, bundlesize=0),
              "bundlesize=0", ("bundlesize",))
 check.raises(perfex.Error, lambda: perfex.extract(img, psf, wavelength=(6100, 6000, 0.8)),
@@ -94,7 +100,7 @@ for n in ("wavelength", "specmin", "nspec", "bundlesize", "nsubbundles", "nwaves
 with open(os.path.join(pxtest.SRC, "include", "perfex", "extract.h")) as f:
     hdr = f.read()
 body = hdr[hdr.index("typedef struct px_extract_options {"):hdr.index("} px_extract_options;")]
-short = {"-w": "wavelength", "-s": "specmin", "-n": "nspec", "-r": "regularize"}
+short = {"-w": "wavelength", "-s": "specmin", "-n": "nspec", "-r": "regularize", "-f": "fibermap"}
 flags = set(re.findall(r"/\*\s*(--[a-z][a-z0-9-]*|-[a-z])\b", body))
 check(len(flags) >= 10, "only %d flags found in px_extract_options" % len(flags))
 for fl in sorted(flags):
@@ -103,7 +109,9 @@ for fl in sorted(flags):
 o = perfex._Options()
 values = {"wavelength": (5760.25, 7620.0, 0.8), "specmin": 3, "nspec": 7, "bundlesize": 9,
           "nsubbundles": 2, "nwavestep": 33, "regularize": 0.125, "psferr": 0.02,
-          "pixpad_frac": 0.7, "wavepad_frac": 0.1, "batch": 4, "yrange": (10, 200)}
+          "pixpad_frac": 0.7, "wavepad_frac": 0.1, "batch": 4, "yrange": (10, 200),
+          "fibermap": "fibermap-0.fits", "barycentric_correction": True, "no_scores": True,
+          "use_specter": True}
 for n in names:
     before = o.get(n)
     if before:
@@ -112,8 +120,11 @@ for n in names:
     if n in values:
         o.set(n, values[n])
         v = values[n]
-        got = [float(x) for x in o.get(n).split(",")]
-        want = [float(x) for x in (v if isinstance(v, tuple) else (v,))]
+        if isinstance(v, str):
+            got, want = o.get(n), v
+        else:
+            got = [float(x) for x in o.get(n).split(",")]
+            want = [float(x) for x in (v if isinstance(v, tuple) else (v,))]
         check(got == want, "option %s: set %r, got %r" % (n, v, got))
     else:
         check(False, "option %s has no test value" % n)
@@ -121,7 +132,8 @@ for n, bad in (("nspec", "1.5"), ("nspec", "-1"), ("bundlesize", "x"), ("regular
                ("regularize", "-0.1"), ("pixpad_frac", "inf"), ("wavelength", "5760,7620"),
                ("wavelength", "5760,7620,0.8,1"), ("wavelength", "5760,,0.8"),
                ("wavelength", "5760,7620,0"), ("wavelength", "5760,7620,0.8,"),
-               ("yrange", "10,5"), ("yrange", "1.5,9"), ("nwavestep", "")):
+               ("yrange", "10,5"), ("yrange", "1.5,9"), ("nwavestep", ""),
+               ("no_scores", "maybe"), ("barycentric_correction", "2")):
     check.raises(perfex.Error, lambda: o.set(n, bad), "option %s = %r" % (n, bad),
                  (n.replace("_", "-"),))
 o.close()
