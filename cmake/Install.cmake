@@ -18,7 +18,15 @@ install(FILES ${CMAKE_BINARY_DIR}/include/perfex/version.h
 install(FILES LICENSE DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/perfex)
 
 # pkg-config: a program links libperfex.so alone; --static adds what
-# libperfex.a needs.
+# libperfex.a needs. The prefix is found from the .pc file's own place
+# (${pcfiledir}), so `cmake --install --prefix DIR` and DESTDIR give a
+# perfex.pc that names DIR.
+if(IS_ABSOLUTE "${CMAKE_INSTALL_LIBDIR}")
+  set(PX_PC_PREFIX "${CMAKE_INSTALL_PREFIX}")
+else()
+  file(RELATIVE_PATH PX_PC_UP "/p/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/p")
+  set(PX_PC_PREFIX "\${pcfiledir}/${PX_PC_UP}")
+endif()
 set(PX_PC_REQUIRES_PRIVATE "OpenCL cfitsio erfa clblast zlib")
 set(PX_PC_LIBS_PRIVATE "-lm")
 if(PERFEX_MPI)
@@ -35,3 +43,6 @@ write_basic_package_version_file(${CMAKE_BINARY_DIR}/perfexConfigVersion.cmake
                                  COMPATIBILITY SameMajorVersion)
 install(FILES ${CMAKE_BINARY_DIR}/perfexConfig.cmake ${CMAKE_BINARY_DIR}/perfexConfigVersion.cmake
         DESTINATION ${PX_CMAKE_DIR})
+
+# The Python module (build-tree copy and installed package): cmake/Python.cmake.
+include(${CMAKE_CURRENT_LIST_DIR}/Python.cmake)

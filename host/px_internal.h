@@ -16,6 +16,8 @@
 
 #include "perfex/perfex.h"
 
+#include "core/tuning_keys.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -62,9 +64,11 @@ const char *px_device_type_word(px_device_type t);
 
 /* ---------------------------------------------------------------- tuning */
 
-/* Key/value pairs from platforms/, merged default -> type -> vendor -> name.
- * Keys in capitals are kernel tuning values, passed to every program as
- * -DKEY=VALUE; keys in lower case are host-side values (batch sizes ...). */
+/* Key/value pairs from platforms/, merged default -> type -> vendor -> name
+ * over the defaults of the tuning-key schema (core/tuning_keys.h), so every
+ * schema key is always set. Keys in capitals are kernel tuning values, passed
+ * to every program as -DKEY=VALUE; keys in lower case are host-side values
+ * (batch sizes ...). */
 #define PX_TUNING_MAX 64
 typedef struct px_tuning {
     int n;
@@ -76,6 +80,7 @@ typedef struct px_tuning {
 px_status px_tuning_load(const px_device_info *dev, px_tuning *out);
 const char *px_tuning_get(const px_tuning *t, const char *key); /* NULL if unset */
 long px_tuning_get_long(const px_tuning *t, const char *key, long dflt);
+double px_tuning_get_double(const px_tuning *t, const char *key, double dflt);
 
 /* --------------------------------------------------------------- context */
 
@@ -98,6 +103,11 @@ struct px_context_s {
     int programs_from_cache; /* programs loaded from the on-disk binary cache */
 };
 
+/* The reference count the last px_context_destroy of this thread saw on its
+ * OpenCL context just before releasing it: 1 when nothing else held it (so
+ * the release freed it), more when something leaked a reference. */
+cl_uint px_context_last_refcount(void);
+
 /* ------------------------------------------------------------- programs */
 
 /* Embedded kernel sources (generated at build time from the kernels folder). */
@@ -118,8 +128,16 @@ px_status px_kernel_source_get(const char *name, char **text);
 px_status px_read_text_file(const char *path, char **text, size_t *size);
 
 /* The compile options for a device: the one place for vendor quirks, plus the
- * tuning -D defines and extra (may be NULL). *opts is malloc'ed. */
+ * tuning -D defines, extra (may be NULL) and $PERFEX_BUILD_OPTIONS last.
+ * *opts is malloc'ed. px_build_options_for does the same for a described
+ * device and its tuning, without a context (the GPU build checks use it). */
 px_status px_build_options(const px_context *ctx, const char *extra, char **opts);
+px_status px_build_options_for(const px_device_info *dev, const px_tuning *t, const char *extra,
+                               char **opts);
+
+/* The source text of the program made of the NULL-terminated list of kernel
+ * files, as px_program_get compiles it (joined with #line markers). */
+px_status px_program_source(const char *const *sources, char **text);
 
 /* Build (or fetch from the in-memory list, or the on-disk binary cache) the
  * program made of the NULL-terminated list of kernel files concatenated in

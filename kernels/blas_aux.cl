@@ -50,16 +50,18 @@ blas_scale(__global const double *v, __global const long *vdesc, __global const 
     const int n = (int)vdesc[4 * g + 1];
     const long ld = vdesc[4 * g + 2];
     __global const double *wv = w + vdesc[4 * g + 3];
+    /* read before the barrier: work-item 0 may write info[g] below */
+    const int info0 = info[g];
 
     double mx = -INFINITY;
     for (int i = lid; i < n; i += BLAS_WG)
         mx = fmax(mx, wv[i]);
     red[lid] = mx;
-    barrier(CLK_LOCAL_MEM_FENCE);
+    barrier(CLK_LOCAL_MEM_FENCE | CLK_GLOBAL_MEM_FENCE);
     mx = -INFINITY;
     for (int k = 0; k < BLAS_WG; k++)
         mx = fmax(mx, red[k]);
-    const int ok = info[g] == 0 && mx > 0.0 && isfinite(mx);
+    const int ok = info0 == 0 && mx > 0.0 && isfinite(mx);
     const double m = (mode == 1) ? 10.0 * BLAS_EPS * mx : 10.0 * BLAS_EPS * sqrt(mx);
     /* Work-items run along rows so that neighbours touch neighbouring
      * elements; the floor is recomputed per element (n^2 of them against the

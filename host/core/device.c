@@ -11,6 +11,8 @@
  */
 #include "px_internal.h"
 
+#include "linalg/blas.h"
+
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -448,6 +450,13 @@ cleanup:
     return st;
 }
 
+static _Thread_local cl_uint last_refs;
+
+cl_uint px_context_last_refcount(void)
+{
+    return last_refs;
+}
+
 void px_context_destroy(px_context *ctx)
 {
     int i;
@@ -458,7 +467,15 @@ void px_context_destroy(px_context *ctx)
         clFinish(ctx->queue);
         clReleaseCommandQueue(ctx->queue);
     }
-    if (ctx->cl) clReleaseContext(ctx->cl);
+    if (ctx->cl) {
+        /* CLBlast's cached programs hold the context too. */
+        px_blas_release(ctx);
+        last_refs = 0;
+        if (clGetContextInfo(ctx->cl, CL_CONTEXT_REFERENCE_COUNT, sizeof last_refs, &last_refs,
+                             NULL) != CL_SUCCESS)
+            last_refs = 0;
+        clReleaseContext(ctx->cl);
+    }
     free(ctx);
 }
 

@@ -348,6 +348,9 @@ static px_status check_options(const px_psf *psf, const px_plan_options *o)
         return px_fail(PX_ERR_INVALID_ARG, "ex2d_plan: nwavestep %d < 1", o->nwavestep);
     if (!(o->pixpad_frac >= 0) || !(o->wavepad_frac >= 0))
         return px_fail(PX_ERR_INVALID_ARG, "ex2d_plan: negative pixpad/wavepad fraction");
+    if ((o->ymin || o->ymax) && (o->ymin < 0 || o->ymax <= o->ymin || o->ymax > psf->npix_y))
+        return px_fail(PX_ERR_RANGE, "%s: rows %d..%d requested, the PSF's CCD has rows 0..%d",
+                       name, o->ymin, o->ymax - 1, psf->npix_y - 1);
     return PX_SUCCESS;
 }
 
@@ -528,6 +531,8 @@ px_status px_plan_make(const px_psf *psf, const px_plan_options *opt, px_plan *o
     {
         const int extra_ypix = trunc_int(rint(opt->pixpad_frac * p.spot_ny));
         const int wpad = trunc_int(opt->wavepad_frac * p.spot_ny);
+        const int row0 = opt->ymax > 0 ? opt->ymin : 0;
+        const int row1 = opt->ymax > 0 ? opt->ymax : psf->npix_y;
         int ibundle = 0;
         for (int blo = opt->specmin; blo < opt->specmin + opt->nspec;
              blo += opt->bundlesize, ibundle++) {
@@ -557,8 +562,8 @@ px_status px_plan_make(const px_psf *psf, const px_plan_options *opt, px_plan *o
                             &xhi, &ylo, &yhi);
                     ylo -= extra_ypix;
                     yhi += extra_ypix;
-                    if (ylo < 0) ylo = 0;
-                    if (yhi > psf->npix_y) yhi = psf->npix_y;
+                    if (ylo < row0) ylo = row0;
+                    if (yhi > row1) yhi = row1;
                     nlo = trunc_int((wlo - inv_trace(psf, speclo, (double)ylo - wpad)) / p.dw) - 1;
                     nhi = trunc_int((inv_trace(psf, speclo, (double)yhi + wpad) - whi) / p.dw) - 1;
                     if (nlo < p.ndiag) nlo = p.ndiag;

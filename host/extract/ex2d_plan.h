@@ -30,6 +30,7 @@ typedef struct px_plan_options {
      * (the solver's limit, px_la_limits). */
     double mem_budget;
     int max_patch_bins;
+    int ymin, ymax; /* rows the pixel boxes may use (0, 0: every row) */
 } px_plan_options;
 
 /* One unit of work. Fibers are PSF indices; bins count in the frame's grid. */

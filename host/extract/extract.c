@@ -433,6 +433,8 @@ px_status px_extract_plan_create_multi(px_context *const *ctxs, int nctx, const 
     xp->po.nwavestep = opt->nwavestep;
     xp->po.pixpad_frac = opt->pixpad_frac;
     xp->po.wavepad_frac = opt->wavepad_frac;
+    xp->po.ymin = opt->ymin;
+    xp->po.ymax = opt->ymax;
     xp->psferr = opt->psferr >= 0 ? opt->psferr : psf->psferr;
     /* the solver's limit, so that planning stops at the first patch beyond it */
     for (int k = 0; !st && k < nctx; k++) {
@@ -837,6 +839,7 @@ px_status px_extract_execute(px_extract_plan *xp, const px_image *image, int par
     }
     for (size_t k = 0; k < xp->nrd; k++)
         if (!isfinite(frame->resolution[k])) frame->resolution[k] = 0;
+    if (opt->pixmask_fraction) memcpy(opt->pixmask_fraction, pixmask, xp->nfr * sizeof *pixmask);
     st = px_frame_set_image(frame, image);
     if (st) goto cleanup;
     snprintf(frame->in_psf, sizeof frame->in_psf, "%s", xp->psf->path);

@@ -34,6 +34,7 @@ px_status px_extract_files(px_context *const *ctxs, int nctx, const char *image_
     *out = NULL;
     st = px_psf_read(psf_path, &psf);
     if (!st) st = px_image_read(image_path, &img);
+    if (!st) st = px_check_camera(psf, img);
     if (!st) st = px_desi_extract_prepare(psf, img, image_path, &o);
     if (!st) st = px_extract_plan_create_multi(ctxs, nctx, psf, &o, &xp);
     if (!st) st = px_extract_execute(xp, img, 0, 1, &frame);

@@ -8,7 +8,8 @@
  * FITS file, the rows outside the slice are deleted there (CFITSIO fixes
  * NAXIS2 and the heap), and the frame writer copies the HDU as it is. Only
  * FIBER, FIBERSTATUS and OBJTYPE are read out, for the frame's fiber numbers
- * and the masking rules.
+ * and the masking rules; px_fibermap_fits hands the whole HDU to callers
+ * that parse the columns themselves.
  */
 #include "io/fitsutil.h"
 #include "perfex/desi.h"
@@ -273,5 +274,58 @@ px_status px_fibermap_write_hdu(const px_fibermap *fm, fitsfile *out, const char
     int fstatus = 0;
     if (fits_movabs_hdu(src, 2, NULL, &fstatus) || fits_copy_hdu(src, out, 0, &fstatus))
         st = px_fits_fail(fstatus, path, "writing the FIBERMAP HDU");
+    return st;
+}
+
+px_status px_fibermap_fits(const px_fibermap *fm, void **buf, size_t *size)
+{
+    px_status st = PX_SUCCESS;
+    fitsfile *src, *dst = NULL;
+    void *mem = NULL;
+    size_t memsize = 2880, used = 0;
+    int fstatus = 0;
+    if (buf) *buf = NULL;
+    if (size) *size = 0;
+    if (!fm || !buf || !size) {
+        st = px_fail(PX_ERR_INVALID_ARG, "px_fibermap_fits: NULL argument");
+        goto cleanup;
+    }
+    src = (fitsfile *)fm->mem;
+    mem = malloc(memsize);
+    if (!mem) {
+        st = px_fail(PX_ERR_NOMEM, "%s: out of memory for the FIBERMAP", fm->path);
+        goto cleanup;
+    }
+    /* CFITSIO grows the buffer with realloc as it writes, keeping mem and
+     * memsize current; closing the file leaves both to the caller */
+    if (fits_create_memfile(&dst, &mem, &memsize, 2880, realloc, &fstatus) ||
+        fits_create_img(dst, BYTE_IMG, 0, NULL, &fstatus) ||
+        fits_movabs_hdu(src, 2, NULL, &fstatus) || fits_copy_hdu(src, dst, 0, &fstatus)) {
+        st = px_fits_fail(fstatus, fm->path, "copying the FIBERMAP into memory");
+        goto cleanup;
+    }
+    {
+        /* the file ends at the table's padded data; the buffer may be longer */
+        LONGLONG head, data, end = 0;
+        fits_flush_file(dst, &fstatus);
+        fits_get_hduaddrll(dst, &head, &data, &end, &fstatus);
+        used = (size_t)((end + 2879) / 2880 * 2880);
+    }
+    fits_close_file(dst, &fstatus);
+    dst = NULL;
+    if (!fstatus && used > memsize) fstatus = FILE_NOT_CREATED;
+    if (fstatus) {
+        st = px_fits_fail(fstatus, fm->path, "copying the FIBERMAP into memory");
+        goto cleanup;
+    }
+    *buf = mem;
+    *size = used;
+    mem = NULL;
+cleanup:
+    if (dst) {
+        int ignore = 0;
+        fits_close_file(dst, &ignore);
+    }
+    free(mem);
     return st;
 }

@@ -91,6 +91,13 @@ PX_API const char *px_fibermap_path(const px_fibermap *fm);
 PX_API const int32_t *px_fibermap_fiber(const px_fibermap *fm);
 PX_API const int32_t *px_fibermap_fiberstatus(const px_fibermap *fm);
 PX_API const char *px_fibermap_objtype(const px_fibermap *fm, int row);
+/* The whole table (every column, its header) as a FITS file in memory: an
+ * empty primary HDU and the FIBERMAP binary table, as the frame writer
+ * copies it. *buf is malloc'ed (free with free()), *size its bytes. For
+ * callers that read the columns themselves (the Python module parses it
+ * with numpy). Uses fm's in-memory file, as the frame writer does: not at
+ * the same time as another call on fm. */
+PX_API px_status px_fibermap_fits(const px_fibermap *fm, void **buf, size_t *size);
 
 /* A copy of fm becomes the frame's FIBERMAP (written as its FIBERMAP HDU;
  * FIBERMIN from its FIBER column); fm must have the frame's nspec rows

@@ -47,10 +47,17 @@ typedef struct px_extract_options {
      * elsewhere (mask 0): the parts of one plan cover disjoint cells, so
      * summing the parts' arrays gives the whole frame bit for bit. */
     int part, nparts;
+    /* Rows [ymin, ymax) of the CCD the patches may use (0, 0: every row);
+     * specter's ex2d xyrange cuts the patches' pixel boxes to its rows. */
+    int ymin, ymax;
     double *model; /* when not NULL: [npix_y][npix_x] model image, filled */
     /* When not NULL with model: [npix_y][npix_x], set to 1 where a patch of
      * this run wrote the model and 0 elsewhere (MPI merges models with it). */
     unsigned char *model_cover;
+    /* When not NULL: [nspec][nwave], filled with each bin's fraction of spot
+     * weight on pixels of weight 0 (specter's pixmask_fraction, from which
+     * the frame's MASK bits come); zeros outside the part run. */
+    double *pixmask_fraction;
     /* Called after each batch with patches done and total (may be NULL). */
     void (*progress)(int done, int total, void *arg);
     void *progress_arg;
@@ -78,6 +85,36 @@ typedef struct px_extract_options {
 
 PX_API void px_extract_options_init(px_extract_options *opt);
 
+/* Options by name, for callers that do not share the struct's layout (the
+ * Python module): a heap copy made by px_extract_options_init. */
+PX_API px_status px_extract_options_create(px_extract_options **out);
+PX_API void px_extract_options_destroy(px_extract_options *opt);
+
+/* Set one option from text as `perfex extract` parses its flag: name is the
+ * long flag without dashes ("bundlesize", "pixpad-frac", "wavelength" with
+ * "WMIN,WMAX,DW", "yrange" with "YMIN,YMAX", "no-scores" with 1 or 0,
+ * ...). A text option ("fibermap") keeps the pointer value: the text must
+ * outlive opt. PX_ERR_INVALID_ARG for a name not in
+ * px_extract_option_names(), PX_ERR_PARSE for a bad value, each with a
+ * message naming the option. */
+PX_API px_status px_extract_options_set(px_extract_options *opt, const char *name,
+                                        const char *value);
+/* The value of an option as text that px_extract_options_set reads back to
+ * the same value ("" for wavelength without a grid); PX_ERR_INVALID_ARG for
+ * an unknown name, PX_ERR_RANGE when n is too small. */
+PX_API px_status px_extract_options_get(const px_extract_options *opt, const char *name, char *buf,
+                                        size_t n);
+/* The names px_extract_options_set takes, NULL-terminated. */
+PX_API const char *const *px_extract_option_names(void);
+/* The caller's output buffers (see model and pixmask_fraction above; NULL
+ * for none): for callers that cannot reach the fields. */
+PX_API void px_extract_options_set_outputs(px_extract_options *opt, double *model,
+                                           double *pixmask_fraction);
+/* The report callback (see report above), for the same callers. */
+PX_API void px_extract_options_set_report(px_extract_options *opt,
+                                          void (*report)(int level, const char *text, void *arg),
+                                          void *arg);
+
 /* PX_ERR_RANGE (message naming the flag, its value and the range) unless
  * every numeric field of opt is one px_extract can use: a finite grid with
  * DW > 0, WMAX >= WMIN, 0 < WMIN, WMAX <= 1e6 A and at most 1e6 bins;
@@ -99,9 +136,11 @@ PX_API px_status px_check_camera(const px_psf *psf, const px_image *image);
 PX_API px_status px_extract(px_context *ctx, const px_psf *psf, const px_image *image,
                             const px_extract_options *opt, px_frame **out);
 
-/* Read the PSF and the preprocessed image from files, extract on the nctx
- * devices and finish the frame as `perfex extract` does (header values from
- * the inputs): the frame the command would write, bit for bit. */
+/* Read the PSF and the preprocessed image from files, check their CAMERA
+ * (px_check_camera), run desi_extract_spectra's steps
+ * (px_desi_extract_prepare), extract on the nctx devices and finish the
+ * frame as `perfex extract` does (header values from the inputs): the frame
+ * the command would write, bit for bit. */
 PX_API px_status px_extract_files(px_context *const *ctxs, int nctx, const char *image_path,
                                   const char *psf_path, const px_extract_options *opt,
                                   px_frame **out);

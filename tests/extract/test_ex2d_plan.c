@@ -3,12 +3,14 @@
  * 1. px_split_bundle against the example of specter's split_bundle docstring
  *    and the rules it states (sizes differ by at most one, contiguous groups
  *    covering the bundle) for every bundle size 1..30 and every n.
- * 2. Every patch boundary of tests/extract/ex2d_plan_specter_ref.txt (specter's ex2d
- *    instrumented by tests/extract/ex2d_plan_specter_ref.py; five configurations with
- *    both shared PSFs, fiber ranges crossing bundles, the CCD edge fibers,
- *    other grids and sub-bundle counts): ndiag, grid size, patch count, the
- *    fibers, the number of wavelengths, the pixel box exactly, and the first
- *    and last wavelength within 1e-9 A (they are bitwise equal in practice).
+ * 2. Every patch boundary of tests/extract/ex2d_plan_specter_ref.txt
+ *    (specter's ex2d instrumented by tests/extract/ex2d_plan_specter_ref.py;
+ *    five configurations with both shared PSFs, fiber ranges crossing
+ *    bundles, the CCD edge fibers, other grids and sub-bundle counts, and two
+ *    with specter's xyrange, a cutout of rows whose edges cut the first and
+ *    last patches' boxes): ndiag, grid size, patch count, the fibers, the
+ *    number of wavelengths, the pixel box exactly, and the first and last
+ *    wavelength within 1e-9 A (they are bitwise equal in practice).
  * 3. The patch of ../shared/data/patch-specter-r0-bundle0.fits.gz: its call
  *    number, fibers, box (YMIN/YMAX/XMIN/XMAX) and WAVE values.
  *
@@ -67,7 +69,13 @@ static int check_reference(const char *refpath)
         px_psf *psf = NULL;
         int ndiag, nwave, npatch;
         if (strncmp(line, "CONFIG ", 7) != 0) continue;
+        const char *cut = strstr(line, " YRANGE ");
         memset(&o, 0, sizeof o);
+        /* specter's xyrange: rows [y0, y1) of the CCD (patch boxes cut to them) */
+        if (cut && sscanf(cut, " YRANGE %d %d", &o.ymin, &o.ymax) != 2) {
+            EXPECT(0, "malformed YRANGE in %s", refpath);
+            break;
+        }
         if (sscanf(line + 7, "%255s %127s %d %d %d %d %d %lf %lf", psfname, wr, &o.specmin,
                    &o.nspec, &o.bundlesize, &o.nsubbundles, &o.nwavestep, &o.pixpad_frac,
                    &o.wavepad_frac) != 9 ||
@@ -121,7 +129,7 @@ static int check_reference(const char *refpath)
         px_psf_destroy(psf);
     }
     fclose(fp);
-    EXPECT(nconfig == 5, "%d configurations compared", nconfig);
+    EXPECT(nconfig == 7, "%d configurations compared", nconfig);
     printf("compared %d configurations with specter\n", nconfig);
     return 0;
 }
@@ -136,7 +144,7 @@ static int check_patch_file(void)
     int status = 0, call, ncalls, specmin, nspec, xmin, xmax, ymin, ymax, nwave, anynul;
     px_psf *psf = NULL;
     px_plan plan;
-    px_plan_options o = {6000, 6400, 0.8, 0, 25, 25, 5, 50, 0.8, 0.2, 0, 0};
+    px_plan_options o = {6000, 6400, 0.8, 0, 25, 25, 5, 50, 0.8, 0.2, 0, 0, 0, 0};
     double *wave = NULL, *mine = NULL;
 
     memset(&plan, 0, sizeof plan);

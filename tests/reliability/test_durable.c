@@ -450,7 +450,7 @@ static void test_psf_checks(void)
 
     /* The plan's estimate against the plan, and its refusals. */
     {
-        px_plan_options po = {6000, 6400, 0.8, 0, 10, 5, 5, 50, 0.8, 0.2, 0, 0};
+        px_plan_options po = {6000, 6400, 0.8, 0, 10, 5, 5, 50, 0.8, 0.2, 0, 0, 0, 0};
         px_plan plan;
         px_plan_need need;
         EXPECT(px_plan_estimate(psf, &po, &need) == PX_SUCCESS, "%s", px_last_error());
