@@ -188,8 +188,8 @@ struct px_psf_s {
     int legdeg;
     char camera[16]; /* CAMERA (primary or PSF table header), "" when absent */
     double psferr;   /* PSFERR, 0.01 when absent */
-    int has_tails; /* any TAIL* parameter present and TAILAMP not all zero */
-    int nparam;    /* PX_P_GH + (ghdegx + 1) * (ghdegy + 1) */
+    int has_tails;   /* any TAIL* parameter present and TAILAMP not all zero */
+    int nparam;      /* PX_P_GH + (ghdegx + 1) * (ghdegy + 1) */
     px_legtab *param;
     /* Inverse trace w(f, y) as specter fits it: per fiber Legendre in y. */
     px_legtab winv;
@@ -218,6 +218,11 @@ struct px_image_s {
     char camera[16]; /* CAMERA keyword, "" when absent */
     px_cards cards;  /* IMAGE header cards to copy into a frame */
     char path[1024];
+    /* The file's FIBERMAP HDU, whole (read with the image, so that a
+     * gzipped preproc is inflated once); NULL when it has none or it could
+     * not be read, fibermap_error then saying why ("" when none). */
+    struct px_fibermap_s *fibermap;
+    char fibermap_error[512];
 };
 
 /* Rows of a DESI FIBERMAP table (perfex/desi.h): the HDU itself, header and

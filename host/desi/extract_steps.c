@@ -7,6 +7,7 @@
  * FIBERMAP, BAD2DFIT and the SCORES.
  */
 #include "desi/desi_internal.h"
+#include "io/fibermap.h"
 #include "io/fitsutil.h"
 #include "perfex/extract.h"
 
@@ -50,22 +51,26 @@ cleanup:
 }
 
 /* The fibermap of the spectra: opt->fibermap (required), else the image's
- * FIBERMAP HDU when it has one (desispec goes on without it otherwise). */
-static px_status spectra_fibermap(const char *image_path, const px_extract_options *o, int nspec,
-                                  px_fibermap **fm)
+ * FIBERMAP HDU when it has one (desispec goes on without it otherwise),
+ * read with the image. */
+static px_status spectra_fibermap(const px_image *img, const char *image_path,
+                                  const px_extract_options *o, int nspec, px_fibermap **fm)
 {
     px_status st = PX_SUCCESS;
+    const char *name = image_path ? image_path : "the image";
     *fm = NULL;
     if (o->fibermap) {
         st = px_fibermap_read(o->fibermap, o->specmin, nspec, 1, fm);
-    } else if (image_path) {
-        st = px_fibermap_read(image_path, o->specmin, nspec, 0, fm);
-        if (st != PX_SUCCESS) {
-            report(o, 1, "no fibermap from %s (%s): FIBER numbers from specmin", image_path,
-                   px_last_error());
-            px_clear_error();
-            st = PX_SUCCESS;
-        }
+    } else if (img && img->fibermap) {
+        st = px_fibermap_select(img->fibermap, o->specmin, nspec, fm);
+    } else if (img && img->fibermap_error[0]) {
+        px_fail(PX_ERR_IMAGE_FORMAT, "%s", img->fibermap_error);
+        st = PX_ERR_IMAGE_FORMAT;
+    }
+    if (st != PX_SUCCESS && !o->fibermap) {
+        report(o, 1, "no fibermap from %s (%s): FIBER numbers from specmin", name, px_last_error());
+        px_clear_error();
+        st = PX_SUCCESS;
     }
     return st;
 }
@@ -108,7 +113,7 @@ px_status px_desi_extract_prepare(const px_psf *psf, const px_image *img, const 
      * (naming the PSF's range); the fibermap only shortens a request the
      * PSF can serve. */
     if (o->specmin >= 0 && nspec > 0 && o->specmin + nspec <= psf->nfiber) {
-        st = spectra_fibermap(image_path, o, nspec, &fm);
+        st = spectra_fibermap(img, image_path, o, nspec, &fm);
         if (st != PX_SUCCESS) goto cleanup;
     }
     if (fm && px_fibermap_nrows(fm) < nspec) {
@@ -152,7 +157,6 @@ px_status px_desi_extract_finish(px_frame *frame, const px_psf *psf, const px_im
     double *raw = NULL;
     px_extract_options quiet = *o; /* prepare said it already */
     (void)psf;
-    (void)img;
     quiet.report = NULL;
     st = px_frame_set_inputs(frame, image_path, psf_path);
     if (st != PX_SUCCESS) goto cleanup;
@@ -184,7 +188,7 @@ px_status px_desi_extract_finish(px_frame *frame, const px_psf *psf, const px_im
         st = px_frame_set_barycentric(frame, o->heliocor, raw);
         if (st != PX_SUCCESS) goto cleanup;
     }
-    st = spectra_fibermap(image_path, &quiet, frame->nspec, &fm);
+    st = spectra_fibermap(img, image_path, &quiet, frame->nspec, &fm);
     if (st == PX_SUCCESS && fm) st = px_frame_set_fibermap(frame, fm);
     if (st == PX_SUCCESS) st = px_desi_mask_bad2dfit(frame, NULL);
     if (st == PX_SUCCESS && !o->no_scores) st = px_desi_frame_scores(frame, "RAW");

@@ -143,26 +143,14 @@ cleanup:
     return st;
 }
 
-px_status px_fibermap_read(const char *path, int specmin, int nspec, int required,
-                           px_fibermap **out)
+/* Rows specmin .. specmin + nspec - 1 of the binary table at fp's current
+ * HDU (nspec <= 0: every row from specmin). */
+static px_status select_rows(fitsfile *fp, const char *path, int specmin, int nspec,
+                             px_fibermap **out)
 {
     px_status st = PX_SUCCESS;
-    fitsfile *fp = NULL;
-    int found = 0, fstatus = 0, hdutype = 0, n;
+    int fstatus = 0, hdutype = 0, n;
     long nrows = 0;
-    *out = NULL;
-    if (!path || specmin < 0) {
-        st = px_fail(PX_ERR_INVALID_ARG, "fibermap: no path or specmin %d < 0", specmin);
-        goto cleanup;
-    }
-    st = px_fits_open(path, &fp);
-    if (st != PX_SUCCESS) goto cleanup;
-    st = px_fits_goto(fp, path, "FIBERMAP", &found);
-    if (st != PX_SUCCESS) goto cleanup;
-    if (!found) {
-        if (required) st = px_fail(PX_ERR_IMAGE_FORMAT, "%s: no FIBERMAP HDU", path);
-        goto cleanup;
-    }
     if (fits_get_hdu_type(fp, &hdutype, &fstatus) || fits_get_num_rows(fp, &nrows, &fstatus)) {
         st = px_fits_fail(fstatus, path, "reading the FIBERMAP HDU");
         goto cleanup;
@@ -180,7 +168,44 @@ px_status px_fibermap_read(const char *path, int specmin, int nspec, int require
     if (nspec > 0 && nspec < n) n = nspec;
     st = slice(fp, path, (int)nrows, specmin, n, out);
 cleanup:
+    return st;
+}
+
+px_status px_fibermap_read(const char *path, int specmin, int nspec, int required,
+                           px_fibermap **out)
+{
+    px_status st = PX_SUCCESS;
+    fitsfile *fp = NULL;
+    int found = 0;
+    *out = NULL;
+    if (!path || specmin < 0) {
+        st = px_fail(PX_ERR_INVALID_ARG, "fibermap: no path or specmin %d < 0", specmin);
+        goto cleanup;
+    }
+    st = px_fits_open(path, &fp);
+    if (st != PX_SUCCESS) goto cleanup;
+    st = px_fits_goto(fp, path, "FIBERMAP", &found);
+    if (st != PX_SUCCESS) goto cleanup;
+    if (!found) {
+        if (required) st = px_fail(PX_ERR_IMAGE_FORMAT, "%s: no FIBERMAP HDU", path);
+        goto cleanup;
+    }
+    st = select_rows(fp, path, specmin, nspec, out);
+cleanup:
     px_fits_close(fp);
+    return st;
+}
+
+px_status px_fibermap_select(const px_fibermap *all, int specmin, int nspec, px_fibermap **out)
+{
+    px_status st;
+    fitsfile *mem = all->mem;
+    int fstatus = 0;
+    *out = NULL;
+    if (specmin < 0) return px_fail(PX_ERR_INVALID_ARG, "fibermap: specmin %d < 0", specmin);
+    if (fits_movabs_hdu(mem, 2, NULL, &fstatus))
+        return px_fits_fail(fstatus, all->path, "reading the FIBERMAP HDU");
+    st = select_rows(mem, all->path, specmin, nspec, out);
     return st;
 }
 

@@ -10,6 +10,9 @@
 
 /* The whole table at the current HDU of fp (a frame's FIBERMAP). */
 px_status px_fibermap_from_hdu(fitsfile *fp, const char *path, px_fibermap **out);
+/* Rows specmin .. specmin + nspec - 1 of a whole fibermap (nspec <= 0: every
+ * row from specmin), with px_fibermap_read's checks. */
+px_status px_fibermap_select(const px_fibermap *all, int specmin, int nspec, px_fibermap **out);
 /* Append fm's HDU, header and rows as they are, to out (path for messages). */
 px_status px_fibermap_write_hdu(const px_fibermap *fm, fitsfile *out, const char *path);
 

@@ -8,6 +8,7 @@
  * compressed float tile), gets weight 0 and value 0, so that nothing
  * downstream sees a NaN.
  */
+#include "io/fibermap.h"
 #include "io/fitsutil.h"
 
 #include <math.h>
@@ -222,6 +223,14 @@ px_status px_image_read(const char *path, px_image **out)
         if (st != PX_SUCCESS) goto cleanup;
     }
     apply_weight_rule(img);
+    /* desispec goes on without a fibermap; a damaged one is said, not fatal */
+    st = px_fits_goto(fp, path, "FIBERMAP", &found);
+    if (st == PX_SUCCESS && found) st = px_fibermap_from_hdu(fp, path, &img->fibermap);
+    if (st != PX_SUCCESS) {
+        snprintf(img->fibermap_error, sizeof img->fibermap_error, "%s", px_last_error());
+        px_clear_error();
+        st = PX_SUCCESS;
+    }
     *out = img;
     img = NULL;
 cleanup:
@@ -237,6 +246,7 @@ void px_image_destroy(px_image *img)
     free(img->ivar);
     free(img->mask);
     px_cards_free(&img->cards);
+    px_fibermap_destroy(img->fibermap);
     free(img);
 }
 

@@ -163,6 +163,7 @@ px_status px_mpi_image_read(MPI_Comm comm, int root, const char *path, px_image 
             img->mask = NULL;
             img->cards.text = NULL;
             img->cards.n = 0;
+            img->fibermap = NULL; /* the leader's: it prepares and writes the frame */
             bad = alloc_recv((void **)&img->pix, npix * sizeof(double), 0) ||
                   alloc_recv((void **)&img->ivar, npix * sizeof(double), 0) ||
                   alloc_recv((void **)&img->mask, npix * sizeof(uint32_t), 0) ||
