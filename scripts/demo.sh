@@ -48,4 +48,5 @@ echo "extraction    $(ms "$t0" "$t1") ms wall, including start-up and file I/O"
 echo "spectra       $NSPEC spectra x $((BINS / NSPEC)) wavelengths"
 echo "truth         chi $(head -1 "$OUT/truth.txt" | sed 's/^truth chi of [^:]*: //')"
 tail -1 "$OUT/truth.txt"
+echo "disk          $(du -sh "$OUT" | cut -f1) in $OUT (PSF, simulated image, frame; remove it when done)"
 exit $rc

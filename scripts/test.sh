@@ -4,7 +4,7 @@
 # that need ../shared/data skip with a message where it is absent.
 set -eu
 cd "$(dirname "$0")/.."
-sh scripts/setup.sh
+sh scripts/setup.sh --tests
 BUILD=${PERFEX_BUILD_DIR:-build}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 ctest --test-dir "$BUILD" --output-on-failure -j "$(nproc)" "$@"
