@@ -7,6 +7,7 @@
  * FIBERMAP, BAD2DFIT and the SCORES.
  */
 #include "desi/desi_internal.h"
+#include "extract/ex2d_plan.h"
 #include "io/fibermap.h"
 #include "io/fitsutil.h"
 #include "perfex/extract.h"
@@ -165,26 +166,18 @@ px_status px_desi_extract_finish(px_frame *frame, const px_psf *psf, const px_im
         if (st != PX_SUCCESS) goto cleanup;
     }
     if (o->prepared && o->heliocor != 1.0) {
-        /* The raw grid as numpy's arange makes it (start, start + step,
-         * then start + j (second - start)); the corrected one the frame was
-         * extracted on must have as many bins. */
-        const double delta = (o->raw_wmin + o->raw_dw) - o->raw_wmin;
-        const double n = ceil((o->raw_wmax + o->raw_dw / 2 - o->raw_wmin) / o->raw_dw);
-        if ((int)n != frame->nwave) {
+        /* The raw grid as the extraction makes any grid; the corrected one
+         * the frame was extracted on must have as many bins. */
+        int n = 0;
+        st = px_wave_grid(o->raw_wmin, o->raw_wmax, o->raw_dw, &raw, &n);
+        if (st != PX_SUCCESS) goto cleanup;
+        if (n != frame->nwave) {
             st = px_fail(PX_ERR_RANGE,
                          "barycentric correction: the grid has %d bins, corrected %d; give -w "
                          "a step that divides the range",
-                         (int)n, frame->nwave);
+                         n, frame->nwave);
             goto cleanup;
         }
-        raw = px_calloc((size_t)frame->nwave, sizeof *raw);
-        if (!raw) {
-            st = px_fail(PX_ERR_NOMEM, "out of memory for the grid");
-            goto cleanup;
-        }
-        for (int j = 0; j < frame->nwave; j++)
-            raw[j] =
-                j == 0 ? o->raw_wmin : (j == 1 ? o->raw_wmin + o->raw_dw : o->raw_wmin + j * delta);
         st = px_frame_set_barycentric(frame, o->heliocor, raw);
         if (st != PX_SUCCESS) goto cleanup;
     }

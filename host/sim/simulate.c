@@ -3,6 +3,7 @@
  * projection through the PSF on the device (project.c), noise and cosmic
  * rays (noise.c); writer.c writes the preproc file.
  */
+#include "extract/ex2d_plan.h"
 #include "perfex/simulate.h"
 #include "io/fitsutil.h"
 #include "sim/sim_internal.h"
@@ -116,7 +117,6 @@ static px_status make_grid(const px_psf *psf, const px_sim_options *opt, int *nw
     px_status st = PX_SUCCESS;
     px_psf_summary sum;
     double wmin = opt->wmin, wmax = opt->wmax, dw = opt->dw;
-    double n;
 
     *wave = NULL;
     if (dw <= 0.0) {
@@ -130,20 +130,8 @@ static px_status make_grid(const px_psf *psf, const px_sim_options *opt, int *nw
         st = px_fail(PX_ERR_INVALID_ARG, "simulate: bad wavelength grid %g,%g,%g", wmin, wmax, dw);
         goto cleanup;
     }
-    /* numpy's arange(wmin, wmax + dw / 2, dw). */
-    n = ceil((wmax + 0.5 * dw - wmin) / dw);
-    if (n < 1 || n > 10000000) {
-        st = px_fail(PX_ERR_RANGE, "simulate: %g wavelength bins", n);
-        goto cleanup;
-    }
-    *nwave = (int)n;
-    *wave = px_calloc((size_t)n, sizeof **wave);
-    if (!*wave) {
-        st = px_fail(PX_ERR_NOMEM, "simulate: out of host memory for the grid");
-        goto cleanup;
-    }
-    for (int j = 0; j < *nwave; j++)
-        (*wave)[j] = wmin + j * dw;
+    /* the extraction's grid function, so that simulated and extracted grids agree bit for bit */
+    st = px_wave_grid(wmin, wmax, dw, wave, nwave);
 cleanup:
     return st;
 }
