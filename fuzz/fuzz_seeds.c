@@ -4,7 +4,11 @@
  * everything, and null pixels: BLANK in an int16 IMAGE, int32 IVAR and
  * MASK, and NaN stored as ZBLANK in quantised RICE / GZIP float tiles the
  * way fpack writes them), a few kilobytes each so mutations reach every HDU.
- * Usage: fuzz_seeds DIR. scripts/fuzz.sh runs it; it is not a fuzz target.
+ * With a second argument, fibermap seeds for fuzz_fibermap_read instead: a
+ * FIBERMAP table (FIBER, OBJTYPE, FIBERSTATUS, TARGETID, TARGET_RA/DEC) alone
+ * and after a small preproc, as desispec writes them.
+ * Usage: fuzz_seeds DIR [fibermap]. scripts/fuzz.sh runs it; it is not a
+ * fuzz target.
  */
 #include <fitsio.h>
 #include <fitsio2.h> /* FLOATNULLVALUE */
@@ -93,13 +97,64 @@ static int write_one(const char *dir, int layout)
     return st;
 }
 
+/* A FIBERMAP binary table of n rows at the end of fp. */
+static void write_fibermap(fitsfile *fp, int n, int *st)
+{
+    char *ttype[] = {"FIBER", "OBJTYPE", "FIBERSTATUS", "TARGETID", "TARGET_RA", "TARGET_DEC"};
+    char *tform[] = {"J", "3A", "J", "K", "D", "D"};
+    fits_create_tbl(fp, BINARY_TBL, n, 6, ttype, tform, NULL, "FIBERMAP", st);
+    fits_write_key(fp, TDOUBLE, "TILERA", &(double){150.1}, NULL, st);
+    for (int i = 0; i < n; i++) {
+        int fiber = 500 + i, status = i == 3 ? 0x800 : 0;
+        long long tid = 39627000000000LL + i;
+        double ra = 150.0 + 0.01 * i, dec = 2.0 - 0.01 * i;
+        char *obj[1] = {i % 10 == 0 ? "SKY" : "TGT"};
+        fits_write_col(fp, TINT, 1, i + 1, 1, 1, &fiber, st);
+        fits_write_col(fp, TSTRING, 2, i + 1, 1, 1, obj, st);
+        fits_write_col(fp, TINT, 3, i + 1, 1, 1, &status, st);
+        fits_write_col(fp, TLONGLONG, 4, i + 1, 1, 1, &tid, st);
+        fits_write_col(fp, TDOUBLE, 5, i + 1, 1, 1, &ra, st);
+        fits_write_col(fp, TDOUBLE, 6, i + 1, 1, 1, &dec, st);
+    }
+}
+
+static int write_fibermaps(const char *dir)
+{
+    int bad = 0;
+    for (int k = 0; k < 2; k++) {
+        fitsfile *fp = NULL;
+        int st = 0;
+        char name[1200];
+        long naxes[2] = {NX, NY};
+        float img[NX * NY];
+        for (int i = 0; i < NX * NY; i++)
+            img[i] = (float)i;
+        snprintf(name, sizeof name, "!%s/fibermap-%d.fits", dir, k);
+        fits_create_file(&fp, name, &st);
+        fits_create_img(fp, k ? FLOAT_IMG : BYTE_IMG, k ? 2 : 0, naxes, &st);
+        if (k) {
+            fits_write_key(fp, TSTRING, "EXTNAME", "IMAGE", NULL, &st);
+            fits_write_img(fp, TFLOAT, 1, NX * NY, img, &st);
+            fits_create_img(fp, FLOAT_IMG, 2, naxes, &st);
+            fits_write_key(fp, TSTRING, "EXTNAME", "IVAR", NULL, &st);
+            fits_write_img(fp, TFLOAT, 1, NX * NY, img, &st);
+        }
+        write_fibermap(fp, k ? 12 : 25, &st);
+        fits_close_file(fp, &st);
+        if (st) fits_report_error(stderr, st);
+        bad |= st != 0;
+    }
+    return bad;
+}
+
 int main(int argc, char **argv)
 {
     int layout, bad = 0;
-    if (argc != 2) {
-        fprintf(stderr, "usage: fuzz_seeds DIR\n");
+    if (argc != 2 && argc != 3) {
+        fprintf(stderr, "usage: fuzz_seeds DIR [fibermap]\n");
         return 2;
     }
+    if (argc == 3) return write_fibermaps(argv[1]);
     for (layout = 0; layout < NLAYOUT; layout++)
         bad |= write_one(argv[1], layout) != 0;
     return bad;

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Fuzz the PSF and image readers with libFuzzer for a bounded time.
+# Fuzz the PSF, image and fibermap readers with libFuzzer for a bounded time.
 #
 #   scripts/fuzz.sh [SECONDS]      (default 300 per target)
 #   FUZZ_TARGETS=fuzz_image_read scripts/fuzz.sh 600   (one target only)
@@ -34,11 +34,12 @@ mkdir -p "$B"
 cmake -S "$SRC" -B "$B" -DCMAKE_C_COMPILER="$CC" -DPERFEX_FUZZ=ON -DPERFEX_TESTS=OFF \
     -DPERFEX_MPI=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo > "$B/configure.log" 2>&1 ||
     { cat "$B/configure.log"; exit 2; }
-cmake --build "$B" -j2 --target fuzz_psf_read fuzz_image_read fuzz_seeds perfex_cli
+cmake --build "$B" -j2 --target fuzz_psf_read fuzz_image_read fuzz_fibermap_read fuzz_seeds perfex_cli
 
 SEEDS=$B/seeds
 rm -rf "$SEEDS"
-mkdir -p "$SEEDS/psf" "$SEEDS/image" "$B/artifacts" "$B/corpus/fuzz_psf_read" "$B/corpus/fuzz_image_read"
+mkdir -p "$SEEDS/psf" "$SEEDS/image" "$SEEDS/fibermap" "$B/artifacts" "$B/corpus/fuzz_psf_read" \
+    "$B/corpus/fuzz_image_read" "$B/corpus/fuzz_fibermap_read"
 # The seed writers run outside the fuzzer; their own leaks are not the point.
 export ASAN_OPTIONS=detect_leaks=0
 "$B/perfex" psf synth --fibers 2 -o "$SEEDS/psf/synth-r-2.fits" > /dev/null
@@ -48,13 +49,20 @@ gzip -c "$SEEDS/psf/synth-r-2.fits" > "$SEEDS/psf/synth-r-2.fits.gz"
     cp "$SRC/../shared/data/psf-gausshermite-v2.fits" "$SEEDS/psf/"
 "$B/fuzz/fuzz_seeds" "$SEEDS/image"
 gzip -c "$SEEDS/image/image-1.fits" > "$SEEDS/image/image-1.fits.gz"
+"$B/fuzz/fuzz_seeds" "$SEEDS/fibermap" fibermap
+cp "$SEEDS/fibermap/fibermap-1.fits" "$SEEDS/image/"  # a preproc with its FIBERMAP
+gzip -c "$SEEDS/fibermap/fibermap-0.fits" > "$SEEDS/fibermap/fibermap-0.fits.gz"
 
 export ASAN_OPTIONS=allocator_may_return_null=1:detect_leaks=1
 export LSAN_OPTIONS=suppressions=$SRC/tests/util/lsan.supp:print_suppressions=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 rc=0
-for target in ${FUZZ_TARGETS:-fuzz_psf_read fuzz_image_read}; do
-    case $target in fuzz_psf_read) seeds=$SEEDS/psf ;; *) seeds=$SEEDS/image ;; esac
+for target in ${FUZZ_TARGETS:-fuzz_psf_read fuzz_image_read fuzz_fibermap_read}; do
+    case $target in
+    fuzz_psf_read) seeds=$SEEDS/psf ;;
+    fuzz_fibermap_read) seeds=$SEEDS/fibermap ;;
+    *) seeds=$SEEDS/image ;;
+    esac
     echo "== $target for $SECONDS_EACH s"
     log=$B/$target.log
     "$B/fuzz/$target" -fork=1 -ignore_timeouts=1 -ignore_ooms=1 \

@@ -139,6 +139,10 @@ static int read_at(const char *path, int *n, int **fiber, double **wave)
 
     *fiber = NULL;
     *wave = NULL;
+    if (px_check_input_file(path) != PX_SUCCESS) { /* a FIFO would block */
+        px_cli_error(PX_ERR_IO);
+        goto cleanup;
+    }
     if (fits_open_table(&f, path, READONLY, &status)) goto fits_error;
     if (fits_get_num_rows(f, &nrows, &status)) goto fits_error;
     if (fits_get_colnum(f, CASEINSEN, "FIBER", &cf, &status)) {

@@ -13,6 +13,7 @@
 #include "px_internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -24,10 +25,24 @@
 
 px_status px_read_text_file(const char *path, char **text, size_t *size)
 {
-    FILE *f = fopen(path, "rb");
+    FILE *f = NULL;
     char *buf = NULL;
     long len;
+    struct stat sb;
     px_status st = PX_SUCCESS;
+    /* opened without blocking and checked first: a FIFO would block for
+     * ever, and a directory reads as nothing */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd >= 0 && fstat(fd, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+        st = px_fail(PX_ERR_IO, "%s: is %s, not a regular file", path,
+                     S_ISDIR(sb.st_mode)    ? "a directory"
+                     : S_ISFIFO(sb.st_mode) ? "a FIFO"
+                                            : "special");
+        close(fd);
+        goto cleanup;
+    }
+    if (fd >= 0) f = fdopen(fd, "rb");
+    if (fd >= 0 && !f) close(fd);
     if (!f) {
         st = px_fail(PX_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
         goto cleanup;
@@ -290,6 +305,12 @@ static px_status build_from_source(px_context *ctx, const char *name, const char
     size_t loglen = 0;
     cl_int err;
     px_status st = PX_SUCCESS;
+    /* PoCL's LLVM aborts when it cannot allocate while compiling: refuse
+     * first, with the reason, under a virtual-memory limit that is too small */
+    if (ctx->info.type == PX_DEVICE_CPU) {
+        st = px_check_address_space(768.0 * 1048576, "compiling the OpenCL kernels");
+        if (st != PX_SUCCESS) goto cleanup;
+    }
     prog = clCreateProgramWithSource(ctx->cl, 1, &src, NULL, &err);
     PX_CHECK_CL(err, "clCreateProgramWithSource");
     err = clBuildProgram(prog, 1, &ctx->device, opts, NULL, NULL);

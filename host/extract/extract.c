@@ -304,11 +304,13 @@ static int batch_size(const px_extract_plan *xp, const lane *ln)
     long cap;
     int batch;
     if (xp->opt.batch > 0) return xp->opt.batch;
-    frac = atof(px_tuning_get(&ctx->tuning, "mem_fraction")
-                    ? px_tuning_get(&ctx->tuning, "mem_fraction")
-                    : "0.25");
-    if (!(frac > 0 && frac <= 1)) frac = 0.25;
+    /* the schema gives every device a mem_fraction, checked to (0, 1] */
+    frac = px_tuning_get_double(&ctx->tuning, "mem_fraction", 0);
     budget = frac * (double)ctx->info.global_mem;
+    /* A CPU device's memory is the process's: under a virtual-memory limit
+     * (ulimit -v) PoCL aborts when its own allocations fail, so a batch
+     * keeps within a quarter of what the limit leaves. */
+    if (ctx->info.type == PX_DEVICE_CPU) budget = fmin(budget, px_address_space_left() / 4);
     for (int i = 0; i < plan->npatch; i++) {
         const px_patch *p = &plan->patch[i];
         const double n = (double)p->nspec * p->nwave;
