@@ -39,7 +39,7 @@ static int string_keyword(const char *key)
  * with its sign), 32 for any other (CFITSIO and astropy write at most 24). */
 static const char *value_problem(const char *card)
 {
-    const char *v = card + 10, *end = card + CARD, *t;
+    const char *v = card + 9, *end = card + CARD, *t;
     int digits = 0, integer = 1;
     while (v < end && *v == ' ')
         v++;
@@ -69,8 +69,8 @@ static const char *value_problem(const char *card)
 static long long card_int(const char *card)
 {
     char buf[CARD + 1];
-    memcpy(buf, card + 10, CARD - 10);
-    buf[CARD - 10] = '\0';
+    memcpy(buf, card + 9, CARD - 9);
+    buf[CARD - 9] = '\0';
     return strtoll(buf, NULL, 10);
 }
 
@@ -80,7 +80,7 @@ px_status px_fits_guard(const char *path)
     gzFile gz = NULL;
     char block[BLOCK], key[9];
     const char *card, *v, *why;
-    int hdu, ncard, ended, i, k, naxis;
+    int hdu, ncard, ended, i, k, naxis, got, last = 0;
     long long bitpix, pcount, gcount, nelem, size, axis;
 
     gz = gzopen(path, "rb");
@@ -90,7 +90,14 @@ px_status px_fits_guard(const char *path)
         bitpix = 0, pcount = 0, gcount = 1, nelem = 1, naxis = 0;
         ended = 0;
         for (ncard = 0; !ended;) {
-            if (gzread(gz, block, BLOCK) != BLOCK) goto cleanup; /* the reader reports it */
+            /* CFITSIO parses the cards of a last, partial block too, so
+             * they are checked; the reader then reports the truncation */
+            got = gzread(gz, block, BLOCK);
+            if (got <= 0 || last) goto cleanup;
+            if (got < BLOCK) {
+                memset(block + got, ' ', (size_t)(BLOCK - got));
+                last = 1;
+            }
             if (hdu == 1 && ncard == 0 && strncmp(block, "SIMPLE  =", 9) != 0) goto cleanup;
             for (k = 0; k < BLOCK / CARD && !ended; k++, ncard++) {
                 card = block + k * CARD;
@@ -107,9 +114,11 @@ px_status px_fits_guard(const char *path)
                 for (i = 7; i >= 0 && key[i] == ' '; i--)
                     key[i] = '\0';
                 if (strcmp(key, "END") == 0) ended = 1;
-                if (strncmp(card + 8, "= ", 2) != 0) continue;
+                /* CFITSIO reads a value from any card with '=' in column 9,
+                 * the blank after it or not, so the check does too */
+                if (card[8] != '=') continue;
                 if (string_keyword(key)) {
-                    for (v = card + 10; v < card + CARD && *v == ' '; v++)
+                    for (v = card + 9; v < card + CARD && *v == ' '; v++)
                         ;
                     if (v == card + CARD || *v != '\'') {
                         st = px_fail(PX_ERR_FITS,
@@ -147,6 +156,7 @@ px_status px_fits_guard(const char *path)
                 }
             }
         }
+        if (last) goto cleanup;
         /* Data size as the standard defines it; anything odd is left to the
          * reader, which rejects it in its own words. */
         if (naxis == 0) nelem = 0;

@@ -17,6 +17,7 @@ static const struct {
     {"cfitsio-ttype-overflow.fits", "holds byte 0x0d"},
     {"cfitsio-ffc2j-overflow.fits", "FIBERMIN is a malformed complex value"},
     {"cfitsio-ztile0-fpe.fits", "ZTILE2 0 is not a tile size"},
+    {"cfitsio-ttype-no-blank.fits", "TTYPE1 is not a quoted string"},
 };
 
 int main(int argc, char **argv)
