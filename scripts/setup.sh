@@ -8,7 +8,7 @@ set -eu
 cd "$(dirname "$0")/.."
 
 PACKAGES="build-essential cmake pkg-config pocl-opencl-icd ocl-icd-opencl-dev opencl-headers \
-clinfo libclblast-dev libcfitsio-dev libopenmpi-dev openmpi-bin liblapacke-dev zlib1g-dev"
+clinfo libclblast-dev libcfitsio-dev libopenmpi-dev openmpi-bin liblapacke-dev zlib1g-dev libdeflate-dev"
 
 missing=""
 for p in $PACKAGES; do
