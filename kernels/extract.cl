@@ -14,18 +14,20 @@
  * Kernels, in launch order:
  *   ex_fibbox     per (fiber, patch): the bounding box of the fiber's stamp
  *                 corners (PX_EXF_* records)
- *   ex_band       per unknown: how far left of the diagonal iCov's row
- *                 reaches (the first column whose stamp meets this one
- *                 inside the box), the maximum per patch by atomic_max
+ *   ex_band       per unknown: how far left of the diagonal its row of
+ *                 iCov reaches (in the solve's order), the maximum per
+ *                 patch by atomic_max
  *   ex_setband    per patch: that bandwidth into the linear-algebra
  *                 descriptor (at least 1; 0 would mean "find it")
- *   ex_weights    per unknown: fluxweight = sum ivar A, rhs = A^T W pix,
+ *   ex_weights    per unknown: fluxweight = sum ivar A, rhs = A^T W pix
+ *                 (at PX_LA_INDEX, the solve's order, as the solution x),
  *                 goodw = A^T [ivar > 0] (for pixmask_fraction)
  *   ex_patchstat  one work-group per patch: minweight = 1e-4 max fluxweight
  *                 and the flag of a patch whose iCov specter replaces by
  *                 1e-8 I (every ivar 0, or nothing to solve and no
  *                 regularisation)
- *   ex_icov       per row i: the lower band of iCov = A^T W A over the
+ *   ex_icov       per unknown: its row of the lower band of iCov = A^T W A
+ *                 (in the solve's order by wavelength, PX_LA_INDEX) over the
  *                 overlap of two stamps inside the box (zero without
  *                 overlap), plus specter's low-weight regularisation on the
  *                 diagonal; nothing outside the band is written (the
@@ -115,13 +117,12 @@ __kernel void ex_fibbox(__global const long *pd, __global const int *sx0, __glob
     o[PX_EXF_MONO] = mono;
 }
 
-/* global (unknown i, patch): i minus the first column k <= i whose stamp
- * meets stamp i inside the box (the test ex_icov makes), maximised into
- * band[patch], which starts at 0. In fiber-major order the first such
- * column lies in the first fiber whose stamps can reach stamp i; fibers
- * whose bounding box misses it are passed over, and along a fiber whose
- * stamps climb monotonically the first bin that reaches stamp i's rows is
- * found by bisection. */
+/* global (unknown i, patch): how far left of the diagonal row
+ * PX_LA_INDEX(i) of iCov reaches, i.e. that index minus the least index of
+ * an unknown whose stamp meets stamp i inside the box (the test ex_icov
+ * makes), maximised into band[patch], which starts at 0. Each fiber whose
+ * stamps' bounding box reaches stamp i is searched for its first such bin
+ * (bisection along a fiber whose stamps climb monotonically). */
 __kernel void ex_band(__global const long *pd, __global const int *sx0, __global const int *sy0,
                       __global const int *fb, __global int *band)
 {
@@ -129,22 +130,24 @@ __kernel void ex_band(__global const long *pd, __global const int *sx0, __global
     const long g = get_global_id(1);
     __global const long *d = pd + g * PX_EXD_COUNT;
     if (i >= d[PX_EXD_N]) return;
-    const int nw = (int)d[PX_EXD_NWAVE];
-    const long it0 = d[PX_EXD_SPOT];
+    const int nw = (int)d[PX_EXD_NWAVE], ns = (int)d[PX_EXD_NSPEC];
+    const int si = i / nw, ji = i % nw;
+    const long it0 = d[PX_EXD_SPOT], p = PX_LA_INDEX(si, ji, ns);
     const int xi = sx0[it0 + i], yi = sy0[it0 + i];
-    int rb0, rb1, cb0, cb1, first = i;
+    int rb0, rb1, cb0, cb1;
+    long first = p;
     STAMP_BOX(xi, yi, d, rb0, rb1, cb0, cb1);
     if (rb0 < rb1 && cb0 < cb1) {
         /* pixels [X0, X1) x [Y0, Y1): stamp i inside the box */
         const int X0 = xi + cb0, X1 = xi + cb1, Y0 = yi + rb0, Y1 = yi + rb1;
-        const int si = i / nw;
-        for (int s = 0; s <= si && first == i; s++) {
+        for (int s = 0; s < ns; s++) {
             __global const int *f = fb + (d[PX_EXD_FIB] + s) * PX_EXF_COUNT;
             if (f[PX_EXF_XHI] + EX_SX <= X0 || f[PX_EXF_XLO] >= X1 ||
                 f[PX_EXF_YHI] + EX_SY <= Y0 || f[PX_EXF_YLO] >= Y1)
                 continue;
             const long it = it0 + (long)s * nw;
-            const int jend = (s == si) ? i - s * nw : nw, mono = f[PX_EXF_MONO];
+            /* bins j with PX_LA_INDEX(s, j) < first can lower it */
+            const int jend = min(nw, (int)((first - s + ns - 1) / ns)), mono = f[PX_EXF_MONO];
             int j = 0;
             if (mono) { /* first bin with y0 + EX_SY > Y0 */
                 int hi = jend;
@@ -160,13 +163,13 @@ __kernel void ex_band(__global const long *pd, __global const int *sx0, __global
                 const int x = sx0[it + j], y = sy0[it + j];
                 if (mono && y >= Y1) break;
                 if (x + EX_SX > X0 && x < X1 && y + EX_SY > Y0 && y < Y1) {
-                    first = s * nw + j;
+                    first = PX_LA_INDEX(s, j, ns);
                     break;
                 }
             }
         }
     }
-    atomic_max(band + g, i - first);
+    atomic_max(band + g, (int)(p - first));
 }
 
 /* global (patch): the bandwidth into the linear-algebra descriptor of the
@@ -200,9 +203,9 @@ __kernel void ex_weights(__global const long *pd, __global const int *sx0, __glo
             g += (w > 0) ? a : 0.0;
         }
     }
-    const long o = d[PX_EXD_VEC] + i;
+    const long o = d[PX_EXD_VEC] + i, ns = d[PX_EXD_NSPEC], nw = d[PX_EXD_NWAVE];
     fluxweight[o] = fw;
-    rhs[o] = y;
+    rhs[d[PX_EXD_VEC] + PX_LA_INDEX(i / nw, i % nw, ns)] = y; /* the solve's order */
     goodw[o] = g;
 }
 
@@ -245,13 +248,13 @@ ex_patchstat(__global const long *pd, __global const double *ivar, int img_x0, i
     }
 }
 
-/* global (i, patch): row i of iCov's lower band, [i][i - bw .. i] with bw
- * from the patch's linear-algebra descriptor (ex_setband), written
- * contiguously; the Cholesky reads nothing else. One work-item per row
- * rather than per element: on PoCL the near-empty work-items of an
- * element-wise form cost more than the products. Columns whose stamps
- * cannot meet stamp i (corner distance at least a stamp) are zero without
- * looking at pixels. */
+/* global (i, patch): row p = PX_LA_INDEX(i) of iCov's lower band, [p][p -
+ * bw .. p] with bw from the patch's linear-algebra descriptor
+ * (ex_setband), written contiguously; the Cholesky reads nothing else. One
+ * work-item per row rather than per element: on PoCL the near-empty
+ * work-items of an element-wise form cost more than the products. Columns
+ * whose stamps cannot meet stamp i (corner distance at least a stamp) are
+ * zero without looking at pixels. */
 __kernel __attribute__((reqd_work_group_size(ASSEMBLE_WG, 1, 1))) void
 ex_icov(__global const long *pd, __global const int *sx0, __global const int *sy0,
         __global const double *stamp, __global const double *ivar, int img_x0, int img_y0,
@@ -263,12 +266,14 @@ ex_icov(__global const long *pd, __global const int *sx0, __global const int *sy
     __global const long *d = pd + g * PX_EXD_COUNT;
     const long n = d[PX_EXD_N];
     if (i >= n) return;
-    const int k0 = max(0, i - (int)dmat[4 * g + 3]);
-    __global double *row = icov + d[PX_EXD_MAT] + (long)i * n;
+    const int nw = (int)d[PX_EXD_NWAVE], ns = (int)d[PX_EXD_NSPEC];
+    const int p = (int)PX_LA_INDEX(i / nw, i % nw, ns); /* the row this work-item writes */
+    const int q0 = max(0, p - (int)dmat[4 * g + 3]);
+    __global double *row = icov + d[PX_EXD_MAT] + (long)p * n;
     if (pstat[g * PX_EXS_COUNT + PX_EXS_FLAG] != 0.0) {
-        for (int k = k0; k < i; k++)
-            row[k] = 0.0;
-        row[i] = 1e-8;
+        for (int q = q0; q < p; q++)
+            row[q] = 0.0;
+        row[p] = 1e-8;
         return;
     }
     const long ii = d[PX_EXD_SPOT] + i;
@@ -276,7 +281,8 @@ ex_icov(__global const long *pd, __global const int *sx0, __global const int *sy
     __global const double *si = stamp + ii * (EX_SX * EX_SY);
     int rb0, rb1, cb0, cb1;
     STAMP_BOX(xi, yi, d, rb0, rb1, cb0, cb1);
-    for (int k = k0; k <= i; k++) {
+    for (int q = q0; q <= p; q++) {
+        const int k = (q % ns) * nw + q / ns; /* unknown of column q */
         const long kk = d[PX_EXD_SPOT] + k;
         const int xk = sx0[kk], yk = sy0[kk];
         double v = 0;
@@ -292,13 +298,13 @@ ex_icov(__global const long *pd, __global const int *sx0, __global const int *sy
                     v += si[r * EX_SX + c] * (wr[c] * sk[(r + dr) * EX_SX + c + dc]);
             }
         }
-        if (k == i) {
+        if (q == p) {
             const double fw = fluxweight[d[PX_EXD_VEC] + i];
             const double minw = pstat[g * PX_EXS_COUNT + PX_EXS_MINW];
             const double lam = (fw < minw) ? minw - fw : regularize;
             v += lam * lam;
         }
-        row[k] = v;
+        row[q] = v;
     }
 }
 
@@ -329,7 +335,7 @@ __kernel void ex_resolution(__global const long *pd, __global const double *psta
         for (int k = 0; k < nw; k++) {
             const double r = inv * row[k];
             row[k] = r;
-            f += r * x[v0 + k];
+            f += r * x[d[PX_EXD_VEC] + PX_LA_INDEX(ispec, k, d[PX_EXD_NSPEC])];
         }
     } else {
         for (int k = 0; k < nw; k++)
@@ -403,7 +409,7 @@ __kernel void ex_model(__global const long *pd, __global const int *sx0, __globa
             if (r < 0 || r >= EX_SY) continue;
             const int c0 = max(0, bx0 - x0), c1 = min(EX_SX, bx0 + cn - x0);
             __global const double *srow = stamp + it * (EX_SX * EX_SY) + r * EX_SX;
-            const double xv = x[d[PX_EXD_VEC] + (long)ispec * nw + j];
+            const double xv = x[d[PX_EXD_VEC] + PX_LA_INDEX(ispec, j, d[PX_EXD_NSPEC])];
             for (int c = c0; c < c1; c++)
                 acc[x0 + c - bx0] += srow[c] * xv;
         }

@@ -47,6 +47,15 @@
 #define PX_EXF_MONO 4
 #define PX_EXF_COUNT 5
 
+/* The linear algebra orders a patch's unknowns by wavelength: fiber s, bin
+ * j is unknown j nspec + s of iCov, of the right-hand side and of the
+ * deconvolved flux (everything else is by fiber, s nwave + j). A spot meets
+ * spots of the neighbouring fibers within a stamp height, so iCov's band
+ * is about nspec stamp heights in bins, where the fiber order spans two
+ * fibers' worth of bins (bundle 0: 58 against 154): a Cholesky factor
+ * costs n bw^2 / 2. */
+#define PX_LA_INDEX(s, j, nspec) ((long)(j) * (nspec) + (s))
+
 /* A spot stamp spans 2 HSIZE + 1 pixels along each axis (specter's
  * PSF.pix: columns int(X - HSIZEX + 0.5) onwards). */
 #define PX_STAMP_N(hsize) (2 * (hsize) + 1)

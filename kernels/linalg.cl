@@ -23,6 +23,10 @@
  *   LINALG_JACOBI_MAXN   largest matrix la_syevj, la_syevq and la_eigcompose
  *                        accept (local arrays), default 256
  *   LINALG_JACOBI_SWEEPS most Jacobi sweeps before info = 1, default 40
+ *   LINALG_EXT_ROWS      rows of la_selinv's blocks that one work-item
+ *                        extends beyond the band side by side, default 8
+ *                        (CPUs overlap their dependent chains; 1 gives a
+ *                        GPU a work-item per row)
  *   LINALG_SUM_ALL       1: every work-item adds a work-group sum itself
  *                        (GPUs); 0: one adds, the others wait (CPUs, where
  *                        work-items run in turn), default 0
@@ -41,6 +45,9 @@
 #endif
 #ifndef LINALG_QL_CHUNK
 #define LINALG_QL_CHUNK 128
+#endif
+#ifndef LINALG_EXT_ROWS
+#define LINALG_EXT_ROWS 8
 #endif
 #ifndef LINALG_SUM_ALL
 #define LINALG_SUM_ALL 0
@@ -312,12 +319,27 @@ la_selinv(__global const double *a, __global const long *desc, __global double *
         }
         /* Rows of the blocks beyond the band, leftwards to their block's
          * first index: C[r][i] = -sum_k L[k][i] C[r][k] / L_ii, k in
-         * (i, i + bw], all left of r and already known. */
-        for (int t = lid; t < nb * bs; t += LINALG_WG) {
-            const int lo = first + (t / bs) * step, r = lo + (t % bs) * stride;
-            __global double *zr = Z + (long)r * ldz;
-            for (int i = r - bw - 1; i >= lo; i--)
-                zr[i] = -la_dot(A + (long)i * ld + i + 1, zr + i + 1, bw) / A[(long)i * ld + i];
+         * (i, i + bw], all left of r and already known. Each step of a row
+         * waits for the one before, so a work-item runs LINALG_EXT_ROWS
+         * rows side by side (independent chains the CPU overlaps). */
+        for (int t0 = lid * LINALG_EXT_ROWS; t0 < nb * bs; t0 += LINALG_WG * LINALG_EXT_ROWS) {
+            const int t1 = min(nb * bs, t0 + LINALG_EXT_ROWS);
+            int ihi = -1, ilo = n;
+            for (int t = t0; t < t1; t++) {
+                const int lo = first + (t / bs) * step, r = lo + (t % bs) * stride;
+                ihi = max(ihi, r - bw - 1);
+                ilo = min(ilo, lo);
+            }
+            for (int i = ihi; i >= ilo; i--) {
+                __global const double *lt = A + (long)i * ld + i + 1;
+                const double rinv = 1.0 / A[(long)i * ld + i];
+                for (int t = t0; t < t1; t++) {
+                    const int lo = first + (t / bs) * step, r = lo + (t % bs) * stride;
+                    if (i < lo || i > r - bw - 1) continue;
+                    __global double *zr = Z + (long)r * ldz;
+                    zr[i] = -la_dot(lt, zr + i + 1, bw) * rinv;
+                }
+            }
         }
         barrier(CLK_GLOBAL_MEM_FENCE);
     }

@@ -98,11 +98,12 @@ px_status px_ex_layout_make(const px_plan *plan, int first, int count, px_ex_lay
         d[PX_EXD_FIB] = fib;
         l.d_mat[g] = (px_la_desc){(cl_long)mat, (cl_long)n, (cl_long)n, 0};
         l.d_rhs[g] = (px_la_desc){(cl_long)vec, 1, (cl_long)n, 0};
-        /* the kept fibers' blocks, contiguous in the fiber-major order */
+        /* the kept fibers' blocks: every nspec-th unknown of the solve's
+         * order by wavelength (PX_LA_INDEX) */
         {
             const cl_long k0 = p->keep_lo - p->spec_lo;
-            l.d_cblk[g] = (px_la_blocks){(cl_long)blk, p->nkeep, k0 * (cl_long)nw, (cl_long)nw, 1,
-                                         (cl_long)nw,  {0, 0}};
+            l.d_cblk[g] =
+                (px_la_blocks){(cl_long)blk, p->nkeep, k0, 1, p->nspec, (cl_long)nw, {0, 0}};
             l.blk_first[g] = kblk;
             for (int kf = 0; kf < p->nkeep; kf++, kblk++) {
                 const cl_long off = (cl_long)(blk + (size_t)kf * nw * nw);

@@ -392,7 +392,20 @@ static void run(px_context *ctx, double reg)
         EXPECT((pstat[2 * g + 1] != 0) == h.flagged, "patch %d flag %g, host %d", g,
                pstat[2 * g + 1], h.flagged);
         e[0] = rel(fw + d[PX_EXD_VEC], h.fw, n, 1e-300);
-        e[1] = rel(rhs + d[PX_EXD_VEC], h.rhs, n, 1e-300);
+        /* The solve works in the order by wavelength (PX_LA_INDEX): iCov,
+         * the right-hand side and x are compared through that permutation. */
+        int *P = malloc(sizeof(int) * n);
+        double *hp = malloc(sizeof(double) * n * n), *dv = malloc(sizeof(double) * n * 2);
+        for (int i = 0; i < n; i++)
+            P[i] = (int)PX_LA_INDEX(i / nw, i % nw, p->nspec);
+        for (int i = 0; i < n; i++)
+            for (int k = 0; k < n; k++)
+                hp[(size_t)P[i] * n + P[k]] = h.icov[i * n + k];
+        for (int i = 0; i < n; i++) {
+            dv[i] = rhs[d[PX_EXD_VEC] + P[i]];
+            dv[n + i] = x[d[PX_EXD_VEC] + P[i]];
+        }
+        e[1] = rel(dv, h.rhs, n, 1e-300);
         e[2] = rel(good + d[PX_EXD_VEC], h.good, n, 1e-300);
         /* ex_icov writes the lower band only (all the Cholesky reads): the
          * band ex_band found must hold every nonzero of the dense product,
@@ -401,7 +414,7 @@ static void run(px_context *ctx, double reg)
             int widest = 0;
             for (int i = 0; i < n; i++)
                 for (int k = 0; k < i; k++)
-                    if (h.icov[i * n + k] != 0.0 && i - k > widest) widest = i - k;
+                    if (hp[i * n + k] != 0.0 && i - k > widest) widest = i - k;
             EXPECT(band[g] >= widest && band[g] <= widest + (h.flagged ? n : 0),
                    "patch %d: bandwidth %d, the dense iCov reaches %d", g, band[g], widest);
         }
@@ -410,8 +423,11 @@ static void run(px_context *ctx, double reg)
                 if (k > i || i - k > band[g])
                     icov[d[PX_EXD_MAT] + (size_t)i * n + k] =
                         (k > i && k - i <= band[g]) ? icov[d[PX_EXD_MAT] + (size_t)k * n + i] : 0.0;
-        e[3] = rel(icov + d[PX_EXD_MAT], h.icov, (size_t)n * n, 1e-300);
-        e[4] = rel(x + d[PX_EXD_VEC], h.x, n, 1e-300);
+        e[3] = rel(icov + d[PX_EXD_MAT], hp, (size_t)n * n, 1e-300);
+        e[4] = rel(dv + n, h.x, n, 1e-300);
+        free(P);
+        free(hp);
+        free(dv);
         e[5] = rel(rdense, h.r, (size_t)n * n, 1e-300);
         e[6] = rel(flux + d[PX_EXD_VEC], h.flux, n, 1e-300);
         e[7] = rel(fiv + d[PX_EXD_VEC], h.ivar, n, 1e-300);

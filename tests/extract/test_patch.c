@@ -170,8 +170,20 @@ int main(void)
         for (long k = 0; k < n; k++)
             if (k > i || i - k > band)
                 icov[i * n + k] = (k > i && k - i <= band) ? icov[k * n + i] : 0.0;
+    /* iCov, the right-hand side and x are in the solve's order by
+     * wavelength (PX_LA_INDEX): back to specter's order by fiber */
+    int *perm = malloc(sizeof(int) * n);
+    double *tmp = malloc(sizeof(double) * n * n);
+    for (int i = 0; i < n; i++)
+        perm[i] = (int)PX_LA_INDEX(i / nw, i % nw, p->nspec);
+    for (long i = 0; i < n; i++)
+        for (long k = 0; k < n; k++)
+            tmp[i * n + k] = icov[(long)perm[i] * n + perm[k]];
+    memcpy(icov, tmp, sizeof(double) * n * n);
     download(ctx, bufs.fluxweight, sizeof(double) * n, fw);
-    download(ctx, bufs.x, sizeof(double) * n, rhs);
+    download(ctx, bufs.x, sizeof(double) * n, tmp);
+    for (int i = 0; i < n; i++)
+        rhs[i] = tmp[perm[i]];
     download(ctx, bufs.goodw, sizeof(double) * n, good);
     for (long q = 0; q < ar; q++) {
         for (int i = 0; i < n; i++) {
@@ -205,7 +217,9 @@ int main(void)
     double *x = malloc(sizeof(double) * n), *flux = malloc(sizeof(double) * n);
     double *fiv = malloc(sizeof(double) * n);
     double *rb = malloc(sizeof(double) * p->nkeep * nw * nw);
-    download(ctx, bufs.x, sizeof(double) * n, x);
+    download(ctx, bufs.x, sizeof(double) * n, tmp);
+    for (int i = 0; i < n; i++)
+        x[i] = tmp[perm[i]];
     download(ctx, bufs.flux, sizeof(double) * n, flux);
     download(ctx, bufs.fivar, sizeof(double) * n, fiv);
     download(ctx, bufs.q, sizeof(double) * p->nkeep * nw * nw, rb);
@@ -355,11 +369,12 @@ int main(void)
     }
 
     /* Host arrays, freed so that the sanitizer build's leak check passes. */
-    double *host_arrays[] = {pix,  ivar, A,     ICOV,   DECONV, R,     FLUX, IVAR, stamp,
-                             icov, fw,   hfw,   rhs,    hrhs,   hgood, good, x,    flux,
-                             fiv,  rb,   model, hmodel, chi2,   hchi2, hpsfw};
+    double *host_arrays[] = {pix,  ivar, A,     ICOV,   DECONV, R,     FLUX,  IVAR, stamp,
+                             icov, fw,   hfw,   rhs,    hrhs,   hgood, good,  x,    flux,
+                             fiv,  rb,   model, hmodel, chi2,   hchi2, hpsfw, tmp};
     for (size_t i = 0; i < sizeof host_arrays / sizeof host_arrays[0]; i++)
         free(host_arrays[i]);
+    free(perm);
     free(x0);
     free(y0);
     clReleaseMemObject(img.pix);
