@@ -6,10 +6,12 @@
  * strides, with a matrix that is not positive definite, one with a NaN and
  * rank-deficient blocks that exercise the floor.
  *
- * `test_linalg bench [NMAT NFIB NBIN BW]` instead times the stages for the
- * extraction's sizes (default 64 matrices of 7 fibers x 75 bins, dense; BW a
- * bandwidth given to the kernels, -BW the same band for them to find) and
- * prints the figures.
+ * `test_linalg bench [NMAT NFIB NBIN BW [STRIDED]]` instead times the stages
+ * for the extraction's sizes (default 64 matrices of 7 fibers x 75 bins,
+ * dense; BW a bandwidth given to the kernels, -BW the same band for them to
+ * find; STRIDED 1: the inverse blocks of the fibers but the first and last
+ * in an order by wavelength, as the extraction asks for, e.g. 7 73 58 1)
+ * and prints the figures.
  */
 #include "linalg/linalg.h"
 #include "testutil.h"
@@ -954,7 +956,7 @@ static double now_ms(void)
                (clock() - c0_) * 1e3 / CLOCKS_PER_SEC);                                            \
     } while (0)
 
-static void bench(int nmat, int nfib, int nbin, int bw)
+static void bench(int nmat, int nfib, int nbin, int bw, int strided)
 {
     const int n = nfib * nbin, nblk = nmat * nfib;
     px_la_desc *d = malloc(sizeof *d * nmat), *bd = malloc(sizeof *bd * nmat);
@@ -968,7 +970,10 @@ static void bench(int nmat, int nfib, int nbin, int bw)
         d[g] = (px_la_desc){(cl_long)(g * nn), n, n, bw > 0 ? bw : 0};
         wd[g] = (px_la_desc){(cl_long)g * n * ldw, n, ldw, 0};
         bd[g] = (px_la_desc){(cl_long)g * n, 1, n, 0};
-        cd[g] = (px_la_blocks){(cl_long)g * n * nbin, nfib, 0, nbin, 1, nbin, {0, 0}};
+        /* strided: the extraction's kept fibers in its order by wavelength
+         * (all but the first and last, every nfib-th index) */
+        cd[g] = strided ? (px_la_blocks){(cl_long)g * n * nbin, nfib - 2, 1, 1, nfib, nbin, {0, 0}}
+                        : (px_la_blocks){(cl_long)g * n * nbin, nfib, 0, nbin, 1, nbin, {0, 0}};
         if (bw != 0)
             rand_band(a + g * nn, n, n, bw > 0 ? bw : -bw);
         else
@@ -1028,7 +1033,7 @@ int main(int argc, char **argv)
     if (argc > 1 && strcmp(argv[1], "bench") == 0) {
         int nmat = argc > 2 ? atoi(argv[2]) : 64, nfib = argc > 3 ? atoi(argv[3]) : 7;
         int nbin = argc > 4 ? atoi(argv[4]) : 75, bw = argc > 5 ? atoi(argv[5]) : 0;
-        bench(nmat, nfib, nbin, bw);
+        bench(nmat, nfib, nbin, bw, argc > 6 && atoi(argv[6]));
         px_context_destroy(ctx);
         return 0;
     }
