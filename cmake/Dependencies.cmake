@@ -26,6 +26,13 @@ if(NOT LIBDEFLATE_FOUND)
   message(FATAL_ERROR "libdeflate not found: install the Debian package libdeflate-dev")
 endif()
 
+# ERFA (the IAU's SOFA routines, the library astropy uses) for the
+# barycentric correction of host/desi/barycorr.c.
+pkg_check_modules(ERFA IMPORTED_TARGET erfa)
+if(NOT ERFA_FOUND)
+  message(FATAL_ERROR "ERFA not found: install the Debian package liberfa-dev")
+endif()
+
 # Debian's libclblast-dev installs CLBlast's CMake package (target clblast),
 # which perfexConfig.cmake finds again for users of libperfex.a.
 find_package(CLBlast QUIET)

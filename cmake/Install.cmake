@@ -19,7 +19,7 @@ install(FILES LICENSE DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/perfex)
 
 # pkg-config: a program links libperfex.so alone; --static adds what
 # libperfex.a needs.
-set(PX_PC_REQUIRES_PRIVATE "OpenCL cfitsio clblast libdeflate zlib")
+set(PX_PC_REQUIRES_PRIVATE "OpenCL cfitsio erfa clblast libdeflate zlib")
 set(PX_PC_LIBS_PRIVATE "-lm")
 if(PERFEX_MPI)
   set(PX_PC_REQUIRES_PRIVATE "${PX_PC_REQUIRES_PRIVATE} ompi-c")

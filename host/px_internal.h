@@ -16,6 +16,8 @@
 
 #include "perfex/perfex.h"
 
+#include "core/tuning_keys.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -42,14 +44,31 @@ void px_clear_error(void);
 
 /* --------------------------------------------------------------- devices */
 
+/* Set what the OpenCL runtimes read from the environment before the first
+ * OpenCL call (ocl_env.c): POCL_CACHE_DIR, when unset and PoCL's default
+ * cache folder cannot be written, to a private folder under $TMPDIR (once
+ * per process). Then PX_ERR_NOMEM when a virtual-memory limit (ulimit -v)
+ * leaves the runtime too little address space to start (PoCL would abort or
+ * crash). The device layer calls it before its first OpenCL call. */
+px_status px_opencl_env_prepare(void);
+/* Bytes of address space a virtual-memory limit (RLIMIT_AS) leaves this
+ * process (1e300 without a limit), and PX_ERR_NOMEM ("out of memory for
+ * WHAT: the virtual memory limit ... leaves N MiB, and it needs about M
+ * MiB") when that is less than need. For sizing and before work that an
+ * OpenCL runtime would abort on when its allocations fail (ocl_env.c). */
+double px_address_space_left(void);
+px_status px_check_address_space(double need, const char *what);
+
 /* "cpu", "gpu", "accelerator" or "any": the words of --device-type (device.c). */
 const char *px_device_type_word(px_device_type t);
 
 /* ---------------------------------------------------------------- tuning */
 
-/* Key/value pairs from platforms/, merged default -> type -> vendor -> name.
- * Keys in capitals are kernel tuning values, passed to every program as
- * -DKEY=VALUE; keys in lower case are host-side values (batch sizes ...). */
+/* Key/value pairs from platforms/, merged default -> type -> vendor -> name
+ * over the defaults of the tuning-key schema (core/tuning_keys.h), so every
+ * schema key is always set. Keys in capitals are kernel tuning values, passed
+ * to every program as -DKEY=VALUE; keys in lower case are host-side values
+ * (batch sizes ...). */
 #define PX_TUNING_MAX 64
 typedef struct px_tuning {
     int n;
@@ -61,6 +80,7 @@ typedef struct px_tuning {
 px_status px_tuning_load(const px_device_info *dev, px_tuning *out);
 const char *px_tuning_get(const px_tuning *t, const char *key); /* NULL if unset */
 long px_tuning_get_long(const px_tuning *t, const char *key, long dflt);
+double px_tuning_get_double(const px_tuning *t, const char *key, double dflt);
 
 /* --------------------------------------------------------------- context */
 
@@ -83,6 +103,11 @@ struct px_context_s {
     int programs_from_cache; /* programs loaded from the on-disk binary cache */
 };
 
+/* The reference count the last px_context_destroy of this thread saw on its
+ * OpenCL context just before releasing it: 1 when nothing else held it (so
+ * the release freed it), more when something leaked a reference. */
+cl_uint px_context_last_refcount(void);
+
 /* ------------------------------------------------------------- programs */
 
 /* Embedded kernel sources (generated at build time from the kernels folder). */
@@ -103,8 +128,16 @@ px_status px_kernel_source_get(const char *name, char **text);
 px_status px_read_text_file(const char *path, char **text, size_t *size);
 
 /* The compile options for a device: the one place for vendor quirks, plus the
- * tuning -D defines and extra (may be NULL). *opts is malloc'ed. */
+ * tuning -D defines, extra (may be NULL) and $PERFEX_BUILD_OPTIONS last.
+ * *opts is malloc'ed. px_build_options_for does the same for a described
+ * device and its tuning, without a context (the GPU build checks use it). */
 px_status px_build_options(const px_context *ctx, const char *extra, char **opts);
+px_status px_build_options_for(const px_device_info *dev, const px_tuning *t, const char *extra,
+                               char **opts);
+
+/* The source text of the program made of the NULL-terminated list of kernel
+ * files, as px_program_get compiles it (joined with #line markers). */
+px_status px_program_source(const char *const *sources, char **text);
 
 /* Build (or fetch from the in-memory list, or the on-disk binary cache) the
  * program made of the NULL-terminated list of kernel files concatenated in
@@ -153,7 +186,8 @@ struct px_psf_s {
     int hsizex, hsizey;
     int ghdegx, ghdegy;
     int legdeg;
-    double psferr; /* PSFERR, 0.01 when absent */
+    char camera[16]; /* CAMERA (primary or PSF table header), "" when absent */
+    double psferr;   /* PSFERR, 0.01 when absent */
     int has_tails; /* any TAIL* parameter present and TAILAMP not all zero */
     int nparam;    /* PX_P_GH + (ghdegx + 1) * (ghdegy + 1) */
     px_legtab *param;
@@ -164,6 +198,85 @@ struct px_psf_s {
 
 /* Legendre series sum_k c[k] P_k(u), u = 2 (w - wmin) / (wmax - wmin) - 1. */
 double px_legval(const px_legtab *t, int fiber, double w);
+
+/* ------------------------------------------------------- image and frame */
+
+/* FITS header cards (80 characters each, not NUL-terminated) carried from
+ * the image into the frame: everything but the structural keywords. */
+typedef struct px_cards {
+    int n;
+    char *text; /* [n][80] */
+} px_cards;
+
+/* The layouts of the opaque px_image, px_frame and px_truth (perfex/io.h). */
+struct px_image_s {
+    int nx, ny;
+    double *pix;     /* [ny][nx] electrons */
+    double *ivar;    /* [ny][nx] weights after the rule above */
+    uint32_t *mask;  /* [ny][nx] MASK as read (0 when the file has none) */
+    long nmasked;    /* pixels whose weight the rule set to 0 */
+    char camera[16]; /* CAMERA keyword, "" when absent */
+    px_cards cards;  /* IMAGE header cards to copy into a frame */
+    char path[1024];
+};
+
+/* Rows of a DESI FIBERMAP table (perfex/desi.h): the HDU itself, header and
+ * the selected rows, kept in an in-memory FITS file (HDU 2 of mem, a
+ * fitsfile *) so that a frame writes it back verbatim; the columns perfex
+ * uses are read out. */
+struct px_fibermap_s {
+    void *mem;            /* fitsfile *: primary + FIBERMAP */
+    int nrows;            /* rows kept */
+    int total_rows;       /* rows of the source table */
+    int first_row;        /* 0-based row of the source that is row 0 here */
+    int32_t *fiber;       /* [nrows] FIBER */
+    int32_t *fiberstatus; /* [nrows] FIBERSTATUS (0 where the column is absent) */
+    int has_fiberstatus;
+    char (*objtype)[8]; /* [nrows] OBJTYPE ("" where absent) */
+    px_cards cards;     /* the FIBERMAP header, non-structural cards */
+    char path[1024];
+};
+
+#define PX_FRAME_MAX_SCORES 16
+
+struct px_frame_s {
+    int nspec, nwave, ndiag;
+    int specmin;         /* fiber of row 0 */
+    double *wave;        /* [nwave] Angstrom */
+    double *flux;        /* [nspec][nwave] electron/Angstrom */
+    double *ivar;        /* [nspec][nwave] */
+    uint32_t *mask;      /* [nspec][nwave] PX_FRAME_* bits */
+    double *resolution;  /* [nspec][2 ndiag + 1][nwave]; NULL when ndiag < 0 */
+    double *chi2pix;     /* [nspec][nwave] */
+    char in_psf[1024];   /* IN_PSF (written shortened, as desispec does) */
+    char in_img[1024];   /* IN_IMG (likewise) */
+    char orig_psf[1024]; /* ORIG_PSF ("" when the PSF's header has no IN_PSF) */
+    char device[256];    /* PXDEVICE: the device that ran the extraction */
+    char opencl[320];    /* DEPVER of OpenCL: platform and driver ("" when unknown) */
+    char camera[16];     /* CAMERA */
+    px_cards cards;      /* other header keywords (from the image) */
+    /* WAVEMIN, WAVEMAX, WAVESTEP as requested (have_request 0: from wave). */
+    int have_request;
+    double req_wmin, req_wmax, req_dw;
+    double heliocor;                /* HELIOCOR (0: no barycentric correction applied) */
+    struct px_fibermap_s *fibermap; /* FIBERMAP rows of the spectra (owned), or NULL */
+    /* SCORES columns: name, comment, values [nscores][nspec]. */
+    int nscores;
+    char score_name[PX_FRAME_MAX_SCORES][48];
+    char score_comment[PX_FRAME_MAX_SCORES][72];
+    double *scores;
+};
+
+struct px_truth_s {
+    int nspec, nwave, specmin;
+    double *phot; /* [nspec][nwave] */
+    double *wave; /* [nwave] */
+};
+
+/* Write the model image of an extraction (nx x ny), atomically: float64
+ * with the frame's FLUX header (px_frame_write_model, io/frame.c). */
+px_status px_model_write(const char *path, const double *model, int nx, int ny,
+                         const px_frame *frame);
 
 /* ------------------------------------------------------------------ util */
 

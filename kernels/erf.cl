@@ -13,6 +13,9 @@
  * Beyond 6, erfc < 2.2e-17, below half an ulp of 1, so erf = +-1.
  * NaN propagates.
  *
+ * px_erf reads the table from __constant memory; px_erf_l from a copy in
+ * local memory (px_erf_table_copy), for GPUs (see below).
+ *
  * No tuning values.
  */
 #pragma OPENCL EXTENSION cl_khr_fp64 : enable
@@ -46,16 +49,41 @@ __constant double PX_ERF_C[24][14] = {
     {9.99999999999999889e-01, 1.44350933043781616e-16, -1.06007716454027127e-16, 5.11477834043477520e-17, -1.82287031955858826e-17, 5.11492632899547287e-18, -1.17613841097040906e-18, 2.27750297804075852e-19, -3.78755678078786308e-20, 5.48913255691572666e-21, -7.01006433719556740e-22, 7.95655769420312771e-23, -8.07891546918432882e-24, 7.37437295324041928e-25},
 };
 
+/* The same polynomial read from a copy of the table in SPACE: __constant
+ * for px_erf, __local for px_erf_l. A GPU's constant cache serves one
+ * address per cycle, so when neighbouring work-items need different
+ * intervals k (they always do: each evaluates its own pixel edge) __constant
+ * reads are serialised; the cooperative spot kernel therefore copies the
+ * table into local memory once per work-group (px_erf_table_copy) and reads
+ * it with px_erf_l. The arithmetic is the same, so both give the same bits. */
+#define PX_ERF_ROWS 24
+#define PX_ERF_COLS 14
+#define PX_ERF_DEFINE(NAME, SPACE)                                                                 \
+    static double NAME(double x, SPACE const double (*c)[PX_ERF_COLS])                             \
+    {                                                                                              \
+        const double a = fabs(x);                                                                  \
+        const int k = (int)(a * 4.0);                                                              \
+        double t, v;                                                                               \
+        int j;                                                                                     \
+        if (!(a < 6.0)) return isnan(x) ? x : copysign(1.0, x);                                    \
+        t = 8.0 * a - (double)(2 * k + 1);                                                         \
+        v = c[k][PX_ERF_COLS - 1];                                                                 \
+        for (j = PX_ERF_COLS - 2; j >= 0; j--)                                                     \
+            v = fma(v, t, c[k][j]);                                                                \
+        return copysign(v, x);                                                                     \
+    }
+PX_ERF_DEFINE(px_erf_c, __constant)
+PX_ERF_DEFINE(px_erf_l, __local)
+
 static double px_erf(double x)
 {
-    const double a = fabs(x);
-    const int k = (int)(a * 4.0);
-    double t, v;
-    int j;
-    if (!(a < 6.0)) return isnan(x) ? x : copysign(1.0, x);
-    t = 8.0 * a - (double)(2 * k + 1);
-    v = PX_ERF_C[k][13];
-    for (j = 12; j >= 0; j--)
-        v = fma(v, t, PX_ERF_C[k][j]);
-    return copysign(v, x);
+    return px_erf_c(x, PX_ERF_C);
+}
+
+/* tab (a __local double [PX_ERF_ROWS][PX_ERF_COLS]) = the table, filled by
+ * the nwi work-items of a work-group; the caller puts a barrier after it. */
+static void px_erf_table_copy(__local double (*tab)[PX_ERF_COLS], int lid, int nwi)
+{
+    for (int i = lid; i < PX_ERF_ROWS * PX_ERF_COLS; i += nwi)
+        tab[i / PX_ERF_COLS][i % PX_ERF_COLS] = PX_ERF_C[i / PX_ERF_COLS][i % PX_ERF_COLS];
 }

@@ -1,4 +1,4 @@
-/* Per-patch extraction kernels (ALGORITHM.md sections 4-6), batched over many
+/* Per-patch extraction kernels (docs/algorithm.md sections 4-6), batched over many
  * patches per launch.
  *
  * A batch is described by one descriptor per patch: PX_EXD_COUNT 64-bit integers

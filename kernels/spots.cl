@@ -1,4 +1,4 @@
-/* Gauss-Hermite PSF spots, in specter's conventions (ALGORITHM.md sections 1-2).
+/* Gauss-Hermite PSF spots, in specter's conventions (docs/algorithm.md sections 1-2).
  *
  * Two kernels, launched back to back on the same items (a fiber index and a
  * wavelength each):
@@ -29,11 +29,24 @@
  * fiber's range [wmin_f, wmax_f] (or an invalid fiber index) has no spot: its
  * stamp is all zeros.
  *
+ * The cooperative form keeps its arrays (edge terms, pixel integrals, the
+ * folded rows and the stamp) in local memory, about 8 (NGX + NGY) (SX + SY)
+ * + 8 SX SY bytes: 8.6 KiB for DESI's r0 PSF, but more than a GPU's 48 KiB
+ * from stamps of about 51 x 51 pixels. The host checks the need against the
+ * device's local memory and, when it does not fit, builds it with
+ * SPOT_SCRATCH_GLOBAL: the same arrays in a slice of a global scratch buffer
+ * per work-group (the stamp in the output itself), with global fences, and
+ * as many work-groups as the buffer has slices, each looping over items.
+ * Both give the same bits.
+ *
  * erf is px_erf from kernels/erf.cl, which the host puts before this file:
- * PoCL's double erf was half of the stamps' time.
+ * PoCL's double erf was half of the stamps' time. The cooperative form reads
+ * its table from a local copy (px_erf_l): on a GPU, __constant reads at
+ * different addresses by neighbouring work-items are serialised.
  *
  * PSF shape, set by the host per PSF (not tuning): PSF_HSIZEX, PSF_HSIZEY,
- * PSF_GHDEGX, PSF_GHDEGY.
+ * PSF_GHDEGX, PSF_GHDEGY; SPOT_SCRATCH_GLOBAL when the host chose the
+ * global-memory form (spot_local = 0, or local memory too small).
  * Tuning (-D, from platforms/):
  *   SPOT_WG   work-items per spot in px_spot_stamps, a power of two; 1 selects
  *             the one-work-item-per-spot form (default 1; PoCL: 1, GPUs: 64).
@@ -120,7 +133,7 @@ __kernel void px_spot_params(const int n, const int nfiber, const int ncmax,
     do {                                                                                           \
         double g_ = exp(-0.5 * (u) * (u)) * INV_SQRT2PI, hm1_ = 1.0, h_ = (u), hn_;                \
         int m_;                                                                                    \
-        (e)[0] = px_erf((u)*INV_SQRT2);                                                            \
+        (e)[0] = SPOT_ERF((u)*INV_SQRT2);                                                          \
         if ((ng) > 1) (e)[(stride)] = g_;                                                          \
         for (m_ = 2; m_ < (ng); m_++) {                                                            \
             (e)[m_ * (stride)] = h_ * g_;                                                          \
@@ -164,6 +177,9 @@ static double tail(double dx, double dy, double tamp, double tcore2, double txs,
 }
 
 #if SPOT_WG == 1
+
+/* On a CPU __constant memory is ordinary cached memory: the table is read in place. */
+#define SPOT_ERF(x) px_erf(x)
 
 /* One work-item per spot; no barriers, so items past n simply return. */
 __kernel void px_spot_stamps(const int n, const int nfiber, __global const int *fiber,
@@ -259,118 +275,164 @@ __kernel void px_spot_stamps(const int n, const int nfiber, __global const int *
 
 #else
 
+/* Where the cooperative form keeps its per-spot arrays: local memory, or with
+ * SPOT_SCRATCH_GLOBAL a slice of the scratch buffer per work-group (global
+ * memory, visible to the work-group after a barrier with the global fence). */
+#ifdef SPOT_SCRATCH_GLOBAL
+#define SCR __global
+#define SPOT_FENCE (CLK_LOCAL_MEM_FENCE | CLK_GLOBAL_MEM_FENCE)
+#else
+#define SCR __local
+#define SPOT_FENCE CLK_LOCAL_MEM_FENCE
+#endif
+/* Doubles of each array (the host sizes local memory and the scratch buffer
+ * with the same sums, host/psf/spots.c). */
+#define N_EX (NGX * (SX + 1))
+#define N_EY (NGY * (SY + 1))
+#define N_PX (NGX * SX)
+#define N_PY (NGY * SY)
+#define N_T (NGX * SY)
+#define N_SCRATCH (N_EX + N_EY + N_PX + N_PY + N_T)
+
+/* The erf table in local memory: one copy per work-group, read with per-work-item indices. */
+#define SPOT_ERF(x) px_erf_l((x), erf_tab)
+
+/* One work-group of SPOT_WG work-items per spot. Work-group g takes items
+ * g, g + G, g + 2G, ... (G work-groups in the launch): the local form is
+ * launched with one work-group per item, the global form with as many as
+ * its scratch buffer has slices. */
 __kernel __attribute__((reqd_work_group_size(SPOT_WG, 1, 1))) void
 px_spot_stamps(const int n, const int nfiber, __global const int *fiber,
                __global const double *wave, __global const double *params,
                __global const double *wminf, __global const double *wmaxf, __global double *xc,
                __global double *yc, __global int *x0out, __global int *y0out,
-               __global double *stamp)
+               __global double *stamp
+#ifdef SPOT_SCRATCH_GLOBAL
+               ,
+               __global double *scratch
+#endif
+)
 {
-    __local double ex[NGX * (SX + 1)], ey[NGY * (SY + 1)];
-    __local double px[NGX * SX], py[NGY * SY];
-    __local double t[NGX * SY];
+#ifdef SPOT_SCRATCH_GLOBAL
+    __global double *ex = scratch + (size_t)get_group_id(0) * N_SCRATCH;
+#else
+    __local double ex[N_SCRATCH];
     __local double img[SX * SY];
+#endif
+    SCR double *ey = ex + N_EX, *px = ey + N_EY, *py = px + N_PX, *t = py + N_PY;
     __local double red[SPOT_WG];
-    const int item = get_group_id(0), lid = get_local_id(0);
+    __local double erf_tab[PX_ERF_ROWS][PX_ERF_COLS];
+    const int lid = get_local_id(0);
     __global const double *par;
     __global double *out;
     double X, Y, sigx, sigy, tamp, tcore2, txs, tys, texp, s, v;
-    int f, x0, y0, nxs, nys, k, i, r, c, ok;
+    int f, x0, y0, nxs, nys, k, i, r, c, ok, item;
 
-    if (item >= n) return; /* uniform over the group */
-    par = params + (size_t)item * PSF_NPARAM;
-    out = stamp + (size_t)item * (SX * SY);
-    f = fiber[item];
-    X = par[P_X];
-    Y = par[P_Y];
-    ok = stamp_geometry(X, Y, f, nfiber, wave[item], wminf, wmaxf, &x0, &y0, &nxs, &nys);
-    if (lid == 0) {
-        xc[item] = X;
-        yc[item] = Y;
-        x0out[item] = x0;
-        y0out[item] = y0;
-    }
-    if (!ok) {
-        for (k = lid; k < SX * SY; k += SPOT_WG)
-            out[k] = 0.0;
-        return;
-    }
-    sigx = par[P_GHSIGX];
-    sigy = par[P_GHSIGY];
-
-    /* Pixel edges in sigma units; the last edge is the last pixel's lower
-     * edge plus one, as specter forms it. */
-    for (k = lid; k < (SX + 1) + (SY + 1); k += SPOT_WG) {
-        if (k < SX + 1) {
-            double u = edge_offset(x0, k, nxs, X) / sigx;
-            EDGE_TERMS(u, NGX, ex + k, SX + 1);
-        } else {
-            int e = k - (SX + 1);
-            double u = edge_offset(y0, e, nys, Y) / sigy;
-            EDGE_TERMS(u, NGY, ey + e, SY + 1);
-        }
-    }
+    px_erf_table_copy(erf_tab, lid, SPOT_WG);
     barrier(CLK_LOCAL_MEM_FENCE);
-
-    for (k = lid; k < NGX * SX + NGY * SY; k += SPOT_WG) {
-        if (k < NGX * SX) {
-            int m = k / SX;
-            i = k - m * SX;
-            __local const double *e = ex + m * (SX + 1);
-            v = (m == 0) ? 0.5 * (e[i + 1] - e[i]) : e[i] - e[i + 1];
-            px[k] = (i < nxs) ? v : 0.0;
-        } else {
-            int kk = k - NGX * SX, m = kk / SY;
-            i = kk - m * SY;
-            __local const double *e = ey + m * (SY + 1);
-            v = (m == 0) ? 0.5 * (e[i + 1] - e[i]) : e[i] - e[i + 1];
-            py[kk] = (i < nys) ? v : 0.0;
+    /* item is the same over the work-group, so every barrier below is met by all. */
+    for (item = get_group_id(0); item < n; item += get_num_groups(0)) {
+        par = params + (size_t)item * PSF_NPARAM;
+        out = stamp + (size_t)item * (SX * SY);
+#ifdef SPOT_SCRATCH_GLOBAL
+        SCR double *img = out; /* normalised in place at the end */
+#endif
+        f = fiber[item];
+        X = par[P_X];
+        Y = par[P_Y];
+        ok = stamp_geometry(X, Y, f, nfiber, wave[item], wminf, wmaxf, &x0, &y0, &nxs, &nys);
+        if (lid == 0) {
+            xc[item] = X;
+            yc[item] = Y;
+            x0out[item] = x0;
+            y0out[item] = y0;
         }
-    }
-    barrier(CLK_LOCAL_MEM_FENCE);
+        if (!ok) {
+            for (k = lid; k < SX * SY; k += SPOT_WG)
+                out[k] = 0.0;
+            continue;
+        }
+        sigx = par[P_GHSIGX];
+        sigy = par[P_GHSIGY];
 
-    /* Fold the coefficients into the rows: t_i[r] = sum_j GH-i-j py_j[r]. */
-    for (k = lid; k < NGX * SY; k += SPOT_WG) {
-        int m = k / SY, j;
-        r = k - m * SY;
+        /* Pixel edges in sigma units; the last edge is the last pixel's lower
+         * edge plus one, as specter forms it. */
+        for (k = lid; k < (SX + 1) + (SY + 1); k += SPOT_WG) {
+            if (k < SX + 1) {
+                double u = edge_offset(x0, k, nxs, X) / sigx;
+                EDGE_TERMS(u, NGX, ex + k, SX + 1);
+            } else {
+                int e = k - (SX + 1);
+                double u = edge_offset(y0, e, nys, Y) / sigy;
+                EDGE_TERMS(u, NGY, ey + e, SY + 1);
+            }
+        }
+        barrier(SPOT_FENCE);
+
+        for (k = lid; k < NGX * SX + NGY * SY; k += SPOT_WG) {
+            if (k < NGX * SX) {
+                int m = k / SX;
+                i = k - m * SX;
+                SCR const double *e = ex + m * (SX + 1);
+                v = (m == 0) ? 0.5 * (e[i + 1] - e[i]) : e[i] - e[i + 1];
+                px[k] = (i < nxs) ? v : 0.0;
+            } else {
+                int kk = k - NGX * SX, m = kk / SY;
+                i = kk - m * SY;
+                SCR const double *e = ey + m * (SY + 1);
+                v = (m == 0) ? 0.5 * (e[i + 1] - e[i]) : e[i] - e[i + 1];
+                py[kk] = (i < nys) ? v : 0.0;
+            }
+        }
+        barrier(SPOT_FENCE);
+
+        /* Fold the coefficients into the rows: t_i[r] = sum_j GH-i-j py_j[r]. */
+        for (k = lid; k < NGX * SY; k += SPOT_WG) {
+            int m = k / SY, j;
+            r = k - m * SY;
+            s = 0.0;
+            for (j = 0; j < NGY; j++)
+                s += par[P_GH + m * NGY + j] * py[j * SY + r];
+            t[k] = s;
+        }
+        barrier(SPOT_FENCE);
+
+        tamp = par[P_TAILAMP];
+        tcore2 = par[P_TAILCORE] * par[P_TAILCORE];
+        txs = par[P_TAILXSCA];
+        tys = par[P_TAILYSCA];
+        texp = 1.0 + par[P_TAILINDE] / 2.0;
         s = 0.0;
-        for (j = 0; j < NGY; j++)
-            s += par[P_GH + m * NGY + j] * py[j * SY + r];
-        t[k] = s;
-    }
-    barrier(CLK_LOCAL_MEM_FENCE);
-
-    tamp = par[P_TAILAMP];
-    tcore2 = par[P_TAILCORE] * par[P_TAILCORE];
-    txs = par[P_TAILXSCA];
-    tys = par[P_TAILYSCA];
-    texp = 1.0 + par[P_TAILINDE] / 2.0;
-    s = 0.0;
-    for (k = lid; k < SX * SY; k += SPOT_WG) {
-        r = k / SX;
-        c = k - r * SX;
-        v = 0.0;
-        if (r < nys && c < nxs) {
-            for (i = 0; i < NGX; i++)
-                v += t[i * SY + r] * px[i * SX + c];
-            /* A zero amplitude gives exactly zero tails in specter too; skip the pow. */
-            if (tamp != 0.0)
-                v += tail((double)(x0 + c) - X, (double)(y0 + r) - Y, tamp, tcore2, txs, tys, texp);
-            v = max(v, 0.0);
+        for (k = lid; k < SX * SY; k += SPOT_WG) {
+            r = k / SX;
+            c = k - r * SX;
+            v = 0.0;
+            if (r < nys && c < nxs) {
+                for (i = 0; i < NGX; i++)
+                    v += t[i * SY + r] * px[i * SX + c];
+                /* A zero amplitude gives exactly zero tails in specter too; skip the pow. */
+                if (tamp != 0.0)
+                    v += tail((double)(x0 + c) - X, (double)(y0 + r) - Y, tamp, tcore2, txs, tys,
+                              texp);
+                v = max(v, 0.0);
+            }
+            img[k] = v;
+            s += v;
         }
-        img[k] = v;
-        s += v;
+        red[lid] = s;
+        barrier(SPOT_FENCE);
+        for (k = SPOT_WG / 2; k > 0; k >>= 1) {
+            if (lid < k) red[lid] += red[lid + k];
+            barrier(CLK_LOCAL_MEM_FENCE);
+        }
+        s = red[0];
+        /* An all-zero spot (specter would divide by 0) stays zero rather than
+         * NaN. Each work-item rescales the pixels it wrote itself. */
+        for (k = lid; k < SX * SY; k += SPOT_WG)
+            out[k] = (s > 0.0) ? img[k] / s : 0.0;
+        /* red[0] and the scratch are reused by the next item. */
+        barrier(SPOT_FENCE);
     }
-    red[lid] = s;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (k = SPOT_WG / 2; k > 0; k >>= 1) {
-        if (lid < k) red[lid] += red[lid + k];
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    s = red[0];
-    /* An all-zero spot (specter would divide by 0) stays zero rather than NaN. */
-    for (k = lid; k < SX * SY; k += SPOT_WG)
-        out[k] = (s > 0.0) ? img[k] / s : 0.0;
 }
 
 #endif

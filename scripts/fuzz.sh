@@ -2,6 +2,7 @@
 # Fuzz the PSF and image readers with libFuzzer for a bounded time.
 #
 #   scripts/fuzz.sh [SECONDS]      (default 300 per target)
+#   FUZZ_TARGETS=fuzz_image_read scripts/fuzz.sh 600   (one target only)
 #
 # Builds build-fuzz/ with clang and -DPERFEX_FUZZ=ON (ASan + UBSan +
 # libFuzzer coverage on the whole library), writes seeds with the project's
@@ -33,7 +34,7 @@ mkdir -p "$B"
 cmake -S "$SRC" -B "$B" -DCMAKE_C_COMPILER="$CC" -DPERFEX_FUZZ=ON -DPERFEX_TESTS=OFF \
     -DPERFEX_MPI=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo > "$B/configure.log" 2>&1 ||
     { cat "$B/configure.log"; exit 2; }
-cmake --build "$B" -j2 --target fuzz_psf_read fuzz_image_read fuzz_seeds perfex
+cmake --build "$B" -j2 --target fuzz_psf_read fuzz_image_read fuzz_seeds perfex_cli
 
 SEEDS=$B/seeds
 rm -rf "$SEEDS"
@@ -52,7 +53,7 @@ export ASAN_OPTIONS=allocator_may_return_null=1:detect_leaks=1
 export LSAN_OPTIONS=suppressions=$SRC/tests/util/lsan.supp:print_suppressions=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 rc=0
-for target in fuzz_psf_read fuzz_image_read; do
+for target in ${FUZZ_TARGETS:-fuzz_psf_read fuzz_image_read}; do
     case $target in fuzz_psf_read) seeds=$SEEDS/psf ;; *) seeds=$SEEDS/image ;; esac
     echo "== $target for $SECONDS_EACH s"
     log=$B/$target.log

@@ -1,9 +1,10 @@
 #!/bin/sh
-# Prepares what the device machine (an NVIDIA GPU host that has the NVIDIA
-# driver and libnvidia-opencl.so.1 but no OpenCL loader, CLBlast or CFITSIO)
-# needs to build and run perfex: downloads the Debian 12 amd64 .debs of the
-# loader, headers, CLBlast and CFITSIO into gpu-deps/ (ignored by git), to be
-# carried to that machine and unpacked there by scripts/gpu-run.sh.
+# For a GPU node that has the NVIDIA driver (libnvidia-opencl.so.1) but
+# neither perfex's build dependencies nor network access (a compute node,
+# a minimal image): downloads, on a Debian 12 amd64 machine with network, the
+# .debs of the OpenCL loader and headers, CLBlast and CFITSIO into gpu-deps/
+# (ignored by git). Copy the repository with gpu-deps/ to the node and run
+# scripts/gpu-run.sh there.
 set -eu
 cd "$(dirname "$0")/.."
 mkdir -p gpu-deps

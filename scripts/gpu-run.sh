@@ -1,6 +1,6 @@
 #!/bin/sh
-# Runs on the device machine, in the repository root, with gpu-deps/ carried
-# (see scripts/gpu-prepare.sh): unpacks the .debs into gpu-deps/root, points
+# Runs on a GPU node, in the repository root, with gpu-deps/ made by
+# scripts/gpu-prepare.sh: unpacks the .debs into gpu-deps/root, points
 # the compiler, linker and OpenCL loader at them (an .icd file naming the
 # NVIDIA driver's libnvidia-opencl.so.1), builds perfex without MPI into
 # build-gpu, then runs the command given as arguments with that environment,

@@ -8,7 +8,11 @@ set -eu
 cd "$(dirname "$0")/.."
 
 PACKAGES="build-essential cmake pkg-config pocl-opencl-icd ocl-icd-opencl-dev opencl-headers \
-clinfo libclblast-dev libcfitsio-dev libopenmpi-dev openmpi-bin liblapacke-dev zlib1g-dev libdeflate-dev"
+clinfo libclblast-dev libcfitsio-dev liberfa-dev libopenmpi-dev openmpi-bin liblapacke-dev zlib1g-dev libdeflate-dev"
+# The checks that stand in for a GPU (tests/gpu): the kernels compiled for
+# NVIDIA's sm_90 (clang-16, llvm-16, libclc-16; ptxas comes from the CUDA
+# toolkit where it is installed) and run under Oclgrind.
+PACKAGES="$PACKAGES clang-16 llvm-16 libclc-16 oclgrind"
 
 missing=""
 for p in $PACKAGES; do

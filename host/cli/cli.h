@@ -39,6 +39,16 @@ void px_cli_profile_print(const struct px_profile_s *p, const char *title, FILE 
 
 /* perfex bench (cmd_bench.c). */
 int px_cmd_bench(int argc, char **argv);
+/* perfex bench --exposure (bench_exposure.c): nframes simulated frames of
+ * nfibers fibers through the plan runner; returns the exit status. */
+typedef struct px_bench_exposure {
+    int nframes, nfibers, batch, keep;
+    px_device_request req;
+    const char *devices; /* --devices (NULL: one device per rank) */
+    const char *trace;   /* --trace FILE or NULL */
+    const char *command; /* the command line, for the timeline */
+} px_bench_exposure;
+int px_bench_exposure_run(const px_bench_exposure *b);
 
 /* Number parsing for the flags (no message: the caller names the flag).
  * Each returns 0, or -1 for text that is not wholly one finite number in
@@ -61,5 +71,7 @@ int px_cmd_psf_spots(int argc, char **argv);
 int px_cmd_psf_synth(int argc, char **argv);
 /* `perfex simulate` (cmd_simulate.c). */
 int px_cmd_simulate(int argc, char **argv);
+/* `perfex plan` (cmd_plan.c). */
+int px_cmd_plan(int argc, char **argv);
 
 #endif

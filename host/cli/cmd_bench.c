@@ -17,9 +17,15 @@
  * that builds or loads the kernel programs. Wall time is CLOCK_MONOTONIC;
  * CPU time is the process's (every OpenCL worker thread included). A frame
  * is 500 spectra x the case's wavelengths; frames per node-hour assume one
- * such process per node.
+ * such process per node. --exposure N instead runs N simulated frames
+ * through the plan runner, files and all (bench_exposure.c). --trace FILE
+ * writes the timeline of every run (core/trace.h); the queue is then
+ * finished after each stage, as with --profile.
  */
+#include "px_internal.h"
 #include "cli.h"
+#include "core/profile.h"
+#include "mpi/runner.h"
 
 #include "perfex/extract.h"
 #include "perfex/io.h"
@@ -31,7 +37,19 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { OPT_REPEAT = PX_OPT_FIRST_FREE, OPT_FULL, OPT_CASE, OPT_DATA, OPT_BATCH, OPT_PROFILE };
+enum {
+    OPT_REPEAT = PX_OPT_FIRST_FREE,
+    OPT_FULL,
+    OPT_CASE,
+    OPT_DATA,
+    OPT_BATCH,
+    OPT_PROFILE,
+    OPT_TRACE,
+    OPT_EXPOSURE,
+    OPT_FIBERS,
+    OPT_DEVICES,
+    OPT_KEEP
+};
 
 #define FRAME_NSPEC 500
 
@@ -45,7 +63,15 @@ static void usage(FILE *f)
                "../shared/data)\n"
                "  --batch N          patches per device launch (default from memory)\n"
                "  --profile          per-stage profile of each case's last run on "
-               "stderr\n" PX_CLI_DEVICE_HELP);
+               "stderr\n"
+               "  --trace FILE.json  timeline of every run (Chrome trace-event JSON)\n"
+               "\nthroughput of a production run (frames per node-hour):\n"
+               "  --exposure N       simulate N frames and run them through the plan runner\n"
+               "                     of perfex extract --plan (under mpirun: over the ranks)\n"
+               "  --fibers F         fibers per frame (25, one bundle; --full: 500)\n"
+               "  --devices all|LIST devices per rank, as perfex extract --devices\n"
+               "  --keep             keep the simulated inputs and frames (the folder is "
+               "printed)\n" PX_CLI_DEVICE_HELP);
 }
 
 static double cpu_now(void)
@@ -96,9 +122,21 @@ typedef struct bench_case {
     int synth_fibers; /* 0: the shared data */
 } bench_case;
 
-/* Run one case; returns 0, 1 on an error (printed), 77 when skipped. */
+/* A bench event on the timeline's host lane (no-op without one). */
+static void mark(px_profile *tprof, const char *name, const char *what, double t0)
+{
+    px_trace_args a;
+    px_trace_args_init(&a);
+    a.key[0] = "case";
+    a.val[0] = what;
+    px_prof_mark(tprof, name, "bench", t0, px_profile_now(), &a);
+}
+
+/* Run one case; returns 0, 1 on an error (printed), 77 when skipped. tprof,
+ * when not NULL, is a profile attached to the timeline: every run records
+ * into it. */
 static int run_case(px_context *ctx, const bench_case *c, const char *data, const char *tmpdir,
-                    int repeat, int batch, int profile)
+                    int repeat, int batch, int profile, px_profile *tprof)
 {
     char psfpath[1200], imgpath[1200];
     px_psf *psf = NULL;
@@ -131,9 +169,12 @@ static int run_case(px_context *ctx, const bench_case *c, const char *data, cons
     }
     tio = px_profile_now();
     st = px_psf_read(psfpath, &psf);
+    mark(tprof, "read PSF", c->name, tio);
     if (st) goto fail;
     if (!c->synth_fibers) {
+        const double t = px_profile_now();
         st = px_image_read(imgpath, &img);
+        mark(tprof, "read image", c->name, t);
         if (st) goto fail;
     } else {
         int nx = 0, ny = 0;
@@ -162,14 +203,22 @@ static int run_case(px_context *ctx, const bench_case *c, const char *data, cons
     cpu = calloc((size_t)repeat, sizeof *cpu);
     if (!wall || !cpu) goto cleanup;
     /* warm-up: programs built or loaded from the cache, device buffers touched */
-    st = px_extract(ctx, psf, img, &o, &frame);
+    o.profile = tprof;
+    px_profile_reset(tprof);
+    {
+        const double t = px_profile_now();
+        st = px_extract(ctx, psf, img, &o, &frame);
+        mark(tprof, "warm-up", c->name, t);
+    }
     if (st) goto fail;
     nwave = frame->nwave;
     px_frame_destroy(frame);
     frame = NULL;
     for (int r = 0; r < repeat; r++) {
         double t0, c0;
-        if (profile && r == repeat - 1) {
+        char what[64];
+        px_profile_reset(tprof); /* a printed profile is the last run's */
+        if (profile && !tprof && r == repeat - 1) {
             st = px_profile_create(&prof);
             if (st) goto fail;
             o.profile = prof;
@@ -180,6 +229,8 @@ static int run_case(px_context *ctx, const bench_case *c, const char *data, cons
         if (st) goto fail;
         cpu[r] = cpu_now() - c0;
         wall[r] = px_profile_now() - t0;
+        snprintf(what, sizeof what, "run %d", r + 1);
+        mark(tprof, what, c->name, t0);
         px_frame_destroy(frame);
         frame = NULL;
     }
@@ -194,10 +245,10 @@ static int run_case(px_context *ctx, const bench_case *c, const char *data, cons
            "read_s=%.3f\n",
            c->name, c->nspec, nwave, repeat, wall[0], mwall, cpu[0], mcpu, rate,
            3600.0 * rate / ((double)FRAME_NSPEC * nwave), tio);
-    if (prof) {
+    if (prof || (profile && tprof)) {
         char title[128];
         snprintf(title, sizeof title, "profile of %s (last run)", c->name);
-        px_cli_profile_print(prof, title, stderr);
+        px_cli_profile_print(prof ? prof : tprof, title, stderr);
     }
     rc = 0;
     goto cleanup;
@@ -222,20 +273,41 @@ int px_cmd_bench(int argc, char **argv)
                                          {"data", required_argument, 0, OPT_DATA},
                                          {"batch", required_argument, 0, OPT_BATCH},
                                          {"profile", no_argument, 0, OPT_PROFILE},
+                                         {"trace", required_argument, 0, OPT_TRACE},
+                                         {"exposure", required_argument, 0, OPT_EXPOSURE},
+                                         {"fibers", required_argument, 0, OPT_FIBERS},
+                                         {"devices", required_argument, 0, OPT_DEVICES},
+                                         {"keep", no_argument, 0, OPT_KEEP},
                                          {"help", no_argument, 0, 'h'},
                                          PX_CLI_DEVICE_OPTIONS,
                                          {0, 0, 0, 0}};
     px_device_request req;
     px_context *ctx = NULL;
     const char *data = getenv("PERFEX_DATA"), *which = NULL;
-    char tmpdir[] = "/tmp/perfex-bench-XXXXXX";
+    char tmpdir[] = "/tmp/perfex-bench-XXXXXX", command[2048];
     int rc = 2, opt, h, repeat = 3, full = 0, batch = 0, profile = 0, have_tmp = 0, any = 0;
+    int exposure = 0, fibers = 0, keep = 0, started = 0;
+    const char *trace_path = NULL, *devices = NULL;
+    px_trace *trace = NULL;
+    px_profile *tprof = NULL;
+    size_t len = 0;
     bench_case cases[3] = {
         {"bundle0", 25, 0}, {"synth", 25, 25}, {"full", FRAME_NSPEC, FRAME_NSPEC}};
     int run[3] = {1, 1, 0};
     const px_device_info *dev;
 
     if (!data || !*data) data = "../shared/data";
+    /* MPI (under a launcher) for --exposure, which runs the plan over the ranks */
+    if (px_env_start(&argc, &argv)) {
+        px_cli_error(PX_ERR_MPI);
+        rc = 1;
+        goto cleanup;
+    }
+    started = 1;
+    command[0] = 0;
+    for (int i = 0; i < argc && len < sizeof command; i++)
+        len += (size_t)snprintf(command + len, sizeof command - len, "%s%s", i ? " " : "perfex ",
+                                argv[i]);
     if (px_cli_device_init(&req)) goto cleanup;
     optind = 0;
     while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -270,6 +342,27 @@ int px_cmd_bench(int argc, char **argv)
         case OPT_PROFILE:
             profile = 1;
             break;
+        case OPT_TRACE:
+            trace_path = optarg;
+            break;
+        case OPT_EXPOSURE:
+        case OPT_FIBERS: {
+            long v;
+            if (px_cli_parse_long(optarg, 1, opt == OPT_FIBERS ? 500 : 100000, &v)) {
+                fprintf(stderr, "perfex bench: %s wants %s, not '%s'\n",
+                        opt == OPT_FIBERS ? "--fibers" : "--exposure",
+                        opt == OPT_FIBERS ? "1 to 500 fibers" : "a number of frames >= 1", optarg);
+                goto cleanup;
+            }
+            *(opt == OPT_FIBERS ? &fibers : &exposure) = (int)v;
+            break;
+        }
+        case OPT_DEVICES:
+            devices = optarg;
+            break;
+        case OPT_KEEP:
+            keep = 1;
+            break;
         default:
             h = px_cli_device_flag(opt, optarg, &req);
             if (h == 1) break;
@@ -279,6 +372,29 @@ int px_cmd_bench(int argc, char **argv)
     }
     if (optind != argc) {
         usage(stderr);
+        goto cleanup;
+    }
+    if ((fibers || keep || devices) && !exposure) {
+        fprintf(stderr, "perfex bench: --fibers, --devices and --keep go with --exposure N\n");
+        goto cleanup;
+    }
+    if (exposure) {
+        px_bench_exposure b;
+        memset(&b, 0, sizeof b);
+        b.nframes = exposure;
+        b.nfibers = fibers ? fibers : full ? 500 : 25;
+        b.batch = batch;
+        b.keep = keep;
+        b.req = req;
+        b.devices = devices;
+        b.trace = trace_path;
+        b.command = command;
+        rc = px_bench_exposure_run(&b);
+        goto cleanup;
+    }
+    if (px_env_world_size() > 1) {
+        if (px_env_world_rank() == 0)
+            fprintf(stderr, "perfex bench: under mpirun only --exposure N runs (over the ranks)\n");
         goto cleanup;
     }
     if (which) {
@@ -297,7 +413,14 @@ int px_cmd_bench(int argc, char **argv)
         goto cleanup;
     }
     have_tmp = 1;
-    ctx = px_cli_open(&req, profile);
+    if (trace_path) {
+        if (px_env_trace_begin(trace_path, &trace) || px_profile_create(&tprof)) {
+            px_cli_error(PX_ERR_IO);
+            goto cleanup;
+        }
+        px_profile_set_trace(tprof, trace);
+    }
+    ctx = px_cli_open(&req, profile || trace);
     if (!ctx) goto cleanup;
     dev = px_context_device(ctx);
     printf("device: %s (%s, %s)\n", dev->name, dev->platform_name, dev->driver_version);
@@ -306,14 +429,25 @@ int px_cmd_bench(int argc, char **argv)
     for (int i = 0; i < 3; i++) {
         int r;
         if (!run[i]) continue;
-        r = run_case(ctx, &cases[i], data, tmpdir, repeat, batch, profile);
+        r = run_case(ctx, &cases[i], data, tmpdir, repeat, batch, profile, tprof);
         fflush(stdout);
         if (r == 1) goto cleanup;
         if (r == 0) any = 1;
     }
     rc = any ? 0 : 1;
 cleanup:
+    if (trace) {
+        if (px_env_trace_end(trace, trace_path, command)) {
+            px_cli_error(PX_ERR_IO);
+            rc = 1;
+        } else {
+            printf("timeline: %s\n", trace_path);
+        }
+    }
+    px_trace_destroy(trace);
+    px_profile_destroy(tprof);
     if (have_tmp) rmdir(tmpdir);
     if (ctx) px_context_destroy(ctx);
+    if (started) px_env_stop();
     return rc;
 }

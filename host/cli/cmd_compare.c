@@ -3,6 +3,7 @@
  * Exit status 0 when within tolerances, 1 when outside, 2 on errors; this is
  * what a user runs to validate a new device or build against earlier output.
  */
+#include "px_internal.h"
 #include "cli.h"
 
 #include "perfex/io.h"

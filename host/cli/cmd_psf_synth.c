@@ -9,13 +9,13 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: perfex psf synth -o PSF.fits [--camera b|r|z] [--fibers N] [--seed S] "
+    fprintf(f, "usage: perfex psf synth -o PSF.fits [--camera b|r|z|r1] [--fibers N] [--seed S] "
                "[--tails]\n\n"
                "Writes a DESI-like Gauss-Hermite PSF (PSFVER 3 layout, as specex writes them):\n"
                "20 bundles of 25 fibers on a 4114 x 4128 CCD, curved traces, the camera's\n"
                "wavelength range (b 3600-5800, r 5760-7620, z 7520-9824 A) over the CCD height.\n\n"
                "  -o, --output PSF.fits  file to write (replaced atomically)\n"
-               "  -c, --camera b|r|z     camera (default r)\n"
+               "  -c, --camera b|r|z     camera (default r); r1 etc. sets the spectrograph too\n"
                "  -n, --fibers N         fibers 0..N-1 of the 500 (default 500)\n"
                "  -s, --seed S           seed of the fiber-to-fiber details (default 0)\n"
                "  -t, --tails            add small power-law tails (default: TAILAMP 0)\n"
@@ -47,12 +47,16 @@ int px_cmd_psf_synth(int argc, char **argv)
             out = optarg;
             break;
         case 'c':
-            if (strlen(optarg) != 1 || !strchr("brz", optarg[0])) {
-                fprintf(stderr, "perfex: --camera must be b, r or z, not '%s'\n", optarg);
+            /* b, r, z, or with the spectrograph: r1 */
+            if (!optarg[0] || !strchr("brz", optarg[0]) ||
+                (optarg[1] && (optarg[1] < '0' || optarg[1] > '9' || optarg[2]))) {
+                fprintf(stderr, "perfex: --camera must be b, r or z (or b0..z9), not '%s'\n",
+                        optarg);
                 rc = 2;
                 goto cleanup;
             }
             opt.camera = optarg[0];
+            opt.spectrograph = optarg[1] ? optarg[1] - '0' : 0;
             break;
         case 'n':
             if (px_cli_parse_long(optarg, 1, PX_SYNTH_MAX_FIBERS, &v)) {
@@ -102,9 +106,9 @@ int px_cmd_psf_synth(int argc, char **argv)
         rc = px_cli_error(st);
         goto cleanup;
     }
-    printf("%s: synthetic Gauss-Hermite PSF, camera %c0, %d fibers, %.0f-%.0f A, tails %s, "
+    printf("%s: synthetic Gauss-Hermite PSF, camera %c%d, %d fibers, %.0f-%.0f A, tails %s, "
            "seed %llu\n",
-           out, opt.camera, opt.nfibers, wmin, wmax, opt.tails ? "on" : "off",
+           out, opt.camera, opt.spectrograph, opt.nfibers, wmin, wmax, opt.tails ? "on" : "off",
            (unsigned long long)opt.seed);
 cleanup:
     return rc;

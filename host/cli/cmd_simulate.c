@@ -7,22 +7,44 @@
 #include "perfex/simulate.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-enum { OPT_SPECTRA = PX_OPT_FIRST_FREE, OPT_READNOISE, OPT_COSMICS, OPT_SEED };
+enum {
+    OPT_SPECTRA = PX_OPT_FIRST_FREE,
+    OPT_READNOISE,
+    OPT_COSMICS,
+    OPT_SEED,
+    OPT_CAMERA,
+    OPT_OBSTYPE,
+    OPT_EXPID,
+    OPT_NIGHT,
+    OPT_TILEID,
+    OPT_MJD,
+    OPT_EXPTIME,
+    OPT_RA,
+    OPT_DEC,
+    OPT_SKY_EVERY,
+    OPT_FIBERSTATUS
+};
+
+#define MAX_FIBERS 5000
 
 static void usage(FILE *f)
 {
     fprintf(f,
             "usage: perfex simulate -p PSF -o PREPROC.fits [--spectra SPECTRA.fits]\n"
             "                       [-w wmin,wmax,dw] [-s S] [-n N] [--readnoise R]\n"
-            "                       [--cosmics N] [--seed S] [device flags] [--quiet]\n\n"
+            "                       [--cosmics N] [--seed S] [exposure flags] [device flags]\n"
+            "                       [--quiet]\n\n"
             "Projects photons per wavelength bin of fibers S..S+N-1 through the PSF on\n"
             "the device, adds Poisson and read noise and cosmic-ray tracks (MASK bit 0x10,\n"
-            "IVAR 0), and writes a DESI preproc file: IMAGE, IVAR = 1/(R^2 + model), MASK,\n"
+            "IVAR 0), and writes a DESI preproc file as desispec writes one: IMAGE (with\n"
+            "the exposure keywords), IVAR = 1/(R^2 + model), MASK (tile-compressed),\n"
+            "READNOISE, FIBERMAP (every fiber of the PSF; SKY fibers see the sky alone),\n"
             "and the truth PHOT [N, nwave] (photons per bin, header SPECMIN) and WAVE.\n"
             "Pixels outside the box of the projected spots are 0 with IVAR 0.\n\n"
             "  -p, --psf PSF          Gauss-Hermite PSF (PSFVER 2 or 3)\n"
@@ -38,8 +60,40 @@ static void usage(FILE *f)
             "  --readnoise R          read noise in electrons (default 3)\n"
             "  --cosmics N            cosmic-ray tracks (default 0)\n"
             "  --seed S               seed of the spectra, noise and cosmics (default 0)\n"
+            "exposure (IMAGE header, FIBERMAP):\n"
+            "  --camera C             CAMERA, b0..z9 (default: the PSF's)\n"
+            "  --obstype T            OBSTYPE (default SCIENCE; FLAVOR is it in lower case)\n"
+            "  --expid N, --night YYYYMMDD, --tileid N   (default 1, 20210101, 1000)\n"
+            "  --mjd M                MJD-OBS (default 59216.2)\n"
+            "  --exptime S            EXPTIME in seconds (default 900)\n"
+            "  --ra RA, --dec DEC     TARGTRA, TARGTDEC in degrees (default 150.1, 2.2)\n"
+            "  --sky-every K          fibers 0, K, 2K ... are SKY (default 10; 0: none)\n"
+            "  --fiberstatus F:BITS[,F:BITS...]  FIBERSTATUS of fiber index F (default 0)\n"
             "  --quiet                no messages but errors\n"
             "  -h, --help             this text\n" PX_CLI_DEVICE_HELP);
+}
+
+/* --fiberstatus F:BITS[,F:BITS...] (BITS decimal or 0x hex) into fs. */
+static int parse_fiberstatus(const char *arg, int32_t *fs, int *n)
+{
+    const char *p = arg;
+    while (*p) {
+        char *end;
+        long f, bits;
+        errno = 0;
+        f = strtol(p, &end, 10);
+        if (errno || end == p || *end != ':' || f < 0 || f >= MAX_FIBERS) goto bad;
+        p = end + 1;
+        bits = strtol(p, &end, 0);
+        if (errno || end == p || (*end && *end != ',') || bits < 0 || bits > 0x7fffffffL) goto bad;
+        fs[f] = (int32_t)bits;
+        if (f + 1 > *n) *n = (int)f + 1;
+        p = *end ? end + 1 : end;
+    }
+    return 0;
+bad:
+    fprintf(stderr, "perfex: --fiberstatus needs FIBER:BITS[,FIBER:BITS...], not '%s'\n", arg);
+    return 1;
 }
 
 static double now(void)
@@ -60,6 +114,17 @@ int px_cmd_simulate(int argc, char **argv)
                                          {"readnoise", required_argument, 0, OPT_READNOISE},
                                          {"cosmics", required_argument, 0, OPT_COSMICS},
                                          {"seed", required_argument, 0, OPT_SEED},
+                                         {"camera", required_argument, 0, OPT_CAMERA},
+                                         {"obstype", required_argument, 0, OPT_OBSTYPE},
+                                         {"expid", required_argument, 0, OPT_EXPID},
+                                         {"night", required_argument, 0, OPT_NIGHT},
+                                         {"tileid", required_argument, 0, OPT_TILEID},
+                                         {"mjd", required_argument, 0, OPT_MJD},
+                                         {"exptime", required_argument, 0, OPT_EXPTIME},
+                                         {"ra", required_argument, 0, OPT_RA},
+                                         {"dec", required_argument, 0, OPT_DEC},
+                                         {"sky-every", required_argument, 0, OPT_SKY_EVERY},
+                                         {"fiberstatus", required_argument, 0, OPT_FIBERSTATUS},
                                          {"quiet", no_argument, 0, PX_OPT_QUIET},
                                          {"help", no_argument, 0, 'h'},
                                          PX_CLI_DEVICE_OPTIONS,
@@ -69,6 +134,7 @@ int px_cmd_simulate(int argc, char **argv)
     px_context *ctx = NULL;
     px_psf *psf = NULL;
     px_sim_result *res = NULL;
+    static int32_t fstatus[MAX_FIBERS];
     const char *psf_path = NULL, *out = NULL;
     px_status st;
     int rc = 2, opt, quiet = 0, tty, r;
@@ -132,6 +198,56 @@ int px_cmd_simulate(int argc, char **argv)
                 fprintf(stderr, "perfex: --seed needs a non-negative integer, not '%s'\n", optarg);
                 goto cleanup;
             }
+            break;
+        case OPT_CAMERA:
+            so.camera = optarg;
+            break;
+        case OPT_OBSTYPE:
+            so.obstype = optarg;
+            break;
+        case OPT_EXPID:
+        case OPT_NIGHT:
+        case OPT_TILEID:
+        case OPT_SKY_EVERY:
+            if (px_cli_parse_long(optarg, 0, 100000000, &v)) {
+                fprintf(stderr, "perfex: --%s needs an integer >= 0, not '%s'\n",
+                        opt == OPT_EXPID    ? "expid"
+                        : opt == OPT_NIGHT  ? "night"
+                        : opt == OPT_TILEID ? "tileid"
+                                            : "sky-every",
+                        optarg);
+                goto cleanup;
+            }
+            if (opt == OPT_EXPID) so.expid = (int)v;
+            if (opt == OPT_NIGHT) so.night = (int)v;
+            if (opt == OPT_TILEID) so.tileid = (int)v;
+            if (opt == OPT_SKY_EVERY) so.sky_every = (int)v;
+            break;
+        case OPT_MJD:
+        case OPT_EXPTIME:
+        case OPT_RA:
+        case OPT_DEC: {
+            double d;
+            errno = 0;
+            d = strtod(optarg, &end);
+            if (errno || end == optarg || *end || !isfinite(d)) {
+                fprintf(stderr, "perfex: --%s needs a number, not '%s'\n",
+                        opt == OPT_MJD       ? "mjd"
+                        : opt == OPT_EXPTIME ? "exptime"
+                        : opt == OPT_RA      ? "ra"
+                                             : "dec",
+                        optarg);
+                goto cleanup;
+            }
+            if (opt == OPT_MJD) so.mjd_obs = d;
+            if (opt == OPT_EXPTIME) so.exptime = d;
+            if (opt == OPT_RA) so.ra = d;
+            if (opt == OPT_DEC) so.dec = d;
+            break;
+        }
+        case OPT_FIBERSTATUS:
+            if (parse_fiberstatus(optarg, fstatus, &so.nfiberstatus)) goto cleanup;
+            so.fiberstatus = fstatus;
             break;
         case PX_OPT_QUIET:
             quiet = 1;

@@ -53,6 +53,7 @@ px_context *px_cli_open(const px_device_request *req, int profiling)
     px_context_options opt;
     px_context *ctx = NULL;
     px_status st;
+    px_context_options_init(&opt);
     opt.request = *req;
     opt.profiling = profiling;
     st = px_context_create(&opt, &ctx);

@@ -1,6 +1,13 @@
-/* Entry point of the perfex command: dispatches to the sub-commands. */
+/* Entry point of the perfex command: dispatches to the sub-commands.
+ *
+ * Before any command runs, the signal handlers of core/tmpfiles.h are
+ * installed: SIGTERM, SIGINT and SIGHUP remove the temporary files of the
+ * outputs being written and end the process by that signal (exit status 143,
+ * 130, 129 in a shell); SIGXFSZ is ignored so that a file-size limit makes a
+ * write fail with a message instead of killing the process.
+ */
 #include "cli.h"
-#include "extract_mpi.h"
+#include "core/tmpfiles.h"
 
 #include <string.h>
 
@@ -10,13 +17,14 @@ static const struct {
     const char *help;
 } commands[] = {
     {"devices", px_cmd_devices, "list OpenCL platforms and devices"},
-    {"extract", px_cmd_extract_main,
+    {"extract", px_cmd_extract,
      "extract spectra from a preprocessed image (spectroperfectionism)"},
     {"compare", px_cmd_compare, "compare two frames (parity statistics, truth chi)"},
     {"bench", px_cmd_bench,
      "time standard extraction cases on the device (spectra x wavelengths/s)"},
     {"psf", px_cmd_psf, "describe a PSF (info), evaluate its spots (spot, spots)"},
     {"simulate", px_cmd_simulate, "simulate a preproc image from spectra and a PSF"},
+    {"plan", px_cmd_plan, "the extraction plan of a DESI exposure (desi_proc's cameras and files)"},
 };
 
 static void usage(FILE *f)
@@ -31,6 +39,10 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
     size_t i;
+    if (px_tmp_install_signal_handlers() != PX_SUCCESS) {
+        fprintf(stderr, "perfex: %s\n", px_last_error());
+        return 1;
+    }
     if (argc < 2) {
         usage(stderr);
         return 2;

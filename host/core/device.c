@@ -11,6 +11,8 @@
  */
 #include "px_internal.h"
 
+#include "linalg/blas.h"
+
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -204,6 +206,42 @@ cleanup:
     return st;
 }
 
+px_status px_select_devices(const px_device_request *req, const px_device_info *devs, int count,
+                            int *index, int max, int *n)
+{
+    px_status st;
+    int pick = -1, found = 0, in_platform;
+    px_device_request empty = {PX_DEVICE_ANY, NULL, NULL};
+    if (!n || (max > 0 && !index)) return px_fail(PX_ERR_INVALID_ARG, "px_select_devices: NULL");
+    *n = 0;
+    if (!req) req = &empty;
+    /* the first pick names the kind (and fails with px_select_device's message) */
+    st = px_select_device(req, devs, count, &pick);
+    if (st) goto cleanup;
+    in_platform = req->platform && *req->platform;
+    /* a device index names one device */
+    if (req->device && *req->device && index_of(req->device) >= 0) {
+        if (max > 0) index[0] = pick;
+        *n = 1;
+        goto cleanup;
+    }
+    for (int i = 0; i < count; i++) {
+        const px_device_info *d = &devs[i];
+        if (!d->fp64 || d->type != devs[pick].type) continue;
+        if (!platform_matches(d, req->platform) || !device_matches(d, req->device, in_platform))
+            continue;
+        /* with no platform asked for, stay on the first pick's platform */
+        if (!in_platform && !(req->device && *req->device) &&
+            d->platform_index != devs[pick].platform_index)
+            continue;
+        if (found < max) index[found] = i;
+        found++;
+    }
+    *n = found;
+cleanup:
+    return st;
+}
+
 /* ------------------------------------------------------------- enumeration */
 
 static void get_string(cl_device_id d, cl_device_info what, char *buf, size_t n)
@@ -277,6 +315,7 @@ static px_status enumerate(px_device_info **out, cl_device_id **ids_out, cl_plat
     int n = 0, def, j;
     cl_int err;
     px_status st = PX_SUCCESS;
+    if ((st = px_opencl_env_prepare()) != PX_SUCCESS) goto cleanup;
     err = clGetPlatformIDs(0, NULL, &np);
     if (err == -1001 /* CL_PLATFORM_NOT_FOUND_KHR */) {
         np = 0;
@@ -346,6 +385,11 @@ px_status px_list_devices(px_device_info **out, int *count)
 
 /* ----------------------------------------------------------------- context */
 
+void px_context_options_init(px_context_options *opt)
+{
+    memset(opt, 0, sizeof *opt);
+}
+
 px_status px_context_create(const px_context_options *opt, px_context **out)
 {
     px_device_info *infos = NULL;
@@ -362,7 +406,18 @@ px_status px_context_create(const px_context_options *opt, px_context **out)
     *out = NULL;
     st = enumerate(&infos, &ids, &plats, &n);
     if (st != PX_SUCCESS) goto cleanup;
-    st = px_select_device(opt ? &opt->request : &empty, infos, n, &pick);
+    if (opt && opt->by_index) {
+        pick = opt->device_index;
+        if (pick < 0 || pick >= n)
+            st = px_fail(PX_ERR_NO_DEVICE, "no OpenCL device %d: there are %d", pick, n);
+        else if (!infos[pick].fp64)
+            st = px_fail(PX_ERR_NO_FP64,
+                         "OpenCL device %d (%s) has no double precision (cl_khr_fp64), which "
+                         "perfex needs",
+                         pick, infos[pick].name);
+    } else {
+        st = px_select_device(opt ? &opt->request : &empty, infos, n, &pick);
+    }
     if (st != PX_SUCCESS) goto cleanup;
     ctx = px_calloc(1, sizeof *ctx);
     if (!ctx) {
@@ -395,6 +450,13 @@ cleanup:
     return st;
 }
 
+static _Thread_local cl_uint last_refs;
+
+cl_uint px_context_last_refcount(void)
+{
+    return last_refs;
+}
+
 void px_context_destroy(px_context *ctx)
 {
     int i;
@@ -405,7 +467,15 @@ void px_context_destroy(px_context *ctx)
         clFinish(ctx->queue);
         clReleaseCommandQueue(ctx->queue);
     }
-    if (ctx->cl) clReleaseContext(ctx->cl);
+    if (ctx->cl) {
+        /* CLBlast's cached programs hold the context too. */
+        px_blas_release(ctx);
+        last_refs = 0;
+        if (clGetContextInfo(ctx->cl, CL_CONTEXT_REFERENCE_COUNT, sizeof last_refs, &last_refs,
+                             NULL) != CL_SUCCESS)
+            last_refs = 0;
+        clReleaseContext(ctx->cl);
+    }
     free(ctx);
 }
 

@@ -5,8 +5,12 @@
  * lines, which say which devices it applies to, and KEY = VALUE lines. The
  * entries that apply to a device are merged from the most general to the most
  * specific (default -> device type -> vendor or platform -> device name), so
- * each entry overrides only the keys it sets. The format and every key are
- * documented in platforms/README.md.
+ * each entry overrides only the keys it sets, on top of the defaults of the
+ * tuning-key schema (tuning_keys.c), which also says which keys exist and
+ * what values they take. PERFEX_TUNING_AS=ENTRY looks the values up as for a
+ * device that entry ENTRY matches (its match lines replace the device's
+ * name, vendor, platform or type), e.g. to run the GPU tuning on another
+ * device. The format and every key are documented in platforms/README.md.
  */
 #include "px_internal.h"
 
@@ -98,13 +102,29 @@ static px_status set_value(px_tuning *t, origins *o, const entry *e, int line, c
     return PX_SUCCESS;
 }
 
+/* First alternative of "a | b | c" into out (n bytes). */
+static void first_alternative(const char *v, char *out, size_t n)
+{
+    size_t k;
+    while (isspace((unsigned char)*v))
+        v++;
+    k = strcspn(v, "|");
+    while (k && isspace((unsigned char)v[k - 1]))
+        k--;
+    snprintf(out, n, "%.*s", (int)k, v);
+}
+
 /* One pass over an entry. Without t it checks the syntax and decides whether
  * the entry applies to dev (and how specific it is); with t it applies the
- * KEY = VALUE lines. */
-static px_status parse_entry(entry *e, const px_device_info *dev, px_tuning *t, origins *o)
+ * KEY = VALUE lines. With as, the device fields the match lines name are set
+ * there to the first alternative (a device the entry matches). */
+static px_status parse_entry(entry *e, const px_device_info *dev, px_tuning *t, origins *o,
+                             px_device_info *as)
 {
     const char *p = e->text;
     int line = 0, match_ok = 1;
+    const px_tuning_key *schema;
+    const char *why;
     px_status st = PX_SUCCESS;
     e->rank = RANK_DEFAULT;
     e->nmatch = 0;
@@ -141,12 +161,18 @@ static px_status parse_entry(entry *e, const px_device_info *dev, px_tuning *t, 
             if (!strcmp(what, "device")) {
                 ok = ieq_any(dev->name, v, 1);
                 rank = RANK_DEVICE;
+                if (as) first_alternative(v, as->name, sizeof as->name);
             } else if (!strcmp(what, "vendor")) {
                 ok = ieq_any(dev->vendor, v, 1);
                 rank = RANK_VENDOR;
+                if (as) first_alternative(v, as->vendor, sizeof as->vendor);
             } else if (!strcmp(what, "platform")) {
                 ok = ieq_any(dev->platform_name, v, 1) || ieq_any(dev->platform_vendor, v, 1);
                 rank = RANK_VENDOR;
+                if (as) {
+                    first_alternative(v, as->platform_name, sizeof as->platform_name);
+                    first_alternative(v, as->platform_vendor, sizeof as->platform_vendor);
+                }
             } else if (!strcmp(what, "type")) {
                 if (!ieq_any("cpu", v, 0) && !ieq_any("gpu", v, 0) &&
                     !ieq_any("accelerator", v, 0)) {
@@ -156,6 +182,13 @@ static px_status parse_entry(entry *e, const px_device_info *dev, px_tuning *t, 
                 }
                 ok = ieq_any(px_device_type_word(dev->type), v, 0);
                 rank = RANK_TYPE;
+                if (as) {
+                    char w[32];
+                    first_alternative(v, w, sizeof w);
+                    as->type = !strcasecmp(w, "cpu")   ? PX_DEVICE_CPU
+                               : !strcasecmp(w, "gpu") ? PX_DEVICE_GPU
+                                                       : PX_DEVICE_ACCELERATOR;
+                }
             } else {
                 st = px_fail(PX_ERR_PARSE,
                              "%s:%d: unknown match line '%s' (expected match.device, "
@@ -181,6 +214,18 @@ static px_status parse_entry(entry *e, const px_device_info *dev, px_tuning *t, 
         }
         if (!*v || (isupper((unsigned char)k[0]) && !define_value_ok(v))) {
             st = px_fail(PX_ERR_PARSE, "%s:%d: bad value '%s' for %s", e->where, line, v, k);
+            goto cleanup;
+        }
+        schema = px_tuning_key_find(k);
+        if (!schema) {
+            st = px_fail(PX_ERR_PARSE,
+                         "%s:%d: unknown tuning key '%s' (platforms/README.md lists the keys)",
+                         e->where, line, k);
+            goto cleanup;
+        }
+        why = px_tuning_value_problem(schema, v);
+        if (why) {
+            st = px_fail(PX_ERR_PARSE, "%s:%d: %s = %s %s", e->where, line, k, v, why);
             goto cleanup;
         }
         if (t) {
@@ -278,28 +323,82 @@ cleanup:
     return st;
 }
 
+/* The schema's defaults, every key set, each from "default". */
+static px_status tuning_defaults(px_tuning *t, origins *o)
+{
+    int i;
+    if (px_n_tuning_keys > PX_TUNING_MAX)
+        return px_fail(PX_ERR_INTERNAL, "tuning schema: %d keys, room for %d", px_n_tuning_keys,
+                       PX_TUNING_MAX);
+    for (i = 0; i < px_n_tuning_keys; i++) {
+        snprintf(t->key[i], sizeof t->key[i], "%s", px_tuning_keys[i].key);
+        snprintf(t->value[i], sizeof t->value[i], "%s", px_tuning_keys[i].dflt);
+        snprintf(o->of[i], sizeof o->of[i], "default");
+    }
+    t->n = px_n_tuning_keys;
+    snprintf(t->sources, sizeof t->sources, "default");
+    return PX_SUCCESS;
+}
+
+/* PERFEX_TUNING_AS=ENTRY: *as becomes dev with the fields that entry's match
+ * lines name replaced, so that ENTRY (and what it implies) applies. */
+static px_status tuning_as(entry *es, int n, const px_device_info *dev, px_device_info *as)
+{
+    const char *name = getenv("PERFEX_TUNING_AS");
+    char names[512];
+    size_t len = 0;
+    int i;
+    px_status st = PX_SUCCESS;
+    *as = *dev;
+    if (!name || !*name) goto cleanup;
+    for (i = 0; i < n; i++)
+        if (!strcmp(es[i].name, name)) break;
+    if (i == n) {
+        names[0] = '\0';
+        for (i = 0; i < n && len < sizeof names; i++)
+            len += (size_t)snprintf(names + len, sizeof names - len, "%s%s", i ? ", " : "",
+                                    es[i].name);
+        st = px_fail(PX_ERR_INVALID_ARG,
+                     "PERFEX_TUNING_AS=%s: no such platforms entry (entries: %s)", name, names);
+        goto cleanup;
+    }
+    st = parse_entry(&es[i], dev, NULL, NULL, as);
+cleanup:
+    return st;
+}
+
 static px_status tuning_merge(const px_device_info *dev, px_tuning *t, origins *o)
 {
     entry *es = NULL;
-    int n = 0, i, len = 0;
+    px_device_info as;
+    int n = 0, i, len;
     px_status st;
     if (!dev || !t) return px_fail(PX_ERR_INVALID_ARG, "px_tuning_load: NULL argument");
     memset(t, 0, sizeof *t);
+    st = tuning_defaults(t, o);
+    if (st != PX_SUCCESS) goto cleanup;
+    len = (int)strlen(t->sources);
     st = load_entries(&es, &n);
     if (st != PX_SUCCESS) goto cleanup;
     /* Every entry is checked, not only those that apply, so that a typo in
      * the GPU entry shows up on a CPU machine too. */
     for (i = 0; i < n; i++) {
-        st = parse_entry(&es[i], dev, NULL, o);
+        st = parse_entry(&es[i], dev, NULL, o, NULL);
+        if (st != PX_SUCCESS) goto cleanup;
+    }
+    st = tuning_as(es, n, dev, &as);
+    if (st != PX_SUCCESS) goto cleanup;
+    for (i = 0; i < n; i++) {
+        st = parse_entry(&es[i], &as, NULL, o, NULL);
         if (st != PX_SUCCESS) goto cleanup;
     }
     qsort(es, (size_t)n, sizeof *es, by_specificity);
     for (i = 0; i < n; i++) {
         if (!es[i].applies) continue;
-        st = parse_entry(&es[i], dev, t, o);
+        st = parse_entry(&es[i], &as, t, o, NULL);
         if (st != PX_SUCCESS) goto cleanup;
-        len += snprintf(t->sources + len, sizeof t->sources - (size_t)len, "%s%s", len ? ", " : "",
-                        es[i].name);
+        if (!strcmp(es[i].name, "default")) continue; /* already named first */
+        len += snprintf(t->sources + len, sizeof t->sources - (size_t)len, ", %s", es[i].name);
         if (len >= (int)sizeof t->sources) len = (int)sizeof t->sources - 1;
     }
 cleanup:
@@ -335,21 +434,33 @@ long px_tuning_get_long(const px_tuning *t, const char *key, long dflt)
     return (errno || end == v || *end) ? dflt : x;
 }
 
+double px_tuning_get_double(const px_tuning *t, const char *key, double dflt)
+{
+    const char *v = px_tuning_get(t, key);
+    char *end;
+    double x;
+    if (!v) return dflt;
+    errno = 0;
+    x = strtod(v, &end);
+    return (errno || end == v || *end) ? dflt : x;
+}
+
 px_status px_tuning_describe(const px_device_info *dev, char **text)
 {
     px_tuning t;
     origins o;
     char *buf = NULL;
     size_t len = 0;
-    const char *dir = getenv("PERFEX_PLATFORM_DIR");
+    const char *dir = getenv("PERFEX_PLATFORM_DIR"), *as = getenv("PERFEX_TUNING_AS");
     int i;
     px_status st;
     if (!text) return px_fail(PX_ERR_INVALID_ARG, "px_tuning_describe: NULL argument");
     st = tuning_merge(dev, &t, &o);
     if (st != PX_SUCCESS) goto cleanup;
-    st = px_strcat_printf(&buf, &len, "platforms entries: %s (%s%s)\n", t.sources,
+    st = px_strcat_printf(&buf, &len, "platforms entries: %s (%s%s%s%s)\n", t.sources,
                           dir && *dir ? "from PERFEX_PLATFORM_DIR=" : "embedded",
-                          dir && *dir ? dir : "");
+                          dir && *dir ? dir : "", as && *as ? "; PERFEX_TUNING_AS=" : "",
+                          as && *as ? as : "");
     for (i = 0; i < t.n && st == PX_SUCCESS; i++)
         st = px_strcat_printf(&buf, &len, "%s=%s  (%s)\n", t.key[i], t.value[i], o.of[i]);
     if (st != PX_SUCCESS) {

@@ -1,7 +1,9 @@
 /* Per-stage profile of an extraction (perfex/profile.h, host/profile.h):
  * host wall times, and device times read from OpenCL profiling events once
  * the queue has finished them. Events wait in a small growing list between
- * px_prof_event and the px_prof_end that resolves and releases them.
+ * px_prof_event and the px_prof_end that resolves and releases them. A
+ * profile attached to a timeline (core/trace.h) also records each stage's
+ * span and each resolved event there, with the batch it belongs to.
  */
 #include "core/profile.h"
 
@@ -21,6 +23,12 @@ struct px_profile_s {
     cl_event slot;
     pending *pend;
     int npend, cap;
+    /* timeline: trace NULL when not tracing */
+    px_trace *trace;
+    int tid_host, tid_dev; /* tid_dev < 0: no device lane */
+    px_trace_clock clk;
+    int in_batch, batch, first, count;
+    double batch_t0;
 };
 
 static const char *const names[PX_PROF_NSTAGE] = {
@@ -34,6 +42,7 @@ px_status px_profile_create(px_profile **out)
     px_status st = PX_SUCCESS;
     *out = calloc(1, sizeof **out);
     if (!*out) st = px_fail(PX_ERR_NOMEM, "profile: no memory");
+    if (*out) (*out)->tid_dev = -1;
     return st;
 }
 
@@ -194,14 +203,71 @@ double px_prof_begin(px_profile *p)
     return p ? px_profile_now() : 0;
 }
 
+/* The batch arguments of an event recorded now. */
+static void batch_args(const px_profile *p, px_trace_args *a)
+{
+    px_trace_args_init(a);
+    if (!p->in_batch) return;
+    a->batch = p->batch;
+    a->first = p->first;
+    a->count = p->count;
+}
+
+static const char *command_word(cl_command_type c)
+{
+    switch (c) {
+    case CL_COMMAND_NDRANGE_KERNEL:
+    case CL_COMMAND_TASK:
+        return "kernel";
+    case CL_COMMAND_READ_BUFFER:
+    case CL_COMMAND_READ_BUFFER_RECT:
+        return "read";
+    case CL_COMMAND_WRITE_BUFFER:
+    case CL_COMMAND_WRITE_BUFFER_RECT:
+        return "write";
+    case CL_COMMAND_COPY_BUFFER:
+    case CL_COMMAND_COPY_BUFFER_RECT:
+        return "copy";
+    case CL_COMMAND_FILL_BUFFER:
+        return "fill";
+    case CL_COMMAND_MAP_BUFFER:
+        return "map";
+    case CL_COMMAND_UNMAP_MEM_OBJECT:
+        return "unmap";
+    default:
+        return "other";
+    }
+}
+
+/* One resolved event on the device lane, at host times. */
+static void trace_event(px_profile *p, int stage, cl_event ev, cl_ulong a, cl_ulong b)
+{
+    px_trace_args args;
+    cl_command_type type = 0;
+    if (!p->trace || !p->clk.ok || p->tid_dev < 0) return;
+    batch_args(p, &args);
+    if (clGetEventInfo(ev, CL_EVENT_COMMAND_TYPE, sizeof type, &type, NULL) != CL_SUCCESS) type = 0;
+    args.key[0] = "command";
+    args.val[0] = command_word(type);
+    px_trace_span(p->trace, p->tid_dev, names[stage], "opencl", px_trace_clock_host(&p->clk, a),
+                  px_trace_clock_host(&p->clk, b), &args);
+}
+
 px_status px_prof_end(px_profile *p, px_context *ctx, px_profile_stage s, double t0)
 {
     px_status st = PX_SUCCESS;
     cl_int err;
+    double t1;
     if (!p) goto cleanup;
     err = clFinish(ctx->queue);
     PX_CHECK_CL(err, "profile: clFinish");
-    p->host[s] += px_profile_now() - t0;
+    t1 = px_profile_now();
+    p->host[s] += t1 - t0;
+    if (p->trace) {
+        px_trace_args args;
+        batch_args(p, &args);
+        px_trace_span(p->trace, p->tid_host, names[s], "stage", t0, t1, &args);
+    }
     for (int i = 0; i < p->npend; i++) {
         cl_ulong a = 0, b = 0;
         const int k = p->pend[i].stage;
@@ -212,10 +278,71 @@ px_status px_prof_end(px_profile *p, px_context *ctx, px_profile_stage s, double
             b >= a) {
             p->dev[k] += 1e-9 * (double)(b - a);
             p->has_device = 1;
+            trace_event(p, k, p->pend[i].ev, a, b);
         }
         p->nev[k]++;
     }
 cleanup:
     if (p) drop_pending(p);
     return st;
+}
+
+/* ---------------------------------------------------------------- timeline */
+
+void px_profile_set_trace(px_profile *p, px_trace *t)
+{
+    if (!p) return;
+    p->trace = t;
+    p->tid_host = PX_TRACE_HOST;
+    p->tid_dev = -1;
+}
+
+px_trace *px_profile_trace(const px_profile *p)
+{
+    return p ? p->trace : NULL;
+}
+
+px_status px_prof_trace_queue(px_profile *p, const px_profile *parent, px_context *ctx)
+{
+    px_status st = PX_SUCCESS;
+    if (!p || !parent || !parent->trace) goto cleanup;
+    p->trace = parent->trace;
+    st = px_trace_queue(p->trace, ctx, &p->tid_host, &p->tid_dev, &p->clk);
+cleanup:
+    return st;
+}
+
+void px_prof_batch_begin(px_profile *p, int batch, int first, int count)
+{
+    if (!p || !p->trace) return;
+    p->in_batch = 1;
+    p->batch = batch;
+    p->first = first;
+    p->count = count;
+    p->batch_t0 = px_profile_now();
+}
+
+void px_prof_batch_end(px_profile *p)
+{
+    px_trace_args a;
+    if (!p || !p->trace || !p->in_batch) return;
+    batch_args(p, &a);
+    px_trace_span(p->trace, p->tid_host, "batch", "batch", p->batch_t0, px_profile_now(), &a);
+    p->in_batch = 0;
+}
+
+void px_prof_span(px_profile *p, px_profile_stage s, double t0, double t1)
+{
+    px_trace_args a;
+    if (!p || s < 0 || s >= PX_PROF_NSTAGE) return;
+    p->host[s] += t1 - t0;
+    if (!p->trace) return;
+    batch_args(p, &a);
+    px_trace_span(p->trace, p->tid_host, names[s], "stage", t0, t1, &a);
+}
+
+void px_prof_mark(px_profile *p, const char *name, const char *cat, double t0, double t1,
+                  const px_trace_args *a)
+{
+    if (p && p->trace) px_trace_span(p->trace, p->tid_host, name, cat, t0, t1, a);
 }

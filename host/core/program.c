@@ -3,12 +3,11 @@
  * A program is the concatenation of one or more kernels/NAME.cl files (embedded
  * at build time, or read from $PERFEX_KERNEL_DIR), built for the context's
  * device with the options of px_build_options(), the one place that knows
- * about vendor quirks. Built programs are kept in the context, and their
- * binaries on disk: the cache key is a 64-bit FNV-1a hash of everything that
- * can change the binary (source text, options, device name, platform and
- * driver versions, perfex version). A cache file that cannot be read or that
- * the driver rejects is ignored and rebuilt; writing the cache is best effort
- * and atomic (temporary file, then rename), so concurrent processes (MPI
+ * about vendor quirks, followed by $PERFEX_BUILD_OPTIONS. Built programs are kept in the context,
+ * and their binaries on disk: the cache key is a 64-bit FNV-1a hash of everything that can change
+ * the binary (source text, options, device name, platform and driver versions, perfex version). A
+ * cache file that cannot be read or that the driver rejects is ignored and rebuilt; writing the
+ * cache is best effort and atomic (temporary file, then rename), so concurrent processes (MPI
  * ranks) never see a half-written binary.
  */
 #include "px_internal.h"
@@ -97,29 +96,42 @@ static int c_version(const px_device_info *dev)
     return 10 * major + minor;
 }
 
-px_status px_build_options(const px_context *ctx, const char *extra, char **opts)
+px_status px_build_options_for(const px_device_info *dev, const px_tuning *t, const char *extra,
+                               char **opts)
 {
+    const char *user = getenv("PERFEX_BUILD_OPTIONS");
     char *buf = NULL;
     size_t len = 0;
     int i;
     px_status st;
-    if (!ctx || !opts) return px_fail(PX_ERR_INVALID_ARG, "px_build_options: NULL argument");
+    if (!dev || !t || !opts) return px_fail(PX_ERR_INVALID_ARG, "px_build_options: NULL argument");
     /* Kernels are written in OpenCL C 1.2; without -cl-std a 2.x/3.0 compiler
      * would still default to 1.2, but saying so keeps every driver alike.
      * No fast-math flags anywhere: results must match specter to 1e-10. */
-    st = px_strcat_printf(&buf, &len, "%s", c_version(&ctx->info) >= 12 ? "-cl-std=CL1.2" : "");
+    st = px_strcat_printf(&buf, &len, "%s", c_version(dev) >= 12 ? "-cl-std=CL1.2" : "");
     /* Vendor quirks go here and only here. None is needed yet: PoCL and
-     * NVIDIA both build the kernels with the defaults. */
-    for (i = 0; i < ctx->tuning.n && st == PX_SUCCESS; i++)
-        if (ctx->tuning.key[i][0] >= 'A' && ctx->tuning.key[i][0] <= 'Z')
-            st = px_strcat_printf(&buf, &len, " -D%s=%s", ctx->tuning.key[i], ctx->tuning.value[i]);
+     * NVIDIA both build the kernels with the defaults (the NVIDIA build is
+     * checked by tests/gpu/nvptx_build.sh). */
+    for (i = 0; i < t->n && st == PX_SUCCESS; i++)
+        if (t->key[i][0] >= 'A' && t->key[i][0] <= 'Z')
+            st = px_strcat_printf(&buf, &len, " -D%s=%s", t->key[i], t->value[i]);
     if (st == PX_SUCCESS && extra && *extra) st = px_strcat_printf(&buf, &len, " %s", extra);
+    /* The user's options come last so that they can override ours (e.g.
+     * -cl-nv-maxrregcount=N, -cl-nv-verbose); being part of the options they
+     * are part of the binary cache key too. */
+    if (st == PX_SUCCESS && user && *user) st = px_strcat_printf(&buf, &len, " %s", user);
     if (st != PX_SUCCESS) {
         free(buf);
         return px_fail(st, "px_build_options: out of memory");
     }
     *opts = buf;
     return PX_SUCCESS;
+}
+
+px_status px_build_options(const px_context *ctx, const char *extra, char **opts)
+{
+    if (!ctx || !opts) return px_fail(PX_ERR_INVALID_ARG, "px_build_options: NULL argument");
+    return px_build_options_for(&ctx->info, &ctx->tuning, extra, opts);
 }
 
 /* ------------------------------------------------------------------- cache */
@@ -244,6 +256,32 @@ cleanup:
 
 /* ---------------------------------------------------------------- programs */
 
+px_status px_program_source(const char *const *sources, char **out)
+{
+    char *src = NULL, *text = NULL;
+    size_t srclen = 0;
+    int i;
+    px_status st = PX_SUCCESS;
+    for (i = 0; sources[i]; i++) {
+        st = px_kernel_source_get(sources[i], &text);
+        if (st != PX_SUCCESS) goto cleanup;
+        /* #line makes the compiler log name the file and its own line numbers. */
+        st = px_strcat_printf(&src, &srclen, "%s#line 1 \"%s%s\"\n%s", i ? "\n" : "", sources[i],
+                              strchr(sources[i], '.') ? "" : ".cl", text);
+        free(text);
+        text = NULL;
+        if (st != PX_SUCCESS) {
+            st = px_fail(st, "program %s: out of memory", sources[0]);
+            goto cleanup;
+        }
+    }
+    *out = src;
+    src = NULL;
+cleanup:
+    free(src);
+    return st;
+}
+
 static px_status build_from_source(px_context *ctx, const char *name, const char *src,
                                    const char *opts, cl_program *out)
 {
@@ -281,8 +319,8 @@ px_status px_program_get(px_context *ctx, const char *const *sources, const char
                          cl_program *out)
 {
     char key[sizeof ctx->programs[0].key], dir[4096], path[4200];
-    char *name = NULL, *src = NULL, *opts = NULL, *text = NULL;
-    size_t srclen = 0, nlen = 0;
+    char *name = NULL, *src = NULL, *opts = NULL;
+    size_t nlen = 0;
     cl_program prog = NULL;
     uint64_t h;
     int i, use_cache;
@@ -315,19 +353,8 @@ px_status px_program_get(px_context *ctx, const char *const *sources, const char
                      PX_MAX_PROGRAMS);
         goto cleanup;
     }
-    for (i = 0; sources[i]; i++) {
-        st = px_kernel_source_get(sources[i], &text);
-        if (st != PX_SUCCESS) goto cleanup;
-        /* #line makes the compiler log name the file and its own line numbers. */
-        st = px_strcat_printf(&src, &srclen, "%s#line 1 \"%s%s\"\n%s", i ? "\n" : "", sources[i],
-                              strchr(sources[i], '.') ? "" : ".cl", text);
-        free(text);
-        text = NULL;
-        if (st != PX_SUCCESS) {
-            st = px_fail(st, "program '%s': out of memory", name);
-            goto cleanup;
-        }
-    }
+    st = px_program_source(sources, &src);
+    if (st != PX_SUCCESS) goto cleanup;
     st = px_build_options(ctx, extra, &opts);
     if (st != PX_SUCCESS) goto cleanup;
 
@@ -358,7 +385,6 @@ cleanup:
     free(name);
     free(src);
     free(opts);
-    free(text);
     return st;
 }
 

@@ -320,3 +320,19 @@ cleanup:
     free(truth);
     return st;
 }
+
+void px_truth_shape(const px_truth *truth, int *nspec, int *nwave, int *specmin)
+{
+    if (nspec) *nspec = truth->nspec;
+    if (nwave) *nwave = truth->nwave;
+    if (specmin) *specmin = truth->specmin;
+}
+
+const double *px_truth_phot(const px_truth *truth)
+{
+    return truth->phot;
+}
+const double *px_truth_wave(const px_truth *truth)
+{
+    return truth->wave;
+}

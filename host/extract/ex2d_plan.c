@@ -10,9 +10,12 @@
  */
 #include "extract/ex2d_plan.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 /* Per-fiber samples along the CCD rows: w(f, row) and the trace there. */
 typedef struct row_cache {
@@ -108,13 +111,24 @@ static double inv_trace(const px_psf *psf, int f, double y)
     return w;
 }
 
+/* Python's int() of a double: C's truncating cast for every value an int
+ * holds (so the numbers are specter's), clamped beyond where the cast would
+ * be undefined (a trace extrapolated far off the CCD). Half the int range
+ * leaves room for the padding added afterwards; NaN goes to the low end. */
+static int trunc_int(double v)
+{
+    if (v >= (double)(INT_MAX / 2)) return INT_MAX / 2;
+    if (!(v > (double)(INT_MIN / 2))) return INT_MIN / 2;
+    return (int)v;
+}
+
 /* Uncut stamp range of specter's GaussHermitePSF._xypix. */
 static void stamp_range(const px_psf *psf, double x, double y, int *x0, int *x1, int *y0, int *y1)
 {
-    *x0 = (int)(x - psf->hsizex + 0.5);
-    *x1 = (int)(x + psf->hsizex + 1.5);
-    *y0 = (int)(y - psf->hsizey + 0.5);
-    *y1 = (int)(y + psf->hsizey + 1.5);
+    *x0 = trunc_int(x - psf->hsizex + 0.5);
+    *x1 = trunc_int(x + psf->hsizex + 1.5);
+    *y0 = trunc_int(y - psf->hsizey + 0.5);
+    *y1 = trunc_int(y + psf->hsizey + 1.5);
 }
 
 void px_plan_spot_range(const px_psf *psf, int fiber, double w, int *x0, int *x1, int *y0, int *y1)
@@ -263,7 +277,7 @@ static void xyrange(const px_psf *psf, double psf_wmin, double psf_wmax, int slo
         /* Beyond specter: a core entirely off the CCD for this fiber. Take
          * the uncut stamp where the trace leaves the CCD, clipped to it. */
         double x = trace_x(psf, slo, fmin(fmax(wavemin, psf->wmin_f[slo]), psf->wmax_f[slo]));
-        *xmin = (int)(x - psf->hsizex + 0.5);
+        *xmin = trunc_int(x - psf->hsizex + 0.5);
         *xmin = *xmin < 0 ? 0 : *xmin > psf->npix_x ? psf->npix_x : *xmin;
     } else if (e) {
         *xmin = 0;
@@ -275,13 +289,13 @@ static void xyrange(const px_psf *psf, double psf_wmin, double psf_wmax, int slo
     if (e < 0) {
         double x =
             trace_x(psf, shi - 1, fmin(fmax(wavemax, psf->wmin_f[shi - 1]), psf->wmax_f[shi - 1]));
-        *xmax = (int)(x + psf->hsizex + 1.5);
+        *xmax = trunc_int(x + psf->hsizex + 1.5);
         *xmax = *xmax < *xmin ? *xmin : *xmax > psf->npix_x ? psf->npix_x : *xmax;
     } else if (e) {
         *xmax = psf->npix_x;
     } else {
         double x = trace_x(psf, shi - 1, wext);
-        *xmax = (int)(x + psf->hsizex + 1.5); /* the uncut stamp, as specter */
+        *xmax = trunc_int(x + psf->hsizex + 1.5); /* the uncut stamp, as specter */
         /* specter would fail past the edge; keep the box on the CCD. */
         if (*xmax > psf->npix_x) *xmax = psf->npix_x;
     }
@@ -337,6 +351,100 @@ static px_status check_options(const px_psf *psf, const px_plan_options *o)
     return PX_SUCCESS;
 }
 
+double px_host_memory(const char **what)
+{
+    struct rlimit rl;
+    long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+    double mem = pages > 0 && psize > 0 ? (double)pages * (double)psize : 1e300;
+    const char *w = "physical memory";
+    if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        (double)rl.rlim_cur < mem) {
+        mem = (double)rl.rlim_cur;
+        w = "virtual memory limit (ulimit -v)";
+    }
+    if (getrlimit(RLIMIT_DATA, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        (double)rl.rlim_cur < mem) {
+        mem = (double)rl.rlim_cur;
+        w = "data size limit (ulimit -d)";
+    }
+    if (what) *what = w;
+    return mem;
+}
+
+px_status px_plan_estimate(const px_psf *psf, const px_plan_options *opt, px_plan_need *need)
+{
+    px_status st = PX_SUCCESS;
+    double nwave, nbundle, nsub, per_bin;
+    memset(need, 0, sizeof *need);
+    st = check_options(psf, opt);
+    if (st) goto cleanup;
+    if (!(opt->dw > 0) || !isfinite(opt->wmin) || !isfinite(opt->wmax)) {
+        st = px_fail(PX_ERR_INVALID_ARG, "ex2d_plan: wavelength grid %g,%g,%g is not valid",
+                     opt->wmin, opt->wmax, opt->dw);
+        goto cleanup;
+    }
+    /* px_wave_grid's length, without making the grid */
+    nwave = fmax(1.0, ceil((opt->wmax + 0.5 * opt->dw - opt->wmin) / opt->dw));
+    nbundle = ceil((double)opt->nspec / opt->bundlesize);
+    nsub = fmin(opt->nsubbundles, opt->bundlesize);
+    need->nwave = nwave;
+    need->npatch = nbundle * nsub * ceil(nwave / opt->nwavestep);
+    /* ndiag is capped at half the spot's rows, which the stamp bounds */
+    need->ndiag_max = psf->hsizey;
+    /* Per spectrum and bin, on the host: the frame's flux, ivar, chi2pix (8
+     * bytes each), mask (4), resolution (8 per diagonal) and the extraction's
+     * pixel-mask fraction (8); on the device the frame's flux, ivar, chi2,
+     * pixel-mask fraction and resolution. */
+    per_bin = 8.0 * 3 + 4 + 8.0 * (2 * need->ndiag_max + 1) + 8;
+    need->host_bytes = opt->nspec * nwave * per_bin + 3 * 8.0 * nwave +
+                       need->npatch * (double)sizeof(px_patch) + 3 * 8.0 * psf->npix_y;
+    need->device_bytes = opt->nspec * nwave * 8.0 * (4 + 2 * need->ndiag_max + 1) + 8.0 * nwave;
+cleanup:
+    return st;
+}
+
+/* Refuse a request whose frame cannot fit before the grid is made: a grid of
+ * millions of bins would otherwise take minutes of planning and gigabytes
+ * before failing (or run the host out of memory). */
+static px_status check_memory(const px_psf *psf, const px_plan_options *opt)
+{
+    px_status st;
+    px_plan_need need;
+    const char *what = "memory budget";
+    double budget = opt->mem_budget, total;
+    const char *name = psf->path[0] ? psf->path : "PSF";
+    st = px_plan_estimate(psf, opt, &need);
+    if (st) goto cleanup;
+    if (!(budget > 0)) budget = px_host_memory(&what);
+    /* a CPU device's buffers live in the same memory as the host's */
+    total = need.host_bytes + need.device_bytes;
+    if (total > budget)
+        st = px_fail(PX_ERR_NOMEM,
+                     "%s: the wavelength grid %g,%g,%g (%.0f bins) for %d fibers needs about %.3g "
+                     "GiB for the frame, more than the %.3g GiB of %s; use a larger wavelength "
+                     "step, a shorter range or fewer fibers",
+                     name, opt->wmin, opt->wmax, opt->dw, need.nwave, opt->nspec,
+                     total / 1073741824.0, budget / 1073741824.0, what);
+cleanup:
+    return st;
+}
+
+/* Whether any fiber of [lo, hi) reaches the core bins [wlo, whi] on the CCD
+ * (patches wholly off the CCD give ivar 0 whatever their size). */
+static int core_on_ccd(const px_psf *psf, int lo, int hi, double wlo, double whi)
+{
+    double a = psf->wmin_f[lo], b = psf->wmax_f[lo];
+    for (int f = lo + 1; f < hi; f++) {
+        a = fmin(a, psf->wmin_f[f]);
+        b = fmax(b, psf->wmax_f[f]);
+    }
+    return !(whi < a || wlo > b);
+}
+
+/* Patches beyond this many bins are refused even without a solver limit:
+ * their sizes would overflow the plan's integers. */
+#define MAX_PATCH_BINS_ABS 10000000
+
 px_status px_plan_make(const px_psf *psf, const px_plan_options *opt, px_plan *out)
 {
     px_status st = PX_SUCCESS;
@@ -348,6 +456,8 @@ px_status px_plan_make(const px_psf *psf, const px_plan_options *opt, px_plan *o
     memset(&p, 0, sizeof p);
     memset(out, 0, sizeof *out);
     st = check_options(psf, opt);
+    if (st) goto cleanup;
+    st = check_memory(psf, opt);
     if (st) goto cleanup;
     p.opt = *opt;
     st = px_wave_grid(opt->wmin, opt->wmax, opt->dw, &p.wave, &p.nwave);
@@ -391,7 +501,7 @@ px_status px_plan_make(const px_psf *psf, const px_plan_options *opt, px_plan *o
             for (int k = 0; k < 3; k++) {
                 double sig = px_legval(&psf->param[PX_P_GHSIGY], fibers[i], waves[k]);
                 double wdisp = angstroms_per_pixel(psf, fibers[i], waves[k], ww) * sig;
-                int v = (int)rint(9.0 * wdisp / p.dw);
+                int v = trunc_int(rint(9.0 * wdisp / p.dw));
                 if (v > nd) nd = v;
             }
         }
@@ -416,8 +526,8 @@ px_status px_plan_make(const px_psf *psf, const px_plan_options *opt, px_plan *o
     }
 
     {
-        const int extra_ypix = (int)rint(opt->pixpad_frac * p.spot_ny);
-        const int wpad = (int)(opt->wavepad_frac * p.spot_ny);
+        const int extra_ypix = trunc_int(rint(opt->pixpad_frac * p.spot_ny));
+        const int wpad = trunc_int(opt->wavepad_frac * p.spot_ny);
         int ibundle = 0;
         for (int blo = opt->specmin; blo < opt->specmin + opt->nspec;
              blo += opt->bundlesize, ibundle++) {
@@ -449,10 +559,27 @@ px_status px_plan_make(const px_psf *psf, const px_plan_options *opt, px_plan *o
                     yhi += extra_ypix;
                     if (ylo < 0) ylo = 0;
                     if (yhi > psf->npix_y) yhi = psf->npix_y;
-                    nlo = (int)((wlo - inv_trace(psf, speclo, (double)(ylo - wpad))) / p.dw) - 1;
-                    nhi = (int)((inv_trace(psf, speclo, (double)(yhi + wpad)) - whi) / p.dw) - 1;
+                    nlo = trunc_int((wlo - inv_trace(psf, speclo, (double)ylo - wpad)) / p.dw) - 1;
+                    nhi = trunc_int((inv_trace(psf, speclo, (double)yhi + wpad) - whi) / p.dw) - 1;
                     if (nlo < p.ndiag) nlo = p.ndiag;
                     if (nhi < p.ndiag) nhi = p.ndiag;
+                    {
+                        long long nbins = (long long)nlo + ncore + nhi;
+                        int lim = opt->max_patch_bins;
+                        if (nbins > MAX_PATCH_BINS_ABS ||
+                            (lim > 0 && nbins > lim &&
+                             core_on_ccd(psf, speclo, spechi, wlo, whi))) {
+                            st = px_fail(
+                                PX_ERR_INVALID_ARG,
+                                "extract: patches of %lld wavelength bins (%d core + padding at "
+                                "%g A a bin, fibers %d..%d at %.2f A) exceed the %d the solver "
+                                "takes; use a smaller --nwavestep, --pixpad-frac or "
+                                "--wavepad-frac, or a larger wavelength step",
+                                nbins, ncore, p.dw, speclo, spechi - 1, wlo,
+                                lim > 0 ? lim : MAX_PATCH_BINS_ABS);
+                            goto cleanup;
+                        }
+                    }
                     /* numpy.arange(wlo - nlo dw, whi + (nhi + 0.5) dw, dw) */
                     start = wlo - nlo * p.dw;
                     stop = whi + (nhi + 0.5) * p.dw;

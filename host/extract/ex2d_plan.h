@@ -23,6 +23,13 @@ typedef struct px_plan_options {
     int nwavestep;         /* core bins per patch (50) */
     double pixpad_frac;    /* 0.8 */
     double wavepad_frac;   /* 0.2 */
+    /* Limits checked before and while the plan is made (0: none), so that an
+     * impossible request fails at once instead of after minutes of planning:
+     * the bytes the grid, the patches and the frame may take on the host
+     * (px_plan_estimate), and the most wavelength bins a patch may solve for
+     * (the solver's limit, px_la_limits). */
+    double mem_budget;
+    int max_patch_bins;
 } px_plan_options;
 
 /* One unit of work. Fibers are PSF indices; bins count in the frame's grid. */
@@ -50,8 +57,29 @@ typedef struct px_plan {
     px_patch *patch; /* [npatch] in specter's order: bundle, sub-bundle, wavelength */
 } px_plan;
 
+/* What a plan and the frame it leads to will need, from the options and the
+ * PSF alone, before anything is allocated. */
+typedef struct px_plan_need {
+    double nwave;        /* bins of the output grid */
+    double npatch;       /* patches of the plan */
+    int ndiag_max;       /* ndiag cannot exceed this (the spot's half-height) */
+    double host_bytes;   /* grid, patches, frame arrays and their scratch on the host */
+    double device_bytes; /* frame arrays on the device */
+} px_plan_need;
+
+/* Fill *need for the options (checked as px_plan_make checks them). */
+px_status px_plan_estimate(const px_psf *psf, const px_plan_options *opt, px_plan_need *need);
+
+/* The memory the host offers: physical memory, lowered by ulimit -v (RLIMIT_AS)
+ * and RLIMIT_DATA when they are set; *what names the limit that applies. */
+double px_host_memory(const char **what);
+
 /* Build the plan. Checks the options (ranges, fibers inside the PSF, a grid
- * of at least one bin); fails with PX_ERR_INVALID_ARG or PX_ERR_RANGE. */
+ * of at least one bin), then the memory the request needs (px_plan_estimate)
+ * against opt->mem_budget, or px_host_memory() when that is 0 (PX_ERR_NOMEM
+ * with the sizes, before any allocation), and every patch against
+ * opt->max_patch_bins; fails with PX_ERR_INVALID_ARG, PX_ERR_RANGE or
+ * PX_ERR_NOMEM. */
 px_status px_plan_make(const px_psf *psf, const px_plan_options *opt, px_plan *out);
 void px_plan_free(px_plan *plan);
 

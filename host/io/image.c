@@ -3,8 +3,10 @@
  * The file holds IMAGE (the primary HDU, or an extension of that name), IVAR
  * and usually MASK, any of them possibly tile-compressed, the whole file
  * possibly gzipped. What leaves this file is a weight per pixel: a pixel that
- * the mask flags, or whose value or inverse variance is not a usable number,
- * gets weight 0 and value 0, so that nothing downstream sees a NaN.
+ * the mask flags, or whose value or inverse variance is not a usable number
+ * (NaN, Inf, or a null value in CFITSIO's sense: BLANK, the NaN of a
+ * compressed float tile), gets weight 0 and value 0, so that nothing
+ * downstream sees a NaN.
  */
 #include "io/fitsutil.h"
 #include "io/gzread.h"
@@ -13,34 +15,58 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Read the current HDU, a 2-d image of nx x ny, as doubles into buf. */
+/* Pixels read per CFITSIO call: bounds the null flags held at once. */
+#define CHUNK_PIX (1L << 20)
+
+/* Read the current HDU, npix values, as doubles into buf. The pixels CFITSIO
+ * calls undefined become NaN, so that the weight rule masks them like any
+ * other unusable value: BLANK of an integer image (otherwise read as its raw
+ * value, -32768 for int16), the NaN of a float image, and the NaN pixels of
+ * a tile-compressed float image (stored as ZBLANK in the quantised integers
+ * and, read without a null check, turned into ordinary numbers). */
 static px_status read_doubles(fitsfile *fp, const char *path, const char *name, long npix,
                               double *buf)
 {
     px_status st = PX_SUCCESS;
-    long first[2] = {1, 1};
     int fstatus = 0, anynul = 0;
-    char what[64];
-    /* No null value: NaN pixels of a float image arrive as NaN and are
-     * masked by the weight rule, like any other non-finite value. */
-    if (fits_read_pix(fp, TDOUBLE, first, (LONGLONG)npix, NULL, buf, &anynul, &fstatus)) {
-        snprintf(what, sizeof what, "%s data", name);
-        st = px_fits_fail(fstatus, path, what);
+    char what[64], *isnull = NULL;
+    long done, n, i;
+    isnull = malloc((size_t)(npix < CHUNK_PIX ? npix : CHUNK_PIX));
+    if (!isnull) {
+        st = px_fail(PX_ERR_NOMEM, "%s: out of memory reading the %s HDU", path, name);
         goto cleanup;
     }
+    for (done = 0; done < npix; done += n) {
+        LONGLONG first = done + 1;
+        n = npix - done < CHUNK_PIX ? npix - done : CHUNK_PIX;
+        anynul = 0;
+        if (fits_read_imgnull(fp, TDOUBLE, first, (LONGLONG)n, buf + done, isnull, &anynul,
+                              &fstatus)) {
+            snprintf(what, sizeof what, "reading %s data", name);
+            st = px_fits_fail(fstatus, path, what);
+            goto cleanup;
+        }
+        for (i = 0; anynul && i < n; i++)
+            if (isnull[i]) buf[done + i] = NAN;
+    }
 cleanup:
+    free(isnull);
     return st;
 }
 
 /* MASK may be any integer type (int16, int32, uint32 via BZERO); read it a
  * row at a time as C long (64-bit here; CFITSIO's tile decompression has no
- * TLONGLONG) and keep the low 32 bits. */
-static px_status read_mask(fitsfile *fp, const char *path, long nx, long ny, uint32_t *mask)
+ * TLONGLONG) and keep the low 32 bits. A MASK pixel CFITSIO calls undefined
+ * (BLANK) says nothing about the pixel, so the pixel is not trusted: its value
+ * becomes NaN and the weight rule masks it. */
+static px_status read_mask(fitsfile *fp, const char *path, long nx, long ny, uint32_t *mask,
+                           double *pix)
 {
     px_status st = PX_SUCCESS;
     int fstatus = 0, anynul = 0, equiv = 0;
     long *row = NULL;
-    long first[2] = {1, 1}, x, y;
+    char *isnull = NULL;
+    long x, y;
     if (fits_get_img_equivtype(fp, &equiv, &fstatus)) {
         st = px_fits_fail(fstatus, path, "reading the MASK HDU");
         goto cleanup;
@@ -51,21 +77,26 @@ static px_status read_mask(fitsfile *fp, const char *path, long nx, long ny, uin
         goto cleanup;
     }
     row = malloc((size_t)nx * sizeof *row);
-    if (!row) {
+    isnull = malloc((size_t)nx);
+    if (!row || !isnull) {
         st = px_fail(PX_ERR_NOMEM, "%s: out of memory for a MASK row", path);
         goto cleanup;
     }
     for (y = 0; y < ny; y++) {
-        first[1] = y + 1;
-        if (fits_read_pix(fp, TLONG, first, nx, NULL, row, &anynul, &fstatus)) {
-            st = px_fits_fail(fstatus, path, "MASK data");
+        anynul = 0;
+        if (fits_read_imgnull(fp, TLONG, (LONGLONG)y * nx + 1, nx, row, isnull, &anynul,
+                              &fstatus)) {
+            st = px_fits_fail(fstatus, path, "reading MASK data");
             goto cleanup;
         }
-        for (x = 0; x < nx; x++)
+        for (x = 0; x < nx; x++) {
             mask[y * nx + x] = (uint32_t)((unsigned long)row[x] & 0xFFFFFFFFul);
+            if (anynul && isnull[x]) pix[y * nx + x] = NAN;
+        }
     }
 cleanup:
     free(row);
+    free(isnull);
     return st;
 }
 
@@ -123,13 +154,28 @@ static void read_camera(fitsfile *fp, char *camera, size_t n)
         fits_clear_errmsg();
 }
 
+/* The weight rule of perfex/io.h: flagged or unusable pixels get weight 0 and value 0. */
+static void apply_weight_rule(px_image *img)
+{
+    long npix = (long)img->nx * img->ny;
+    img->nmasked = 0;
+    for (long i = 0; i < npix; i++) {
+        double p = img->pix[i], w = img->ivar[i];
+        if ((img->mask[i] & PX_MASK_BAD_BITS) || !isfinite(p) || !isfinite(w) || !(w > 0)) {
+            img->pix[i] = 0.0;
+            img->ivar[i] = 0.0;
+            img->nmasked++;
+        }
+    }
+}
+
 px_status px_image_read(const char *path, px_image **out)
 {
     px_status st = PX_SUCCESS;
     fitsfile *fp = NULL;
     px_image *img = NULL;
     px_filebuf mem;
-    long n[2] = {0, 0}, i, npix;
+    long n[2] = {0, 0}, npix;
     int found = 0;
     *out = NULL;
     memset(&mem, 0, sizeof mem);
@@ -178,17 +224,10 @@ px_status px_image_read(const char *path, px_image **out)
     st = goto_plane(fp, path, "MASK", n[0], n[1], &found);
     if (st != PX_SUCCESS) goto cleanup;
     if (found) {
-        st = read_mask(fp, path, n[0], n[1], img->mask);
+        st = read_mask(fp, path, n[0], n[1], img->mask, img->pix);
         if (st != PX_SUCCESS) goto cleanup;
     }
-    for (i = 0; i < npix; i++) {
-        double p = img->pix[i], w = img->ivar[i];
-        if ((img->mask[i] & PX_MASK_BAD_BITS) || !isfinite(p) || !isfinite(w) || !(w > 0)) {
-            img->pix[i] = 0.0;
-            img->ivar[i] = 0.0;
-            img->nmasked++;
-        }
-    }
+    apply_weight_rule(img);
     *out = img;
     img = NULL;
 cleanup:
@@ -216,4 +255,76 @@ px_status px_image_check_shape(const px_image *img, int npix_x, int npix_y, cons
                      "%d x %d CCD (NPIX_X x NPIX_Y)",
                      img->path, img->nx, img->ny, psf_path ? psf_path : "", npix_x, npix_y);
     return st;
+}
+
+px_status px_image_create(int nx, int ny, const double *pix, const double *ivar,
+                          const uint32_t *mask, const char *camera, px_image **out)
+{
+    px_status st = PX_SUCCESS;
+    px_image *img = NULL;
+    size_t npix = (size_t)(nx > 0 ? nx : 0) * (size_t)(ny > 0 ? ny : 0);
+    *out = NULL;
+    if (nx <= 0 || ny <= 0 || nx > 1000000 || ny > 1000000 || npix > ((size_t)1 << 31)) {
+        st = px_fail(PX_ERR_INVALID_ARG, "px_image_create: %d x %d pixels is not a usable image",
+                     nx, ny);
+        goto cleanup;
+    }
+    if (!pix || !ivar) {
+        st = px_fail(PX_ERR_INVALID_ARG,
+                     "px_image_create: pixel and inverse-variance arrays needed");
+        goto cleanup;
+    }
+    img = px_calloc(1, sizeof *img);
+    if (img) {
+        img->pix = malloc(npix * sizeof(double));
+        img->ivar = malloc(npix * sizeof(double));
+        img->mask = px_calloc(npix, sizeof(uint32_t));
+    }
+    if (!img || !img->pix || !img->ivar || !img->mask) {
+        st = px_fail(PX_ERR_NOMEM, "px_image_create: out of memory for %d x %d pixels", nx, ny);
+        goto cleanup;
+    }
+    img->nx = nx;
+    img->ny = ny;
+    memcpy(img->pix, pix, npix * sizeof(double));
+    memcpy(img->ivar, ivar, npix * sizeof(double));
+    if (mask) memcpy(img->mask, mask, npix * sizeof(uint32_t));
+    if (camera) snprintf(img->camera, sizeof img->camera, "%s", camera);
+    apply_weight_rule(img);
+    *out = img;
+    img = NULL;
+cleanup:
+    px_image_destroy(img);
+    return st;
+}
+
+void px_image_shape(const px_image *img, int *nx, int *ny)
+{
+    if (nx) *nx = img->nx;
+    if (ny) *ny = img->ny;
+}
+
+const double *px_image_pix(const px_image *img)
+{
+    return img->pix;
+}
+const double *px_image_ivar(const px_image *img)
+{
+    return img->ivar;
+}
+const uint32_t *px_image_mask(const px_image *img)
+{
+    return img->mask;
+}
+long px_image_nmasked(const px_image *img)
+{
+    return img->nmasked;
+}
+const char *px_image_camera(const px_image *img)
+{
+    return img->camera;
+}
+const char *px_image_path(const px_image *img)
+{
+    return img->path;
 }

@@ -21,6 +21,7 @@
  */
 #include "px_internal.h"
 #include "io/fitsguard.h"
+#include "io/fitsutil.h"
 #include "psf/psf.h"
 
 #include <fitsio.h>
@@ -522,6 +523,19 @@ cleanup:
     return st;
 }
 
+/* CAMERA as a name: specex writes it with quotes inside the string (the
+ * card of psf-r0-00051060.fits reads CAMERA = '''r0      '''); blanks and
+ * quotes around it are dropped. */
+static void camera_value(const char *val, char *out, size_t n)
+{
+    size_t a = 0, b = strlen(val);
+    while (a < b && (val[a] == '\'' || isspace((unsigned char)val[a])))
+        a++;
+    while (b > a && (val[b - 1] == '\'' || isspace((unsigned char)val[b - 1])))
+        b--;
+    snprintf(out, n, "%.*s", (int)(b - a < n - 1 ? b - a : n - 1), val + a);
+}
+
 /* Look at the first bytes ourselves, to tell "not FITS" from "damaged FITS". */
 static px_status sniff(reader *rd, int *is_fits)
 {
@@ -602,6 +616,8 @@ px_status px_psf_read(const char *path, px_psf **out)
         goto cleanup;
     }
     *out = NULL;
+    st = px_check_input_file(path);
+    if (st != PX_SUCCESS) goto cleanup;
     st = sniff(&rd, &is_fits);
     if (st != PX_SUCCESS) goto cleanup;
     if (!is_fits) {
@@ -613,6 +629,23 @@ px_status px_psf_read(const char *path, px_psf **out)
     st = px_fits_guard(path);
     if (st != PX_SUCCESS) goto cleanup;
     fits_open_diskfile(&rd.fp, path, READONLY, &status);
+    if (status && status != MEMORY_ALLOCATION) {
+        /* CFITSIO reports a failed malloc of the unpacked file as an open
+         * failure; its message says which. */
+        char msg[FLEN_ERRMSG];
+        while (fits_read_errmsg(msg))
+            if (strstr(msg, "malloc") || strstr(msg, "alloc")) status = MEMORY_ALLOCATION;
+        if (rd.gzip && px_gzip_intact(path)) status = MEMORY_ALLOCATION;
+    }
+    if (status == MEMORY_ALLOCATION) {
+        fits_clear_errmsg();
+        st = px_fail(PX_ERR_NOMEM,
+                     "%s: out of memory opening the file (a compressed file is unpacked into "
+                     "memory whole: %lu bytes)",
+                     path, rd.gzip_isize);
+        rd.fp = NULL;
+        goto cleanup;
+    }
     if (status) {
         st = fits_fail(&rd, status,
                        rd.compressed ? "corrupt compressed file or not a FITS file inside"
@@ -657,6 +690,11 @@ px_status px_psf_read(const char *path, px_psf **out)
         goto cleanup;
     }
     psf->psfver = (int)ver;
+    /* CAMERA: specex writes it into the PSF table header, other writers into
+     * the primary header; the extraction compares it with the image's. */
+    st = key_str(&rd, "primary", "CAMERA", val, &found);
+    if (st != PX_SUCCESS) goto cleanup;
+    if (found) camera_value(val, psf->camera, sizeof psf->camera);
 
     if (psf->psfver >= 3) {
         st = move_named(&rd, "PSF", BINARY_TBL);
@@ -687,6 +725,11 @@ px_status px_psf_read(const char *path, px_psf **out)
                      "%s: PSF table header has PSFTYPE '%s', expected GAUSS-HERMITE", path,
                      found ? val : "(none)");
         goto cleanup;
+    }
+    if (!psf->camera[0]) {
+        st = key_str(&rd, "PSF", "CAMERA", val, &found);
+        if (st != PX_SUCCESS) goto cleanup;
+        if (found) camera_value(val, psf->camera, sizeof psf->camera);
     }
     st = key_str(&rd, "PSF", "PSFVER", val, &found);
     if (st != PX_SUCCESS) goto cleanup;

@@ -9,6 +9,12 @@
  * group is one call, with per-matrix offsets and alpha/beta arrays. Calls go
  * on the context's in-order queue, so they follow the scaling kernel and
  * precede the row sums without host synchronisation.
+ *
+ * CLBlast keeps the programs it builds in a process-wide cache, each holding
+ * a reference to its context: px_blas_release clears that cache before the
+ * context is released (px_context_destroy), or the context would never be
+ * freed, and the cache's destructor would release OpenCL objects at process
+ * exit, after the platform may have gone (Oclgrind aborts there).
  */
 #include "linalg/blas.h"
 #include "core/clwrap.h"
@@ -84,6 +90,15 @@ const char *px_blas_status_name(int code)
 #undef C
     }
     return "unknown";
+}
+
+void px_blas_release(px_context *ctx)
+{
+    /* The cache is process-wide, so this also drops the entries of other
+     * live contexts; they are rebuilt on their next call. CLBlast hands out
+     * copies of its cached programs, so one in use elsewhere stays valid. */
+    (void)ctx;
+    CLBlastClearCache();
 }
 
 px_status px_blas_fail(int code, const char *what)

@@ -34,6 +34,10 @@ px_status px_blas_eigcompose(px_context *ctx, size_t nmat, const px_la_desc *vde
                              cl_mem q, cl_mem qdesc, cl_mem norm, cl_mem info, cl_mem work,
                              px_la_compose mode);
 
+/* Before ctx's OpenCL context is released: drop CLBlast's cached programs,
+ * which hold references to it (px_context_destroy calls this). */
+void px_blas_release(px_context *ctx);
+
 /* Name of a CLBlast status code ("CLBlastNoDoublePrecision", ...; "unknown"
  * for a code CLBlast does not define). */
 const char *px_blas_status_name(int code);

@@ -1,4 +1,5 @@
-/* MPI support of the extraction (host/px_mpi.h): status agreement, the PSF
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* MPI support of the extraction (mpi/px_mpi.h): status agreement, the PSF
  * and image broadcast from the rank that read them, and the merge of the
  * ranks' partial frames and model images on one rank.
  *
@@ -11,6 +12,8 @@
 #ifdef PERFEX_HAVE_MPI
 
 #include "mpi/px_mpi.h"
+
+#include "core/profile.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -242,8 +245,9 @@ cleanup:
     return st;
 }
 
-px_status px_mpi_extract(MPI_Comm comm, int root, px_context *ctx, const px_psf *psf,
-                         const px_image *image, const px_extract_options *opt, px_frame **out)
+px_status px_mpi_extract(MPI_Comm comm, int root, px_context *const *ctxs, int nctx,
+                         const px_psf *psf, const px_image *image, const px_extract_options *opt,
+                         px_frame **out)
 {
     px_status st = PX_SUCCESS;
     px_extract_options o = *opt;
@@ -251,6 +255,7 @@ px_status px_mpi_extract(MPI_Comm comm, int root, px_context *ctx, const px_psf 
     unsigned char *cover = NULL;
     size_t npix = (size_t)psf->npix_x * (size_t)psf->npix_y, nfr, nrd;
     int rank, size, bad;
+    double t;
 
     *out = NULL;
     MPI_Comm_rank(comm, &rank);
@@ -262,9 +267,18 @@ px_status px_mpi_extract(MPI_Comm comm, int root, px_context *ctx, const px_psf 
         if (!cover) st = px_fail(PX_ERR_NOMEM, "extract: no memory for the model coverage");
         o.model_cover = cover;
     }
-    if (!st) st = px_extract(ctx, psf, image, &o, &f);
+    if (!st) {
+        px_extract_plan *xp = NULL;
+        st = px_extract_plan_create_multi(ctxs, nctx, psf, &o, &xp);
+        if (!st) st = px_extract_execute(xp, image, rank, size, &f);
+        px_extract_plan_destroy(xp);
+    }
+    /* on the timeline: a rank that finished its share early waits here */
+    t = px_profile_now();
     st = px_mpi_agree(comm, st);
+    px_prof_mark(opt->profile, "wait: the group's other ranks", "idle", t, px_profile_now(), NULL);
     if (st) goto cleanup;
+    t = px_profile_now();
     nfr = (size_t)f->nspec * (size_t)f->nwave;
     nrd = f->resolution ? nfr * (size_t)(2 * f->ndiag + 1) : 0;
     bad = reduce_or64(f->flux, nfr, root, rank, comm) ||
@@ -276,6 +290,7 @@ px_status px_mpi_extract(MPI_Comm comm, int root, px_context *ctx, const px_psf 
                                 : PX_SUCCESS);
     if (st) goto cleanup;
     if (o.model) st = merge_model(comm, root, rank, o.model, cover, npix);
+    px_prof_mark(opt->profile, "merge frame", "mpi", t, px_profile_now(), NULL);
     if (st) goto cleanup;
     *out = f;
     f = NULL;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* MPI pieces of the extraction (built only with PERFEX_HAVE_MPI): a failure
  * on any rank of a communicator agreed by all of them, the PSF and the image
  * read on one rank and broadcast to the others, and the frames (and model
@@ -30,15 +31,17 @@ px_status px_mpi_psf_read(MPI_Comm comm, int root, const char *path, px_psf **ou
 /* Rank root reads the image from path; the image goes to every rank. */
 px_status px_mpi_image_read(MPI_Comm comm, int root, const char *path, px_image **out);
 
-/* Every rank of comm runs part (its rank) of (comm size) of the patches; the
+/* Every rank of comm runs part (its rank) of (comm size) of the patches, on
+ * its nctx devices (px_extract_plan_create_multi); the
  * frames are merged on root (bitwise OR of the arrays: each bin is written by
  * exactly one part and is +0 in every other, so the merge is exact, -0
  * included). When opt->model is set, the model images are merged on root so
  * that each pixel holds the value of the last patch in plan order whose box
  * covers it, as in one run. *out is the merged frame on root and the rank's
  * own partial frame elsewhere. */
-px_status px_mpi_extract(MPI_Comm comm, int root, px_context *ctx, const px_psf *psf,
-                         const px_image *image, const px_extract_options *opt, px_frame **out);
+px_status px_mpi_extract(MPI_Comm comm, int root, px_context *const *ctxs, int nctx,
+                         const px_psf *psf, const px_image *image, const px_extract_options *opt,
+                         px_frame **out);
 
 #endif
 #endif

@@ -202,6 +202,19 @@ px_status px_psf_build_inverse(px_psf *psf)
             u[i] = (px_legval(yt, f, w[i]) - ymin) * (2.0 / (ymax - ymin)) - 1.0;
             b[i] = w[i];
         }
+        /* The inverse and everything after it (the plan's pixel boxes and
+         * padding) take rows to grow with wavelength; a reversed or damaged
+         * trace would give a meaningless inverse and boxes of negative size. */
+        for (i = 1; i < m; i++)
+            if (!(u[i] > u[i - 1])) break;
+        if (i < m) {
+            st = px_fail(PX_ERR_PSF_FORMAT,
+                         "%s: the Y trace of fiber %d does not increase with wavelength (y = %.6g "
+                         "at %.6g A, %.6g at %.6g A): a reversed or damaged YTRACE",
+                         psf->path, f, px_legval(yt, f, w[i - 1]), w[i - 1], px_legval(yt, f, w[i]),
+                         w[i]);
+            goto cleanup;
+        }
         if (!legfit_qr(u, b, m, n, a, scl, c + (size_t)f * n)) {
             st = px_fail(PX_ERR_PSF_FORMAT,
                          "%s: cannot invert the Y trace of fiber %d (rank-deficient fit)",
@@ -215,12 +228,30 @@ px_status px_psf_build_inverse(px_psf *psf)
     psf->winv.c = c;
     c = NULL;
     for (f = 0; f < psf->nfiber; f++) {
-        psf->wmin_f[f] = px_legval(&psf->winv, f, -0.5);
+        double prev = px_legval(&psf->winv, f, -0.5);
+        psf->wmin_f[f] = prev;
         psf->wmax_f[f] = px_legval(&psf->winv, f, psf->npix_y - 0.5);
         if (!isfinite(psf->wmin_f[f]) || !isfinite(psf->wmax_f[f])) {
             st = px_fail(PX_ERR_PSF_FORMAT, "%s: the inverse Y trace of fiber %d is not finite",
                          psf->path, f);
             goto cleanup;
+        }
+        /* The wavelength at every CCD row, as the plan samples it, must grow
+         * with the row: a fit that folds back (a trace far from a polynomial
+         * of its degree) would make the plan's ranges meaningless. */
+        for (i = 0; i <= psf->npix_y; i++) {
+            /* rows 0 .. npix_y - 1, then the CCD's upper edge */
+            double row = i < psf->npix_y ? i : psf->npix_y - 0.5;
+            double wr = px_legval(&psf->winv, f, row);
+            if (!(wr > prev)) {
+                st = px_fail(PX_ERR_PSF_FORMAT,
+                             "%s: the wavelength of fiber %d does not increase along the CCD rows "
+                             "(%.6g A at row %g, %.6g A at row %g): an unusable Y trace",
+                             psf->path, f, prev, i ? row - (i < psf->npix_y ? 1 : 0.5) : -0.5, wr,
+                             row);
+                goto cleanup;
+            }
+            prev = wr;
         }
     }
 cleanup:

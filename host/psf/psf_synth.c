@@ -122,6 +122,7 @@ static void psf_domain(const camera_model *cam, double *dmin, double *dmax)
 void px_psf_synth_defaults(px_psf_synth_options *opt)
 {
     opt->camera = 'r';
+    opt->spectrograph = 0;
     opt->nfibers = PX_SYNTH_MAX_FIBERS;
     opt->seed = 0;
     opt->tails = 0;
@@ -457,7 +458,7 @@ static int write_table(fitsfile *fp, const px_psf_synth_options *opt, const doub
     fits_update_key(fp, TSTRING, "PSFTYPE", "GAUSS-HERMITE", NULL, fst);
     /* specter compares this one as a string (hdr['PSFVER'] < '1'). */
     fits_update_key(fp, TSTRING, "PSFVER", "3", NULL, fst);
-    snprintf(camera, sizeof camera, "%c0", opt->camera);
+    snprintf(camera, sizeof camera, "%c%d", opt->camera, opt->spectrograph);
     fits_update_key(fp, TSTRING, "CAMERA", camera, "camera ID", fst);
     ival = SYN_NPIX_X;
     fits_update_key(fp, TINT, "NPIX_X", &ival, "number of columns in input CCD image", fst);

@@ -1,6 +1,7 @@
 /* Spot evaluation on the device: the device-side PSF (coefficient tables
- * uploaded once per context), the launches of kernels/spots.cl, specter's cut
- * of a spot at the CCD edges, and the public px_psf_spots on host arrays.
+ * uploaded once per context), the choice of kernels/spots.cl's form and its
+ * compile options, the launches, specter's cut of a spot at the CCD edges,
+ * and the public px_psf_spots on host arrays.
  */
 #include "psf/spots.h"
 
@@ -13,10 +14,49 @@
 /* Items per launch in px_psf_spots: bounds device memory (a v2 PSF stamp is
  * 493 doubles, so ~64 MiB of stamps per chunk). */
 #define SPOTS_CHUNK 16384
-/* Default spots per work-group of the one-work-item-per-spot form (SPOT_WG =
- * 1), host tuning key spot_item_wg: on PoCL (2 cores) 4 to 8 were best, 32 and
- * more slower. */
-#define SPOT_ITEM_WG 8
+/* Scratch of the global-memory form of the cooperative kernel: at most this
+ * many bytes, and at most SCRATCH_GROUPS_PER_CU work-groups per compute unit
+ * (enough to fill a GPU; each work-group loops over its share of the items). */
+#define SCRATCH_BYTES_MAX (256UL << 20)
+#define SCRATCH_GROUPS_PER_CU 16
+
+/* Doubles of the cooperative kernel's per-spot arrays other than the stamp
+ * (kernels/spots.cl N_SCRATCH), and the erf table it copies (24 x 14). */
+static size_t coop_scratch(int hx, int hy, int gx, int gy)
+{
+    const size_t sx = 2 * (size_t)hx + 1, sy = 2 * (size_t)hy + 1, ngx = (size_t)gx + 1,
+                 ngy = (size_t)gy + 1;
+    return ngx * (sx + 1) + ngy * (sy + 1) + ngx * sx + ngy * sy + ngx * sy;
+}
+#define ERF_TABLE_DOUBLES (24 * 14)
+
+size_t px_spots_local_bytes(int hsizex, int hsizey, int ghdegx, int ghdegy, int spot_wg,
+                            int scratch_global)
+{
+    const size_t stamp = (2 * (size_t)hsizex + 1) * (2 * (size_t)hsizey + 1);
+    if (spot_wg <= 1) return 0;
+    return sizeof(double) *
+           ((scratch_global ? 0 : coop_scratch(hsizex, hsizey, ghdegx, ghdegy) + stamp) +
+            (size_t)spot_wg + ERF_TABLE_DOUBLES);
+}
+
+px_status px_spots_program_options(const px_device_info *dev, const px_tuning *t, int hsizex,
+                                   int hsizey, int ghdegx, int ghdegy, char *extra, size_t n,
+                                   int *scratch_global)
+{
+    const long wg = px_tuning_get_long(t, "SPOT_WG", 1);
+    const int local_ok = px_tuning_get_long(t, "spot_local", 1) != 0;
+    int global = 0;
+    if (wg > 1)
+        global = !local_ok || px_spots_local_bytes(hsizex, hsizey, ghdegx, ghdegy, (int)wg, 0) >
+                                  (size_t)dev->local_mem;
+    if (scratch_global) *scratch_global = global;
+    if (snprintf(extra, n, "-DPSF_HSIZEX=%d -DPSF_HSIZEY=%d -DPSF_GHDEGX=%d -DPSF_GHDEGY=%d%s",
+                 hsizex, hsizey, ghdegx, ghdegy,
+                 global ? " -DSPOT_SCRATCH_GLOBAL=1" : "") >= (int)n)
+        return px_fail(PX_ERR_INTERNAL, "spots: options longer than %zu characters", n);
+    return PX_SUCCESS;
+}
 
 static cl_mem upload(px_context *ctx, size_t bytes, const void *host, cl_int *err)
 {
@@ -93,8 +133,9 @@ px_status px_psf_dev_create(px_context *ctx, const px_psf *psf, px_psf_dev **out
     d->wmaxf = upload(ctx, sizeof(double) * psf->nfiber, psf->wmax_f, &err);
     PX_CHECK_CL(err, "spots: uploading the fiber wavelength ranges");
 
-    snprintf(extra, sizeof extra, "-DPSF_HSIZEX=%d -DPSF_HSIZEY=%d -DPSF_GHDEGX=%d -DPSF_GHDEGY=%d",
-             psf->hsizex, psf->hsizey, psf->ghdegx, psf->ghdegy);
+    st = px_spots_program_options(&ctx->info, &ctx->tuning, psf->hsizex, psf->hsizey, psf->ghdegx,
+                                  psf->ghdegy, extra, sizeof extra, &d->scratch_global);
+    if (st != PX_SUCCESS) goto cleanup;
     st = px_program_get(ctx, sources, extra, &d->program);
     if (st != PX_SUCCESS) goto cleanup;
     d->k_params = clCreateKernel(d->program, "px_spot_params", &err);
@@ -107,13 +148,27 @@ px_status px_psf_dev_create(px_context *ctx, const px_psf *psf, px_psf_dev **out
                                    sizeof wg, wg, NULL);
     PX_CHECK_CL(err, "spots: work-group size of px_spot_stamps");
     d->spot_wg = wg[0] > 1 ? wg[0] : 1;
-    d->item_wg = (size_t)px_tuning_get_long(&ctx->tuning, "spot_item_wg", SPOT_ITEM_WG);
+    d->item_wg = (size_t)px_tuning_get_long(&ctx->tuning, "spot_item_wg", 1);
     if (d->item_wg < 1) d->item_wg = 1;
     err = clGetKernelWorkGroupInfo(d->k_stamps, ctx->device, CL_KERNEL_WORK_GROUP_SIZE,
                                    sizeof maxwg, &maxwg, NULL);
     PX_CHECK_CL(err, "spots: work-group size of px_spot_stamps");
     while (d->item_wg > maxwg && d->item_wg > 1)
         d->item_wg /= 2;
+    if (d->scratch_global) {
+        /* One slice per work-group in flight; groups loop over the items. */
+        const size_t slice =
+            sizeof(double) * coop_scratch(psf->hsizex, psf->hsizey, psf->ghdegx, psf->ghdegy);
+        size_t cap = SCRATCH_BYTES_MAX, cu = ctx->info.compute_units ? ctx->info.compute_units : 4;
+        if (ctx->info.max_alloc > 0 && cap > ctx->info.max_alloc) cap = ctx->info.max_alloc;
+        d->scratch_groups = cap / slice;
+        if (d->scratch_groups > SCRATCH_GROUPS_PER_CU * cu)
+            d->scratch_groups = SCRATCH_GROUPS_PER_CU * cu;
+        if (d->scratch_groups < 1) d->scratch_groups = 1;
+        err =
+            px_cl_buffer(ctx->cl, CL_MEM_READ_WRITE, d->scratch_groups * slice, NULL, &d->scratch);
+        PX_CHECK_CL(err, "spots: scratch buffer of the global-memory spot kernel");
+    }
 
     *out = d;
     d = NULL;
@@ -135,6 +190,7 @@ void px_psf_dev_destroy(px_psf_dev *d)
     if (d->dom) clReleaseMemObject(d->dom);
     if (d->wminf) clReleaseMemObject(d->wminf);
     if (d->wmaxf) clReleaseMemObject(d->wmaxf);
+    if (d->scratch) clReleaseMemObject(d->scratch);
     free(d);
 }
 
@@ -191,10 +247,11 @@ px_status px_spots_enqueue_ev(px_psf_dev *d, size_t n, cl_mem fiber, cl_mem wave
     err |= clSetKernelArg(d->k_stamps, a++, sizeof(cl_mem), &out->x0);
     err |= clSetKernelArg(d->k_stamps, a++, sizeof(cl_mem), &out->y0);
     err |= clSetKernelArg(d->k_stamps, a++, sizeof(cl_mem), &out->stamp);
+    if (d->scratch_global) err |= clSetKernelArg(d->k_stamps, a++, sizeof(cl_mem), &d->scratch);
     PX_CHECK_CL(err, "spots: arguments of px_spot_stamps");
     if (d->spot_wg > 1) {
         lsize = d->spot_wg;
-        gsize = n * lsize;
+        gsize = (d->scratch_global && n > d->scratch_groups ? d->scratch_groups : n) * lsize;
     } else {
         lsize = d->item_wg;
         gsize = (n + lsize - 1) / lsize * lsize;

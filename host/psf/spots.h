@@ -26,9 +26,27 @@ typedef struct px_psf_dev {
     cl_mem ncoef;           /* int [nparam] */
     cl_mem dom;             /* double [nparam][2]: wmin, wmax */
     cl_mem wminf, wmaxf;    /* double [nfiber]: fiber's valid range */
+    int scratch_global;     /* cooperative form with its arrays in global memory */
+    cl_mem scratch;         /* its scratch, scratch_groups slices */
+    size_t scratch_groups;  /* work-groups of its launches */
     cl_program program;     /* owned by the context */
     cl_kernel k_params, k_stamps;
 } px_psf_dev;
+
+/* Local memory (bytes) px_spot_stamps needs for a PSF shape: 0 for the
+ * one-work-item form (spot_wg 1); for the cooperative form its arrays (none
+ * of them with scratch_global), the reduction and the erf table. */
+size_t px_spots_local_bytes(int hsizex, int hsizey, int ghdegx, int ghdegy, int spot_wg,
+                            int scratch_global);
+
+/* The options of the spot program (erf + spots) for a PSF shape on a device
+ * with tuning t, beyond px_build_options'; *scratch_global (may be NULL)
+ * says whether the cooperative form keeps its arrays in global memory: with
+ * spot_local = 0, or when px_spots_local_bytes exceeds the device's local
+ * memory. */
+px_status px_spots_program_options(const px_device_info *dev, const px_tuning *t, int hsizex,
+                                   int hsizey, int ghdegx, int ghdegy, char *extra, size_t n,
+                                   int *scratch_global);
 
 /* Upload psf to ctx's device and build the spot program for its shape. */
 px_status px_psf_dev_create(px_context *ctx, const px_psf *psf, px_psf_dev **out);

@@ -1,4 +1,4 @@
-/* The simulator's own random numbers (host/simulate.c), so that a seed gives
+/* The simulator's own random numbers (host/sim/noise.c and spectra.c), so that a seed gives
  * the same image on every machine and library version: splitmix64 to seed,
  * xoshiro256** (Blackman and Vigna) for the stream, uniform doubles from its
  * top 53 bits, Gaussian deviates by the polar Box-Muller method, and Poisson

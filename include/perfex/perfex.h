@@ -107,18 +107,35 @@ PX_API px_status px_list_devices(px_device_info **out, int *count);
 
 /* Resolve a request to one device index of px_list_devices(). On failure the
  * message lists the devices available. */
-PX_API px_status px_select_device(const px_device_request *req, const px_device_info *devs, int count,
-                           int *index);
+PX_API px_status px_select_device(const px_device_request *req, const px_device_info *devs,
+                                  int count, int *index);
+
+/* Every device the request matches, of the kind px_select_device picks
+ * (GPUs, else CPUs, unless a type is asked for), with double precision, in
+ * index order: up to max indices in index[], their number in *n. A request
+ * naming a device by index matches that one device; with no platform or
+ * device text asked for, only the first pick's platform counts (the devices
+ * "like the default one"). What MPI ranks and --devices spread over. */
+PX_API px_status px_select_devices(const px_device_request *req, const px_device_info *devs,
+                                   int count, int *index, int max, int *n);
 
 /* -------------------------------------------------------------- contexts */
 
-/* An opened device: OpenCL context, queue, tuning values, built programs. */
+/* An opened device: OpenCL context, queue, tuning values, built programs.
+ * Threading: a context is used by one thread at a time (its queue and
+ * kernels are shared by everything made on it); contexts of different
+ * devices may be driven from different threads at once. */
 typedef struct px_context_s px_context;
 
 typedef struct px_context_options {
     px_device_request request;
+    int by_index; /* 1: open device device_index of px_list_devices, not the request */
+    int device_index;
     int profiling; /* enable OpenCL event profiling */
 } px_context_options;
+
+/* Defaults (all zero): no device constraint, no profiling. */
+PX_API void px_context_options_init(px_context_options *opt);
 
 PX_API px_status px_context_create(const px_context_options *opt, px_context **out);
 PX_API void px_context_destroy(px_context *ctx);
@@ -173,7 +190,7 @@ typedef struct px_spots {
 } px_spots;
 
 PX_API px_status px_psf_spots(px_context *ctx, const px_psf *psf, int n, const int *fiber,
-                       const double *wavelength, px_spots *out);
+                              const double *wavelength, px_spots *out);
 PX_API void px_spots_free(px_spots *s);
 
 #ifdef __cplusplus

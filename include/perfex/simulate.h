@@ -5,9 +5,20 @@
  * with the extraction's spot kernel (each bin lights the spot at its grid
  * wavelength, as specter's PSF.project does), adds Poisson and Gaussian read
  * noise and optional cosmic-ray tracks, and px_sim_write() writes the result
- * in the layout of ../shared/data/preproc-sim-r0-bundle0.fits.gz: IMAGE
- * (primary, float32), IVAR (float32), MASK (int32), PHOT (float64 photons per
- * bin [nspec][nwave], header SPECMIN) and WAVE (float64 [nwave]).
+ * as a DESI preproc file (desispec.io.write_image's layout, which desispec's
+ * read_image and read_fibermap accept): IMAGE (primary, float32, with the
+ * exposure keywords), IVAR (float32), MASK (int16, RICE tile-compressed row by
+ * row), READNOISE (float32), FIBERMAP (one row per PSF fiber), and the truth:
+ * PHOT (float64 photons per bin [nspec][nwave], header SPECMIN) and WAVE
+ * (float64 [nwave]). Every HDU has CHECKSUM/DATASUM.
+ *
+ * The exposure (px_sim_options): IMAGE header CAMERA, FLAVOR (OBSTYPE in lower
+ * case), OBSTYPE, EXPID, NIGHT, TILEID, MJD-OBS, EXPTIME, TARGTRA, TARGTDEC,
+ * SPECGRPH, RDNOISE; FIBERMAP columns TARGETID, PETAL_LOC, DEVICE_LOC,
+ * LOCATION, FIBER (500 x spectrograph + index), FIBERSTATUS, TARGET_RA,
+ * TARGET_DEC, OBJTYPE ('SKY' on every sky_every-th fiber, else 'TGT'),
+ * DESI_TARGET (the SKY bit, 2^32, on sky fibers), header TILEID, TILERA,
+ * TILEDEC. With the built-in spectra a SKY fiber receives the sky alone.
  *
  * Conventions, as in the shared simulation:
  * - Only the simulated region (the bounding box of every spot that received
@@ -50,6 +61,19 @@ typedef struct px_sim_options {
     int ncosmics;        /* cosmic-ray tracks, default 0 */
     uint64_t seed;       /* drives spectra, noise and cosmics, default 0 */
     const char *spectra; /* spectra file (format above) or NULL: built-in spectra */
+    /* The exposure (header and FIBERMAP; defaults in brackets). */
+    const char *camera;  /* [NULL: the PSF's CAMERA; none: no CAMERA, spectrograph 0] */
+    const char *obstype; /* ["SCIENCE"] */
+    int expid;           /* [1] */
+    int night;           /* [20210101] */
+    int tileid;          /* [1000] */
+    double mjd_obs;      /* [59216.2, 2021-01-02 04:48 UTC, that night at Kitt Peak] */
+    double exptime;      /* [900 s; nominal, the photons are given per bin] */
+    double ra, dec;      /* TARGTRA, TARGTDEC [150.1, 2.2] */
+    int sky_every;       /* fibers whose index is a multiple are SKY [10]; 0: none */
+    /* FIBERSTATUS of fibers 0 .. nfiberstatus - 1 (NULL: all 0). */
+    const int32_t *fiberstatus;
+    int nfiberstatus;
 } px_sim_options;
 
 PX_API void px_sim_defaults(px_sim_options *opt);
@@ -69,18 +93,25 @@ typedef struct px_sim_result {
     double readnoise;
     int ncosmics;
     uint64_t seed;
-    char camera[16]; /* CAMERA of the PSF file, "" when absent */
+    char camera[16]; /* CAMERA (the option, else the PSF file's), "" when absent */
     char psf_path[1024];
+    /* The exposure, as the options gave it (px_sim_options). */
+    int nfiber; /* the PSF's fibers: FIBERMAP rows */
+    char obstype[16];
+    int expid, night, tileid, sky_every;
+    double mjd_obs, exptime, ra, dec;
+    int32_t *fiberstatus; /* [nfiber] */
 } px_sim_result;
 
 /* Simulate; *out is freed with px_sim_destroy. */
 PX_API px_status px_simulate(px_context *ctx, const px_psf *psf, const px_sim_options *opt,
-                      px_sim_result **out);
+                             px_sim_result **out);
 PX_API void px_sim_destroy(px_sim_result *r);
 
 /* Write the preproc file atomically (temporary file in the same folder, then
- * rename); header CAMERA, EXPTIME, READNOIS as the shared simulation has them
- * plus SIMSEED, NCOSMIC, SIMPSF (the PSF path), PXVERS. */
+ * rename): the HDUs and keywords above, plus READNOIS (as the shared
+ * simulation has it), SIMSEED, NCOSMIC, SIMPSF (the PSF path), PXVERS and
+ * DEPNAM00/DEPVER00 = perfex. */
 PX_API px_status px_sim_write(const px_sim_result *r, const char *path);
 
 /* The noiseless projection alone: photons phot[nspec][nwave] of fibers
@@ -90,14 +121,15 @@ PX_API px_status px_sim_write(const px_sim_result *r, const char *path);
  * the fiber, [w(f, y = 0), w(f, y = npix_y)]; its spot is cut to the CCD. The
  * bounding box of the pixels lit goes to box[4] = xmin, xmax, ymin, ymax
  * (xmin = xmax when nothing is lit); box may be NULL. */
-PX_API px_status px_sim_project(px_context *ctx, const px_psf *psf, int specmin, int nspec, int nwave,
-                         const double *wave, const double *phot, double *model, int box[4]);
+PX_API px_status px_sim_project(px_context *ctx, const px_psf *psf, int specmin, int nspec,
+                                int nwave, const double *wave, const double *phot, double *model,
+                                int box[4]);
 
 /* The built-in spectra, photons per bin: sky continuum and sky emission lines
  * (the same in every fiber), a smooth continuum and a few emission lines per
  * fiber. A fiber's spectrum depends only on (seed, fiber, grid). */
 PX_API px_status px_sim_default_spectra(int specmin, int nspec, int nwave, const double *wave,
-                                 uint64_t seed, double *phot);
+                                        uint64_t seed, double *phot);
 
 #ifdef __cplusplus
 }

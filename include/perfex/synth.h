@@ -23,10 +23,11 @@ extern "C" {
 #define PX_SYNTH_MAX_FIBERS 500
 
 typedef struct px_psf_synth_options {
-    char camera;   /* 'b' (3600-5800 A), 'r' (5760-7620 A) or 'z' (7520-9824 A) */
-    int nfibers;   /* 1 .. 500: fibers 0 .. nfibers-1 of the full slit */
-    uint64_t seed; /* drives fiber positions, sigma and Gauss-Hermite details */
-    int tails;     /* 0: TAILAMP = 0 (as real DESI PSFs); 1: small power-law tails */
+    char camera;      /* 'b' (3600-5800 A), 'r' (5760-7620 A) or 'z' (7520-9824 A) */
+    int spectrograph; /* 0-9: the CAMERA keyword is camera + spectrograph, e.g. r1 */
+    int nfibers;      /* 1 .. 500: fibers 0 .. nfibers-1 of the full slit */
+    uint64_t seed;    /* drives fiber positions, sigma and Gauss-Hermite details */
+    int tails;        /* 0: TAILAMP = 0 (as real DESI PSFs); 1: small power-law tails */
 } px_psf_synth_options;
 
 /* camera 'r', 500 fibers, seed 0, no tails. */
@@ -44,8 +45,8 @@ PX_API px_status px_psf_synth_write(const px_psf_synth_options *opt, const char 
  * centre x, y (pixels, 0,0 = centre of the first pixel) and the Gaussian
  * sigmas. Any output may be NULL. */
 PX_API px_status px_psf_synth_eval(const px_psf_synth_options *opt, int n, const int *fiber,
-                            const double *wavelength, double *x, double *y, double *sigx,
-                            double *sigy);
+                                   const double *wavelength, double *x, double *y, double *sigx,
+                                   double *sigy);
 
 #ifdef __cplusplus
 }

@@ -129,9 +129,12 @@ reject specmin-negative -specmin ">= 0" $I $P -o "$O" $W -s -1
 reject nspec-zero -nspec ">= 1" $I $P -o "$O" $W -n 0
 reject nsub-gt-bundle -nsubbundles "bundlesize" $I $P -o "$O" $W --bundlesize 5 --nsubbundles 6
 reject nsub-zero -nsubbundles ">= 1" $I $P -o "$O" $W --nsubbundles 0
-reject nwavestep-huge "320 wavelength bins" "smaller --nwavestep" $I $P -o "$O" -w 6000,6300,0.8 \
-    --nwavestep 300
-reject pad-huge "wavelength bins" "pixpad-frac" $I $P -o "$O" $W --pixpad-frac 100
+reject nwavestep-huge "[0-9]+ wavelength bins" "smaller --nwavestep" $I $P -o "$O" \
+    -w 6000,6300,0.8 --nwavestep 300
+reject pad-huge "pixpad-frac 100" "outside 0 .. 10" $I $P -o "$O" $W --pixpad-frac 100
+reject regularize-huge "regularize 1e\+20" "outside 0 .. 10000" $I $P -o "$O" $W -r 1e20
+reject grid-huge "9000001 wavelength bins" "larger wavelength step" $I $P -o "$O" \
+    -w 3000,12000,0.001
 reject dw-tiny "wavelength bins" "larger wavelength step" $I $P -o "$O" -w 6000,6010,0.001
 reject bundle-zero -bundlesize ">= 1" $I $P -o "$O" $W --bundlesize 0
 
@@ -147,6 +150,12 @@ reject out-symlink-image link.fits "input" $I $P -o "$TMP/link.fits" $W
 reject out-respelled "\./img.fits" "input" $I $P -o "$TMP/out/.././img.fits" $W
 reject model-is-psf psf.fits "input" $I $P -o "$O" -m "$TMP/out/../psf.fits" $W
 reject model-under-file /dev/null/m "not a directory" $I $P -o "$O" -m /dev/null/m $W
+reject model-is-output frame.fits "same file" $I $P -o "$O" -m "$TMP/out/../out/frame.fits" $W
+# a PSF of another camera: refused with both names, accepted with --ignore-camera
+edit bcam key PSF CAMERA b0
+reject camera img.fits "CAMERA is 'r0' but the PSF .*bcam.fits is for camera 'b0'" \
+    $I -p "$TMP/bcam.fits" -o "$O" $W
+ok $I -p "$TMP/bcam.fits" -o "$O" $W $B --ignore-camera
 if [ "$(id -u)" -ne 0 ]; then
     mkdir "$TMP/ro" && chmod 0555 "$TMP/ro"
     rm -rf "$TMP/out"/*

@@ -1,9 +1,9 @@
 /* Device-fault injection (host/clwrap.c): the PERFEX_FAULT counters against
  * the call sequence they promise, the error codes and messages of
- * px_fail_device, and a writer of the FIBER/WAVELENGTH table that
- * tests/cli/faults_spots.sh hands to `perfex psf spots`.
- *   test_faults unit        wrapper behaviour on the test device
- *   test_faults table OUT   write OUT.fits with a few (fiber, wavelength) rows
+ * px_fail_device (kernel faults named as such at a wait), and a writer of the FIBER/WAVELENGTH
+ * table that tests/cli/faults_spots.sh hands to `perfex psf spots`. test_faults unit        wrapper
+ * behaviour on the test device test_faults table OUT   write OUT.fits with a few (fiber,
+ * wavelength) rows
  */
 #include "core/clwrap.h"
 #include "testutil.h"
@@ -76,6 +76,47 @@ static void test_unit(void)
     EXPECT(err[0] == CL_DEVICE_NOT_AVAILABLE, "finish with lost:1: %d", err[0]);
     err[0] = px_cl_read(ctx->queue, NULL, CL_TRUE, 0, 8, buf, 0, NULL, NULL);
     EXPECT(err[0] == CL_DEVICE_NOT_AVAILABLE, "read with lost:1: %d", err[0]);
+
+    /* kernel:N fails the Nth wait only, as a kernel fault: the context is
+     * called dead (PX_ERR_DEVICE_LOST), never a memory shortage. */
+    setenv("PERFEX_FAULT", "kernel:2", 1);
+    px_cl_fault_reset();
+    err[0] = px_cl_finish(ctx->queue);
+    err[1] = px_cl_wait(0, NULL);
+    err[2] = px_cl_finish(ctx->queue);
+    EXPECT(err[0] == CL_SUCCESS && err[1] == CL_OUT_OF_RESOURCES && err[2] == CL_SUCCESS,
+           "kernel:2 gave %d %d %d: expected only the 2nd wait to fail", err[0], err[1], err[2]);
+    setenv("PERFEX_FAULT", "kernel:1", 1);
+    px_cl_fault_reset();
+    err[0] = px_cl_finish(ctx->queue);
+    st = px_fail_device(err[0], "x: waiting for the batch");
+    EXPECT(err[0] == CL_OUT_OF_RESOURCES && st == PX_ERR_DEVICE_LOST &&
+               strstr(px_last_error(), "a kernel failed on the device") &&
+               strstr(px_last_error(), "--device-type cpu") && !strchr(px_last_error(), '\n'),
+           "kernel fault: status %d message %s", st, px_last_error());
+    /* The same code at a launch is a resource error (retryable). */
+    setenv("PERFEX_FAULT", "launch:1", 1);
+    px_cl_fault_reset();
+    {
+        size_t g = 1;
+        err[0] = px_cl_enqueue_kernel(ctx->queue, NULL, 1, NULL, &g, NULL, 0, NULL, NULL);
+    }
+    st = px_fail_device(err[0], "x: launch");
+    EXPECT(err[0] == CL_OUT_OF_RESOURCES && st == (px_status)CL_OUT_OF_RESOURCES &&
+               strstr(px_last_error(), "ran out of resources"),
+           "launch fault: status %d message %s", st, px_last_error());
+    EXPECT(px_cl_is_kernel_fault(CL_OUT_OF_RESOURCES, PX_CL_AT_WAIT) &&
+               px_cl_is_kernel_fault(CL_INVALID_COMMAND_QUEUE, PX_CL_AT_WAIT) &&
+               px_cl_is_kernel_fault(CL_INVALID_COMMAND_QUEUE, PX_CL_AT_LAUNCH) &&
+               px_cl_is_kernel_fault(-9999, PX_CL_AT_WAIT) &&
+               !px_cl_is_kernel_fault(CL_OUT_OF_RESOURCES, PX_CL_AT_LAUNCH) &&
+               !px_cl_is_kernel_fault(CL_OUT_OF_RESOURCES, PX_CL_AT_ALLOC) &&
+               !px_cl_is_kernel_fault(CL_MEM_OBJECT_ALLOCATION_FAILURE, PX_CL_AT_WAIT) &&
+               !px_cl_is_kernel_fault(CL_SUCCESS, PX_CL_AT_WAIT),
+           "kernel-fault classification");
+    st = px_fail_device_at(CL_INVALID_COMMAND_QUEUE, PX_CL_AT_WAIT, "x: finish");
+    EXPECT(st == PX_ERR_DEVICE_LOST && strstr(px_last_error(), "a kernel failed"),
+           "explicit phase: %s", px_last_error());
 
     /* Malformed values fail loudly instead of injecting nothing. */
     alloc_n(ctx, "alloc:0", 1, err);

@@ -68,68 +68,114 @@ int main(void)
     px_tuning t;
     char src[512], *text = NULL;
     px_status st;
+    int i;
 
+    unsetenv("PERFEX_TUNING_AS");
     snprintf(dir, sizeof dir, "/tmp/px_platforms_XXXXXX");
     if (!mkdtemp(dir)) {
         perror("mkdtemp");
         return 1;
     }
-    /* Key A is set by every level, B by all but the name entry, C by type and
-     * default, D by default only: each key shows one level of precedence. */
-    put("default.conf", "# every device\nA = 0\nB = 0\nC = 0\nD = 0\nhost_key = 5\n");
-    put("zz-gpu.conf", "match.type = gpu\nA = 1\nB = 1\nC = 1\n");
-    put("aa-nvidia.conf", "match.vendor = nvidia\nA = 2\nB = 2\n");
-    put("mm-v100.conf", "match.device = V100 | P100  # two alternatives\nA = 3\n");
-    put("cpu.conf", "match.type = cpu\nC = 11\n");
-    put("pocl.conf", "match.platform = portable computing\nmatch.type = cpu\nB = 12\n");
+    /* Key SPOT_WG (A) is set by every level, LINALG_WG (B) by all but the
+     * name entry, BLAS_WG (C) by type and default, EX_WG (D) by default only:
+     * each key shows one level of precedence. */
+    put("default.conf",
+        "# every device\nSPOT_WG = 2\nLINALG_WG = 2\nBLAS_WG = 2\nEX_WG = 2\nspot_item_wg = 5\n");
+    put("zz-gpu.conf", "match.type = gpu\nSPOT_WG = 4\nLINALG_WG = 4\nBLAS_WG = 4\n");
+    put("aa-nvidia.conf", "match.vendor = nvidia\nSPOT_WG = 8\nLINALG_WG = 8\n");
+    put("mm-v100.conf", "match.device = V100 | P100  # two alternatives\nSPOT_WG = 16\n");
+    put("cpu.conf", "match.type = cpu\nBLAS_WG = 32\n");
+    put("pocl.conf", "match.platform = portable computing\nmatch.type = cpu\nLINALG_WG = 64\n");
     setenv("PERFEX_PLATFORM_DIR", dir, 1);
 
     /* File names sort the other way round from precedence on purpose. */
-    EXPECT(!strcmp(get(&gpu, "A", src, sizeof src), "3"), "name wins: A=%s", get(&gpu, "A", 0, 0));
+    EXPECT(!strcmp(get(&gpu, "SPOT_WG", src, sizeof src), "16"), "name wins: %s",
+           get(&gpu, "SPOT_WG", 0, 0));
     EXPECT(!strcmp(src, "default, zz-gpu, aa-nvidia, mm-v100"), "sources: %s", src);
-    EXPECT(!strcmp(get(&gpu, "B", 0, 0), "2"), "vendor beats type");
-    EXPECT(!strcmp(get(&gpu, "C", 0, 0), "1"), "type beats default");
-    EXPECT(!strcmp(get(&gpu, "D", 0, 0), "0"), "default");
-    EXPECT(!strcmp(get(&gpu2, "A", src, sizeof src), "2"), "no name entry: vendor");
+    EXPECT(!strcmp(get(&gpu, "LINALG_WG", 0, 0), "8"), "vendor beats type");
+    EXPECT(!strcmp(get(&gpu, "BLAS_WG", 0, 0), "4"), "type beats default");
+    EXPECT(!strcmp(get(&gpu, "EX_WG", 0, 0), "2"), "default");
+    EXPECT(!strcmp(get(&gpu2, "SPOT_WG", src, sizeof src), "8"), "no name entry: vendor");
     EXPECT(!strcmp(src, "default, zz-gpu, aa-nvidia"), "sources: %s", src);
-    EXPECT(!strcmp(get(&amd, "A", src, sizeof src), "1"), "AMD GPU: type");
+    EXPECT(!strcmp(get(&amd, "SPOT_WG", src, sizeof src), "4"), "AMD GPU: type");
     EXPECT(!strcmp(src, "default, zz-gpu"), "sources: %s", src);
-    EXPECT(!strcmp(get(&acc, "A", src, sizeof src), "0"), "accelerator: default only");
+    EXPECT(!strcmp(get(&acc, "SPOT_WG", src, sizeof src), "2"), "accelerator: default only");
     EXPECT(!strcmp(src, "default"), "sources: %s", src);
-    EXPECT(!strcmp(get(&cpu, "B", src, sizeof src), "12"), "platform match");
-    EXPECT(!strcmp(get(&cpu, "C", 0, 0), "11"), "cpu type");
+    EXPECT(!strcmp(get(&cpu, "LINALG_WG", src, sizeof src), "64"), "platform match");
+    EXPECT(!strcmp(get(&cpu, "BLAS_WG", 0, 0), "32"), "cpu type");
     EXPECT(!strcmp(src, "default, cpu, pocl"), "sources: %s", src);
-    EXPECT(!strcmp(get(&cpu, "ZZ", 0, 0), "(unset)"), "unset key");
+    EXPECT(!strcmp(get(&cpu, "ZZ", 0, 0), "(unset)"), "a key outside the schema is never set");
     st = px_tuning_load(&cpu, &t);
-    EXPECT(st == PX_SUCCESS && px_tuning_get_long(&t, "host_key", -1) == 5, "host value");
-    EXPECT(px_tuning_get_long(&t, "nokey", -7) == -7, "default for a missing key");
+    EXPECT(st == PX_SUCCESS && px_tuning_get_long(&t, "spot_item_wg", -1) == 5, "host value");
+    EXPECT(px_tuning_get_long(&t, "nokey", -7) == -7, "fallback for a key outside the schema");
+    /* Keys no entry sets take the schema's default, so the host needs none. */
+    for (i = 0; i < px_n_tuning_keys; i++) {
+        const char *k = px_tuning_keys[i].key, *v = px_tuning_get(&t, k);
+        if (!strcmp(k, "SPOT_WG") || !strcmp(k, "LINALG_WG") || !strcmp(k, "BLAS_WG") ||
+            !strcmp(k, "EX_WG") || !strcmp(k, "spot_item_wg"))
+            continue;
+        EXPECT(v && !strcmp(v, px_tuning_keys[i].dflt), "%s = %s, schema default %s", k,
+               v ? v : "(unset)", px_tuning_keys[i].dflt);
+    }
+    EXPECT(px_tuning_get_double(&t, "mem_fraction", -1) == 0.5, "mem_fraction default");
 
     st = px_tuning_describe(&gpu, &text);
-    EXPECT(st == PX_SUCCESS && text && strstr(text, "A=3  (mm-v100)") &&
+    EXPECT(st == PX_SUCCESS && text && strstr(text, "SPOT_WG=16  (mm-v100)") &&
+               strstr(text, "LINALG_JACOBI_SWEEPS=40  (default)") &&
                strstr(text, "default, zz-gpu, aa-nvidia, mm-v100"),
            "describe: %s", text ? text : "(null)");
     free(text);
 
-    /* Errors name the file and the line. */
-    put("bad.conf", "match.type = gpu\n\nSPOT WG = 3\n");
+    /* PERFEX_TUNING_AS: the accelerator and the CPU tuned as the NVIDIA entry
+     * says (its vendor and type replace theirs), then as the V100 entry. */
+    setenv("PERFEX_TUNING_AS", "aa-nvidia", 1);
+    EXPECT(!strcmp(get(&acc, "SPOT_WG", src, sizeof src), "8"), "as aa-nvidia: %s",
+           get(&acc, "SPOT_WG", 0, 0));
+    EXPECT(!strcmp(src, "default, aa-nvidia"), "as aa-nvidia (no type line): %s", src);
+    EXPECT(!strcmp(get(&cpu, "BLAS_WG", src, sizeof src), "32"), "as aa-nvidia on a CPU");
+    EXPECT(!strcmp(src, "default, cpu, aa-nvidia, pocl"), "as aa-nvidia on a CPU: %s", src);
+    setenv("PERFEX_TUNING_AS", "mm-v100", 1);
+    EXPECT(!strcmp(get(&amd, "SPOT_WG", src, sizeof src), "16"), "as mm-v100 on AMD");
+    EXPECT(!strcmp(src, "default, zz-gpu, mm-v100"), "as mm-v100: %s", src);
+    setenv("PERFEX_TUNING_AS", "nosuch", 1);
     st = px_tuning_load(&cpu, &t);
-    EXPECT(st == PX_ERR_PARSE && strstr(px_last_error(), "bad.conf:3"), "bad key: %s",
-           px_last_error());
-    put("bad.conf", "match.type = dsp\n");
-    EXPECT(px_tuning_load(&cpu, &t) == PX_ERR_PARSE && strstr(px_last_error(), "bad.conf:1"),
-           "bad type: %s", px_last_error());
-    put("bad.conf", "match.colour = red\n");
-    EXPECT(px_tuning_load(&cpu, &t) == PX_ERR_PARSE && strstr(px_last_error(), "match.colour"),
-           "unknown match: %s", px_last_error());
-    put("bad.conf", "X = 1\n");
-    EXPECT(px_tuning_load(&cpu, &t) == PX_ERR_PARSE && strstr(px_last_error(), "no match line"),
-           "entry without match: %s", px_last_error());
-    put("bad.conf", "match.type = cpu\nWG = 1 -DX\n");
-    EXPECT(px_tuning_load(&cpu, &t) == PX_ERR_PARSE && strstr(px_last_error(), "bad value"),
-           "define with a space: %s", px_last_error());
-    put("bad.conf", "match.type = cpu\njust words\n");
-    EXPECT(px_tuning_load(&cpu, &t) == PX_ERR_PARSE && strstr(px_last_error(), "KEY = VALUE"),
-           "no equals: %s", px_last_error());
+    EXPECT(st == PX_ERR_INVALID_ARG && strstr(px_last_error(), "PERFEX_TUNING_AS=nosuch") &&
+               strstr(px_last_error(), "mm-v100"),
+           "unknown entry: %s", px_last_error());
+    unsetenv("PERFEX_TUNING_AS");
+
+    /* Errors name the file and the line. */
+    static const struct {
+        const char *text, *want;
+    } bad[] = {
+        {"match.type = gpu\n\nSPOT WG = 3\n", "bad.conf:3: bad key"},
+        {"match.type = dsp\n", "bad.conf:1: match.type"},
+        {"match.colour = red\n", "match.colour"},
+        {"SPOT_WG = 1\n", "no match line"},
+        {"match.type = cpu\nSPOT_WG = 1 -DX\n", "bad value"},
+        {"match.type = cpu\njust words\n", "KEY = VALUE"},
+        {"match.type = cpu\n# ok\nLINALG_WGG = 64\n",
+         "bad.conf:3: unknown tuning key 'LINALG_WGG'"},
+        {"match.type = cpu\npatch_bach = 64\n", "bad.conf:2: unknown tuning key 'patch_bach'"},
+        {"match.type = cpu\nLINALG_WG = 96\n", "bad.conf:2: LINALG_WG = 96 is not a power of two"},
+        {"match.type = cpu\nLINALG_WG = 2048\n", "bad.conf:2: LINALG_WG = 2048 is outside 1..1024"},
+        {"match.type = cpu\nEX_MCHUNK = 0\n", "bad.conf:2: EX_MCHUNK = 0 is outside 1..256"},
+        {"match.type = cpu\nEX_MCHUNK = 8.5\n", "bad.conf:2: EX_MCHUNK = 8.5 is not an integer"},
+        {"match.type = cpu\ndecorr_blas = yes\n", "bad.conf:2: decorr_blas = yes is not 0 or 1"},
+        {"match.type = cpu\nmem_fraction = 0\n", "bad.conf:2: mem_fraction = 0 is outside (0, 1]"},
+        {"match.type = cpu\nmem_fraction = 1.5\n", "mem_fraction = 1.5 is outside (0, 1]"},
+        {"match.type = cpu\nmem_fraction = half\n", "mem_fraction = half is not a number"},
+        {"match.type = cpu\nPSF_HSIZEX = 8\n", "unknown tuning key 'PSF_HSIZEX'"},
+    };
+    for (i = 0; i < (int)(sizeof bad / sizeof bad[0]); i++) {
+        put("bad.conf", bad[i].text);
+        st = px_tuning_load(&cpu, &t);
+        EXPECT(st == PX_ERR_PARSE && strstr(px_last_error(), bad[i].want), "want '%s', got: %s",
+               bad[i].want, px_last_error());
+    }
+    /* The largest values in range are accepted. */
+    put("bad.conf", "match.type = cpu\nLINALG_WG = 1024\nmem_fraction = 1\nex_local = 0\n");
+    EXPECT(px_tuning_load(&cpu, &t) == PX_SUCCESS, "edges of the ranges: %s", px_last_error());
     drop("bad.conf");
 
     /* The shipped entries. */
@@ -147,28 +193,30 @@ int main(void)
     st = px_tuning_load(&cpu, &t);
     EXPECT(st == PX_SUCCESS, "embedded: %s", px_last_error());
     EXPECT(!strcmp(t.sources, "default, cpu, pocl-cpu"), "PoCL CPU entries: %s", t.sources);
+    EXPECT(!strcmp(px_tuning_get(&t, "SPOT_WG"), "1"), "PoCL: one work-item per spot");
     gpu = info("NVIDIA CUDA", "NVIDIA Corporation", "NVIDIA H100 80GB HBM3", PX_DEVICE_GPU);
     st = px_tuning_load(&gpu, &t);
     EXPECT(st == PX_SUCCESS, "embedded: %s", px_last_error());
     EXPECT(!strcmp(t.sources, "default, gpu, nvidia-gpu"), "NVIDIA GPU entries: %s", t.sources);
+    EXPECT(px_tuning_get_long(&t, "SPOT_WG", 1) > 1, "NVIDIA: cooperative spots");
+    EXPECT(px_tuning_get_long(&t, "LINALG_QL_CHUNK", 128) == 1, "NVIDIA: QL chunk 1");
     st = px_tuning_describe(&gpu, &text);
     EXPECT(st == PX_SUCCESS && text && strstr(text, "(nvidia-gpu)"), "describe: %s",
            text ? text : "(null)");
     free(text);
-    /* Every key the code reads resolves to a positive number on both. */
+    /* The Oclgrind device (vendor Oclgrind, a GPU) tuned as an NVIDIA GPU. */
     {
-        static const char *keys[] = {"SPOT_WG", "LINALG_WG", "ASSEMBLE_WG", "patch_batch"};
-        const px_device_info *ds[2] = {&cpu, &gpu};
-        size_t k;
-        int i;
-        for (i = 0; i < 2; i++) {
-            px_tuning_load(ds[i], &t);
-            for (k = 0; k < sizeof keys / sizeof keys[0]; k++)
-                EXPECT(px_tuning_get_long(&t, keys[k], -1) > 0, "%s on %s", keys[k], ds[i]->name);
-            EXPECT(atof(px_tuning_get(&t, "mem_fraction") ? px_tuning_get(&t, "mem_fraction")
-                                                          : "0") > 0,
-                   "mem_fraction on %s", ds[i]->name);
-        }
+        px_device_info og = info("Oclgrind", "Oclgrind", "Oclgrind Simulator", PX_DEVICE_GPU);
+        px_tuning as;
+        setenv("PERFEX_TUNING_AS", "nvidia-gpu", 1);
+        st = px_tuning_load(&og, &as);
+        unsetenv("PERFEX_TUNING_AS");
+        EXPECT(st == PX_SUCCESS && !strcmp(as.sources, "default, gpu, nvidia-gpu"),
+               "Oclgrind as nvidia-gpu: %s", st == PX_SUCCESS ? as.sources : px_last_error());
+        for (i = 0; i < t.n && st == PX_SUCCESS; i++)
+            EXPECT(!strcmp(px_tuning_get(&as, t.key[i]), t.value[i]),
+                   "%s: %s as nvidia-gpu, %s on an H100", t.key[i], px_tuning_get(&as, t.key[i]),
+                   t.value[i]);
     }
     return px_test_finish("test_platforms");
 }

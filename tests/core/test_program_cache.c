@@ -1,8 +1,9 @@
 /* Program build and the on-disk binary cache: a first context builds from
  * source and writes one cache file, a second loads it instead of building,
- * a corrupt file is rebuilt, other options give another file, and
- * PERFEX_NO_CACHE=1 writes nothing. The program is run each time and its
- * output compared with the host's arithmetic (exact: small integers). */
+ * a corrupt file is rebuilt, other options give another file, the options
+ * of PERFEX_BUILD_OPTIONS come last in the build options, reach the
+ * compiler and give another file too, and PERFEX_NO_CACHE=1 writes nothing. The program is run each
+ * time and its output compared with the host's arithmetic (exact: small integers). */
 #include "testutil.h"
 
 #include <dirent.h>
@@ -135,6 +136,29 @@ int main(void)
     px_context_destroy(ctx);
     ctx = px_test_context();
     EXPECT(run(ctx, NULL, 2.0) == 0 && ctx->programs_from_cache == 1, "rewritten cache loads");
+    px_context_destroy(ctx);
+
+    /* PERFEX_BUILD_OPTIONS: appended last, honoured, part of the cache key. */
+    setenv("PERFEX_BUILD_OPTIONS", "-DSCALE=5", 1);
+    ctx = px_test_context();
+    {
+        char *opts = NULL;
+        EXPECT(px_build_options(ctx, "-DX=1", &opts) == PX_SUCCESS && opts && strlen(opts) > 15 &&
+                   !strcmp(opts + strlen(opts) - 15, "-DX=1 -DSCALE=5"),
+               "options: %s", opts ? opts : "(null)");
+        free(opts);
+    }
+    EXPECT(run(ctx, NULL, 5.0) == 0, "PERFEX_BUILD_OPTIONS=-DSCALE=5 not honoured");
+    EXPECT(ctx->programs_built == 1 && ctx->programs_from_cache == 0,
+           "PERFEX_BUILD_OPTIONS build: built %d loaded %d", ctx->programs_built,
+           ctx->programs_from_cache);
+    px_context_destroy(ctx);
+    EXPECT(count_files(cdir, NULL, 0) == 2, "PERFEX_BUILD_OPTIONS: two cache files, found %d",
+           count_files(cdir, NULL, 0));
+    unsetenv("PERFEX_BUILD_OPTIONS");
+    ctx = px_test_context();
+    EXPECT(run(ctx, NULL, 2.0) == 0 && ctx->programs_from_cache == 1,
+           "without PERFEX_BUILD_OPTIONS the first binary again");
     px_context_destroy(ctx);
 
     /* PERFEX_NO_CACHE=1: builds, writes nothing, reads nothing. */

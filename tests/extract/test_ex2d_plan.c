@@ -136,7 +136,7 @@ static int check_patch_file(void)
     int status = 0, call, ncalls, specmin, nspec, xmin, xmax, ymin, ymax, nwave, anynul;
     px_psf *psf = NULL;
     px_plan plan;
-    px_plan_options o = {6000, 6400, 0.8, 0, 25, 25, 5, 50, 0.8, 0.2};
+    px_plan_options o = {6000, 6400, 0.8, 0, 25, 25, 5, 50, 0.8, 0.2, 0, 0};
     double *wave = NULL, *mine = NULL;
 
     memset(&plan, 0, sizeof plan);

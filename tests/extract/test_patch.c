@@ -86,7 +86,7 @@ int main(void)
     px_plan plan;
     px_ex_layout lay;
     px_ex_bufs bufs;
-    px_plan_options o = {6000, 6400, 0.8, 0, 25, 25, 5, 50, 0.8, 0.2};
+    px_plan_options o = {6000, 6400, 0.8, 0, 25, 25, 5, 50, 0.8, 0.2, 0, 0};
     long pr, pc, ar, ac, r0, r1;
     double *pix, *ivar, *A, *ICOV, *DECONV, *R, *FLUX, *IVAR;
     px_context *ctx;

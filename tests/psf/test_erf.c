@@ -2,7 +2,9 @@
  * rounded to within an ulp): at 200001 points over [-7, 7], every interval
  * boundary k/4 and its neighbours, 0, -0, +-6, huge values and NaN. The
  * stated accuracy is 1.2e-16 absolute; the test allows 2.5e-16 (glibc's own
- * error included). Also odd symmetry exactly.
+ * error included). Also odd symmetry exactly, and px_erf_l (the table read
+ * from a local copy, as the cooperative spot kernel reads it) giving the same
+ * bits as px_erf at every point.
  */
 #include "testutil.h"
 
@@ -12,7 +14,12 @@
 
 static const char *test_kernel =
     "__kernel void erf_eval(__global const double *x, __global double *y, int n)\n"
-    "{ int i = get_global_id(0); if (i < n) y[i] = px_erf(x[i]); }\n";
+    "{ int i = get_global_id(0); if (i < n) y[i] = px_erf(x[i]); }\n"
+    "__kernel __attribute__((reqd_work_group_size(64, 1, 1)))\n"
+    "void erf_eval_l(__global const double *x, __global double *y, int n)\n"
+    "{ __local double tab[PX_ERF_ROWS][PX_ERF_COLS]; int i = get_global_id(0);\n"
+    "  px_erf_table_copy(tab, get_local_id(0), 64); barrier(CLK_LOCAL_MEM_FENCE);\n"
+    "  if (i < n) y[i] = px_erf_l(x[i], tab); }\n";
 
 int main(void)
 {
@@ -21,7 +28,7 @@ int main(void)
     cl_program prog = NULL;
     cl_kernel k = NULL;
     cl_mem bx = NULL, by = NULL;
-    double *x = NULL, *y = NULL, worst = 0, wx = 0;
+    double *x = NULL, *y = NULL, *yl = NULL, worst = 0, wx = 0;
     int n = 0, cap = 200001 + 4 * 60 + 16;
     cl_int err;
 
@@ -29,7 +36,8 @@ int main(void)
     EXPECT(px_kernel_source_get("erf", &src) == PX_SUCCESS, "erf.cl source");
     x = malloc((size_t)cap * sizeof *x);
     y = malloc((size_t)cap * sizeof *y);
-    if (!src || !x || !y) goto done;
+    yl = malloc((size_t)cap * sizeof *yl);
+    if (!src || !x || !y || !yl) goto done;
     for (int i = 0; i <= 200000; i++) /* exactly mirrored about 0 */
         x[n++] = i <= 100000 ? -7.0 + 14.0 * i / 200000.0 : 7.0 - 14.0 * (200000 - i) / 200000.0;
     for (int j = -28; j <= 28; j++) {
@@ -84,6 +92,24 @@ int main(void)
     for (int i = 0; i <= 100000; i++)
         EXPECT(y[i] == -y[200000 - i], "odd symmetry at %.17g", x[i]);
     printf("max |px_erf - erf| %.3g at x = %.17g over %d points\n", worst, wx, n);
+    {
+        /* The local-table form: same bits. */
+        cl_kernel kl = clCreateKernel(prog, "erf_eval_l", &err);
+        size_t g = ((size_t)n + 63) / 64 * 64, l = 64;
+        long nd = 0;
+        err |= clSetKernelArg(kl, 0, sizeof bx, &bx);
+        err |= clSetKernelArg(kl, 1, sizeof by, &by);
+        err |= clSetKernelArg(kl, 2, sizeof n, &n);
+        err |= clEnqueueNDRangeKernel(ctx->queue, kl, 1, NULL, &g, &l, 0, NULL, NULL);
+        err |= clEnqueueReadBuffer(ctx->queue, by, CL_TRUE, 0, (size_t)n * sizeof(double), yl, 0,
+                                   NULL, NULL);
+        EXPECT(err == CL_SUCCESS, "running erf_eval_l");
+        for (int i = 0; i < n && err == CL_SUCCESS; i++)
+            nd += memcmp(&y[i], &yl[i], sizeof y[i]) != 0;
+        printf("px_erf_l: %ld of %d values differ from px_erf\n", nd, n);
+        EXPECT(err == CL_SUCCESS && nd == 0, "px_erf_l differs from px_erf at %ld points", nd);
+        if (kl) clReleaseKernel(kl);
+    }
     EXPECT(worst <= 2.5e-16, "max |px_erf - erf| %.3g at %.17g above 2.5e-16", worst, wx);
 done:
     if (bx) clReleaseMemObject(bx);
@@ -93,6 +119,7 @@ done:
     free(src);
     free(x);
     free(y);
+    free(yl);
     px_context_destroy(ctx);
     return px_test_finish("erf_test");
 }

@@ -1,4 +1,4 @@
-/* Tests of the simulator's random parts (host/simrng.c, host/simulate.c):
+/* Tests of the simulator's random parts (host/simrng.c, host/sim/noise.c):
  * - the Poisson sampler at means on both sides of the switch between its two
  *   methods: sample mean and variance within 5 sigma of the mean (sigma from
  *   the Poisson moments), the frequency of each count near the mean within 5

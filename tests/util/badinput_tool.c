@@ -201,14 +201,24 @@ int main(int argc, char **argv)
         x1 = x1 > ax[0] ? ax[0] : x1;
         y1 = y1 > ax[1] ? ax[1] : y1;
         if (!status && x1 > x0 && y1 > y0) {
+            /* A tile-compressed HDU (the simulated MASK) takes only values of
+             * its own type. */
+            int bitpix = 0, type = TDOUBLE;
             double *row = malloc((size_t)(x1 - x0) * sizeof *row);
-            for (long x = 0; x < x1 - x0; x++)
+            short *srow = malloc((size_t)(x1 - x0) * sizeof *srow);
+            fits_get_img_type(fp, &bitpix, &status);
+            if (fits_is_compressed_image(fp, &status) && bitpix == SHORT_IMG) type = TSHORT;
+            for (long x = 0; x < x1 - x0; x++) {
                 row[x] = val;
+                srow[x] = (short)val;
+            }
             for (long y = y0; y < y1 && !status; y++) {
                 long fp0[2] = {x0 + 1, y + 1}, lp0[2] = {x1, y + 1};
-                fits_write_subset(fp, TDOUBLE, fp0, lp0, row, &status);
+                fits_write_subset(fp, type, fp0, lp0, type == TSHORT ? (void *)srow : (void *)row,
+                                  &status);
             }
             free(row);
+            free(srow);
         }
     } else {
         fprintf(stderr, "badinput_tool: bad command or arguments\n");
