@@ -69,6 +69,8 @@ blas_scale(__global const double *v, __global const long *vdesc, __global const 
         const long at = off + i * ld + j;
         wout[at] = ok ? v[at] * blas_f(wv[j], m, mode) : 0.0;
     }
+    /* every work-item has read info[g] before work-item 0 writes it */
+    barrier(CLK_GLOBAL_MEM_FENCE);
     if (lid == 0 && !ok && n > 0) info[g] = 4;
 }
 

@@ -111,9 +111,10 @@ px_status px_fits_open_fast(const char *path, fitsfile **fp, px_filebuf *buf)
     int fstatus = 0;
     *fp = NULL;
     memset(buf, 0, sizeof *buf);
-    f = fopen(path, "rb");
-    /* anything but a readable regular gzip file: px_fits_open's words */
-    if (!f || fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size < 18) {
+    /* anything but a readable regular gzip file: px_fits_open's words (a
+     * FIFO is refused there, before an open that would block) */
+    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size < 18 ||
+        (f = fopen(path, "rb")) == NULL) {
         st = px_fits_open(path, fp);
         goto cleanup;
     }
