@@ -281,22 +281,35 @@ ex_icov(__global const long *pd, __global const int *sx0, __global const int *sy
     __global const double *si = stamp + ii * (EX_SX * EX_SY);
     int rb0, rb1, cb0, cb1;
     STAMP_BOX(xi, yi, d, rb0, rb1, cb0, cb1);
-    for (int q = q0; q <= p; q++) {
-        const int k = (q % ns) * nw + q / ns; /* unknown of column q */
-        const long kk = d[PX_EXD_SPOT] + k;
+    /* column q is fiber qs, bin qj: stepped along without a division */
+    int qs = q0 % ns, qj = q0 / ns;
+    for (int q = q0; q <= p; q++, qs = (qs + 1 == ns) ? 0 : qs + 1, qj += (qs == 0)) {
+        const long kk = d[PX_EXD_SPOT] + (long)qs * nw + qj;
         const int xk = sx0[kk], yk = sy0[kk];
         double v = 0;
         /* intersect with stamp k, in stamp i's coordinates */
         const int r0 = max(rb0, yk - yi), r1 = min(rb1, yk - yi + EX_SY);
         const int c0 = max(cb0, xk - xi), c1 = min(cb1, xk - xi + EX_SX);
         if (r0 < r1 && c0 < c1) {
+            /* four partial sums along a row: one chain of dependent adds
+             * would wait out the adder's latency at every pixel */
             __global const double *sk = stamp + kk * (EX_SX * EX_SY);
             const int dr = yi - yk, dc = xi - xk;
+            double v0 = 0, v1 = 0, v2 = 0, v3 = 0;
             for (int r = r0; r < r1; r++) {
                 __global const double *wr = &IMG(ivar, xi, yi + r);
-                for (int c = c0; c < c1; c++)
-                    v += si[r * EX_SX + c] * (wr[c] * sk[(r + dr) * EX_SX + c + dc]);
+                __global const double *a = si + r * EX_SX, *b = sk + (r + dr) * EX_SX + dc;
+                int c = c0;
+                for (; c + 4 <= c1; c += 4) {
+                    v0 += a[c] * (wr[c] * b[c]);
+                    v1 += a[c + 1] * (wr[c + 1] * b[c + 1]);
+                    v2 += a[c + 2] * (wr[c + 2] * b[c + 2]);
+                    v3 += a[c + 3] * (wr[c + 3] * b[c + 3]);
+                }
+                for (; c < c1; c++)
+                    v0 += a[c] * (wr[c] * b[c]);
             }
+            v = (v0 + v1) + (v2 + v3);
         }
         if (q == p) {
             const double fw = fluxweight[d[PX_EXD_VEC] + i];
