@@ -64,10 +64,17 @@
  * SIMD units. The rounding differs from the plain loop only in order. */
 static double la_dot(__global const double *x, __global const double *y, const int n)
 {
-    double4 acc = (double4)(0.0);
+    double4 acc = (double4)(0.0), acc2 = (double4)(0.0);
     int k = 0;
-    for (; k + 4 <= n; k += 4)
+    for (; k + 8 <= n; k += 8) {
         acc = fma(vload4(0, x + k), vload4(0, y + k), acc);
+        acc2 = fma(vload4(0, x + k + 4), vload4(0, y + k + 4), acc2);
+    }
+    if (k + 4 <= n) {
+        acc = fma(vload4(0, x + k), vload4(0, y + k), acc);
+        k += 4;
+    }
+    acc += acc2;
     double s = (acc.s0 + acc.s1) + (acc.s2 + acc.s3);
     for (; k < n; k++)
         s = fma(x[k], y[k], s);
