@@ -5,7 +5,7 @@
 #   bench/compare_commits.sh COMMIT... [current]
 # "current" is the working tree's build/perfex. Each commit is exported with
 # git archive into $WORK/<commit> (default /tmp/perfex-commits) and built
-# there (target perfex only). Prints perfex bench's RESULT line and the
+# there (the command's target only). Prints perfex bench's RESULT line and the
 # profile of the last run per commit, and for commits without `perfex bench`
 # the end-to-end time of perfex extract under /usr/bin/time.
 set -e
@@ -21,7 +21,9 @@ for c in "$@"; do
     rm -rf "$d" && mkdir -p "$d"
     git -C "$SRC" archive "$c" | tar -x -C "$d"
     cmake -S "$d" -B "$d/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-    cmake --build "$d/build" -j2 --target perfex >/dev/null
+    # the command is target perfex_cli since the library became target perfex
+    cmake --build "$d/build" -j2 --target perfex_cli >/dev/null 2>&1 ||
+        cmake --build "$d/build" -j2 --target perfex >/dev/null
 done
 echo "load: $(cat /proc/loadavg)"
 for c in "$@"; do

@@ -23,6 +23,13 @@
  *   LINALG_JACOBI_MAXN   largest matrix la_syevj, la_syevq and la_eigcompose
  *                        accept (local arrays), default 256
  *   LINALG_JACOBI_SWEEPS most Jacobi sweeps before info = 1, default 40
+ *   LINALG_EXT_ROWS      rows of la_selinv's blocks that one work-item
+ *                        extends beyond the band side by side, default 8
+ *                        (CPUs overlap their dependent chains; 1 gives a
+ *                        GPU a work-item per row)
+ *   LINALG_SUM_ALL       1: every work-item adds a work-group sum itself
+ *                        (GPUs); 0: one adds, the others wait (CPUs, where
+ *                        work-items run in turn), default 0
  *   LINALG_QL_CHUNK      eigenvector columns per work-item in the QL
  *                        rotations of la_syevq, default 128 (on a CPU one
  *                        long unit-stride loop is fastest; 1 suits GPUs,
@@ -39,6 +46,12 @@
 #ifndef LINALG_QL_CHUNK
 #define LINALG_QL_CHUNK 128
 #endif
+#ifndef LINALG_EXT_ROWS
+#define LINALG_EXT_ROWS 8
+#endif
+#ifndef LINALG_SUM_ALL
+#define LINALG_SUM_ALL 0
+#endif
 #ifndef LINALG_JACOBI_SWEEPS
 #define LINALG_JACOBI_SWEEPS 40
 #endif
@@ -51,10 +64,17 @@
  * SIMD units. The rounding differs from the plain loop only in order. */
 static double la_dot(__global const double *x, __global const double *y, const int n)
 {
-    double4 acc = (double4)(0.0);
+    double4 acc = (double4)(0.0), acc2 = (double4)(0.0);
     int k = 0;
-    for (; k + 4 <= n; k += 4)
+    for (; k + 8 <= n; k += 8) {
         acc = fma(vload4(0, x + k), vload4(0, y + k), acc);
+        acc2 = fma(vload4(0, x + k + 4), vload4(0, y + k + 4), acc2);
+    }
+    if (k + 4 <= n) {
+        acc = fma(vload4(0, x + k), vload4(0, y + k), acc);
+        k += 4;
+    }
+    acc += acc2;
     double s = (acc.s0 + acc.s1) + (acc.s2 + acc.s3);
     for (; k < n; k++)
         s = fma(x[k], y[k], s);
@@ -94,7 +114,8 @@ static double la_dot3(__global const double *x, __local const double *w, __globa
  * the lower triangle (an O(n^2) scan against the O(n bw^2) it saves; a
  * factor has its matrix's band, so the later stages find the same). Entries
  * beyond the band are never read or written by the stages. red has
- * LINALG_WG + 1 entries. */
+ * LINALG_WG entries; every work-item takes the maximum over them itself (as
+ * la_wg_sum, below). */
 static int la_bandwidth(__global const double *A, const int n, const int ld, const long aux,
                         __local int *red)
 {
@@ -111,13 +132,10 @@ static int la_bandwidth(__global const double *A, const int n, const int ld, con
     barrier(CLK_LOCAL_MEM_FENCE);
     red[lid] = bw;
     barrier(CLK_LOCAL_MEM_FENCE);
-    if (lid == 0) {
-        for (int k = 0; k < LINALG_WG; k++)
-            bw = max(bw, red[k]);
-        red[LINALG_WG] = bw;
-    }
+    for (int k = 0; k < LINALG_WG; k++)
+        bw = max(bw, red[k]);
     barrier(CLK_LOCAL_MEM_FENCE);
-    return red[LINALG_WG];
+    return bw;
 }
 
 /* A = L L^T in place: L in the lower triangle and L^T in the strict upper
@@ -129,7 +147,7 @@ static int la_bandwidth(__global const double *A, const int n, const int ld, con
 __kernel __attribute__((reqd_work_group_size(LINALG_WG, 1, 1))) void
 la_potrf(__global double *a, __global const long *desc, __global int *info)
 {
-    __local int bwred[LINALG_WG + 1];
+    __local int bwred[LINALG_WG];
     const int g = get_group_id(0);
     const int lid = get_local_id(0);
     __global double *A = a + desc[4 * g];
@@ -171,16 +189,19 @@ la_potrf(__global double *a, __global const long *desc, __global int *info)
 
 /* Solves A X = B with the factor from la_potrf (same desc, band included;
  * L read along rows of both triangles), B overwritten by X. bdesc: [0]
- * offset, [1] nrhs, [2] stride between right-hand-side vectors. Each
- * work-item substitutes whole vectors, row by row with four-lane dot
- * products: no barrier at all, where a column-parallel version needs two
- * per row for a few flops each (ten times slower on PoCL for one vector).
- * A matrix whose info is not 0 gets X = 0. */
+ * offset, [1] nrhs, [2] stride between right-hand-side vectors. The
+ * substitutions go by blocks of LINALG_WG rows: first every work-item
+ * takes one row of the block and subtracts, in a four-lane dot product
+ * along memory, what the rows already solved give it (most of the work, and
+ * parallel); then one work-item finishes the small triangle inside the
+ * block. Two barriers per block where a row-by-row parallel form needs two
+ * per row (ten times slower on PoCL for one vector); a GPU gets its
+ * work-items busy on one vector. A matrix whose info is not 0 gets X = 0. */
 __kernel __attribute__((reqd_work_group_size(LINALG_WG, 1, 1))) void
 la_potrs(__global const double *a, __global const long *desc, __global double *b,
          __global const long *bdesc, __global const int *info)
 {
-    __local int bwred[LINALG_WG + 1];
+    __local int bwred[LINALG_WG];
     const int g = get_group_id(0);
     const int lid = get_local_id(0);
     __global const double *A = a + desc[4 * g];
@@ -196,17 +217,40 @@ la_potrs(__global const double *a, __global const long *desc, __global double *b
         return;
     }
     const int bw = la_bandwidth(A, n, ld, desc[4 * g + 3], bwred);
-    for (int r = lid; r < nrhs; r += LINALG_WG) {
+    for (int r = 0; r < nrhs; r++) {
         __global double *x = B + (long)r * ldb;
-        for (int i = 0; i < n; i++) { /* L y = b, rows of L */
-            __global const double *ri = A + (long)i * ld;
-            const int k0 = max(0, i - bw);
-            x[i] = (x[i] - la_dot(ri + k0, x + k0, i - k0)) / ri[i];
+        /* L y = b by rows of L, blocks [r0, r1) from the top */
+        for (int r0 = 0; r0 < n; r0 += LINALG_WG) {
+            const int r1 = min(n, r0 + LINALG_WG), i = r0 + lid;
+            if (i < r1) {
+                const int k0 = max(0, i - bw);
+                if (k0 < r0) x[i] -= la_dot(A + (long)i * ld + k0, x + k0, r0 - k0);
+            }
+            barrier(CLK_GLOBAL_MEM_FENCE);
+            if (lid == 0)
+                for (int i = r0; i < r1; i++) {
+                    const int k0 = max(r0, i - bw);
+                    x[i] = (x[i] - la_dot(A + (long)i * ld + k0, x + k0, i - k0)) /
+                           A[(long)i * ld + i];
+                }
+            barrier(CLK_GLOBAL_MEM_FENCE);
         }
-        for (int i = n - 1; i >= 0; i--) { /* L^T x = y, rows of L^T */
-            __global const double *ri = A + (long)i * ld;
-            const int k1 = min(n - 1, i + bw);
-            x[i] = (x[i] - la_dot(ri + i + 1, x + i + 1, k1 - i)) / ri[i];
+        /* L^T x = y by rows of L^T (the upper triangle), blocks from the
+         * bottom */
+        for (int r1 = n; r1 > 0; r1 -= LINALG_WG) {
+            const int r0 = max(0, r1 - LINALG_WG), i = r0 + lid;
+            if (i < r1) {
+                const int k1 = min(n, i + bw + 1);
+                if (k1 > r1) x[i] -= la_dot(A + (long)i * ld + r1, x + r1, k1 - r1);
+            }
+            barrier(CLK_GLOBAL_MEM_FENCE);
+            if (lid == 0)
+                for (int i = r1 - 1; i >= r0; i--) {
+                    const int k1 = min(r1, i + bw + 1);
+                    x[i] = (x[i] - la_dot(A + (long)i * ld + i + 1, x + i + 1, k1 - i - 1)) /
+                           A[(long)i * ld + i];
+                }
+            barrier(CLK_GLOBAL_MEM_FENCE);
         }
     }
 }
@@ -214,26 +258,35 @@ la_potrs(__global const double *a, __global const long *desc, __global double *b
 /* ----------------------------------------------------------------- selinv */
 
 /* Diagonal blocks of C = A^-1 from the factor of la_potrf (read as L^T in
- * the upper triangle, along rows) by the Takahashi
- * recurrence, which only needs C inside the band: from L^T C = L^-1,
+ * the upper triangle, along rows) by the Takahashi recurrence. From
+ * L^T C = L^-1 (lower triangular),
  *   C[i][j] = (delta_ij / L_ii - sum_{k = i+1}^{i+bw} L[k][i] C[k][j]) / L_ii
- * for j >= i, rows from the last up: first all j > i of a row at once, then
- * the diagonal, which needs them. Blocks of size
- * bs (cdesc aux; n a multiple of it, bs = n gives the full inverse) must lie
- * inside the computed band, so it is widened to bz = max(bw, bs - 1) while
- * L is read only inside its own band bw. Cost n bz bw instead of the n^3/3
- * of a dense inverse. The band of C lives in work, an n x n matrix per
- * matrix (wdesc off, ld >= n) of which only the band is touched. Block f is
- * written full (symmetric) and row-major at cdesc off + f bs^2. Zeros where
- * info is not 0. (specter inverts by eigh with eigenvalues floored at 10 eps
- * max; for the SPD, regularised iCov the floor never binds and the two agree
- * to rounding times the condition number; see tests/test_linalg.c.) */
+ * for j >= i. First the band of C (|i - j| <= bw), rows from the last up:
+ * all j > i of a row at once, then the diagonal, which needs them; cost
+ * n bw^2. Then, for the rows of the blocks asked for, the entries further
+ * left than the band that their blocks reach (j < i - bw, same recurrence
+ * along the row, from the band leftwards): one row per work-item, no
+ * barrier, cost bw per entry. The band of C and those rows live in work, an
+ * n x n matrix (wdesc off, ld >= n) of which only they are touched.
+ *
+ * Blocks: cdesc holds LA_BLK longs per matrix: [0] offset of the output,
+ * [1] number of blocks nb, [2] index of block 0's first row, [3] step
+ * from one block's first row to the next, [4] stride between the rows of a
+ * block, [5] block size bs. Block b is C restricted to the indices first +
+ * b step + t stride, t < bs, written full (symmetric) and row-major at
+ * output + b bs^2. Contiguous blocks: step = bs, stride = 1; the blocks of
+ * an interleaved ordering (every nspec-th index): step = 1, stride = nspec.
+ * Rows above the first block's first index are not computed. Zeros where
+ * info is not 0. (specter inverts by eigh with eigenvalues floored at 10
+ * eps max; for the SPD, regularised iCov the floor never binds and the two
+ * agree to rounding times the condition number; see tests/linalg.) */
+#define LA_BLK 8
 __kernel __attribute__((reqd_work_group_size(LINALG_WG, 1, 1))) void
 la_selinv(__global const double *a, __global const long *desc, __global double *w,
           __global const long *wdesc, __global double *c, __global const long *cdesc,
           __global const int *info)
 {
-    __local int bwred[LINALG_WG + 1];
+    __local int bwred[LINALG_WG];
     const int g = get_group_id(0);
     const int lid = get_local_id(0);
     __global const double *A = a + desc[4 * g];
@@ -242,20 +295,21 @@ la_selinv(__global const double *a, __global const long *desc, __global double *
     const int bw = la_bandwidth(A, n, ld, desc[4 * g + 3], bwred);
     __global double *Z = w + wdesc[4 * g];
     const int ldz = (int)wdesc[4 * g + 2];
-    __global double *C = c + cdesc[4 * g];
-    const int bs = (int)cdesc[4 * g + 3];
-    const int bz = max(bw, bs - 1);
+    __global const long *cd = cdesc + LA_BLK * g;
+    __global double *C = c + cd[0];
+    const int nb = (int)cd[1], first = (int)cd[2], step = (int)cd[3], stride = (int)cd[4];
+    const int bs = (int)cd[5];
     const int ok = (info[g] == 0);
 
     if (ok) {
-        for (int i = n - 1; i >= 0; i--) {
+        for (int i = n - 1; i >= first; i--) {
             const double rii = 1.0 / A[(long)i * ld + i];
             __global const double *Lt = A + (long)i * ld; /* Lt[k] = L[k][i], k > i */
-            const int kend = min(n - 1, i + bw), jend = min(n - 1, i + bz);
+            const int kend = min(n - 1, i + bw);
             /* Off the diagonal first: they need only rows below i, read as
              * rows of the symmetric band (C[k][j] = C[j][k]) so that each
              * work-item streams along memory. */
-            for (int j = i + 1 + lid; j <= jend; j += LINALG_WG) {
+            for (int j = i + 1 + lid; j <= kend; j += LINALG_WG) {
                 /* C[j][k] = Z[j][k] */
                 double s = -la_dot(Lt + i + 1, Z + (long)j * ldz + i + 1, kend - i);
                 s *= rii;
@@ -270,11 +324,36 @@ la_selinv(__global const double *a, __global const long *desc, __global double *
             }
             barrier(CLK_GLOBAL_MEM_FENCE);
         }
+        /* Rows of the blocks beyond the band, leftwards to their block's
+         * first index: C[r][i] = -sum_k L[k][i] C[r][k] / L_ii, k in
+         * (i, i + bw], all left of r and already known. Each step of a row
+         * waits for the one before, so a work-item runs LINALG_EXT_ROWS
+         * rows side by side (independent chains the CPU overlaps). */
+        for (int t0 = lid * LINALG_EXT_ROWS; t0 < nb * bs; t0 += LINALG_WG * LINALG_EXT_ROWS) {
+            const int t1 = min(nb * bs, t0 + LINALG_EXT_ROWS);
+            int ihi = -1, ilo = n;
+            for (int t = t0; t < t1; t++) {
+                const int lo = first + (t / bs) * step, r = lo + (t % bs) * stride;
+                ihi = max(ihi, r - bw - 1);
+                ilo = min(ilo, lo);
+            }
+            for (int i = ihi; i >= ilo; i--) {
+                __global const double *lt = A + (long)i * ld + i + 1;
+                const double rinv = 1.0 / A[(long)i * ld + i];
+                for (int t = t0; t < t1; t++) {
+                    const int lo = first + (t / bs) * step, r = lo + (t % bs) * stride;
+                    if (i < lo || i > r - bw - 1) continue;
+                    __global double *zr = Z + (long)r * ldz;
+                    zr[i] = -la_dot(lt, zr + i + 1, bw) * rinv;
+                }
+            }
+        }
+        barrier(CLK_GLOBAL_MEM_FENCE);
     }
-    const int nb = (bs > 0) ? n / bs : 0;
-    for (int t = lid; t < nb * bs * bs; t += LINALG_WG) {
-        const int f = t / (bs * bs), ia = (t / bs) % bs, ib = t % bs;
-        const int ri = f * bs + ia, cj = f * bs + ib;
+    for (long t = lid; t < (long)nb * bs * bs; t += LINALG_WG) {
+        const int f = (int)(t / ((long)bs * bs)), ia = (int)(t / bs % bs), ib = (int)(t % bs);
+        const int lo = first + f * step;
+        const int ri = lo + max(ia, ib) * stride, cj = lo + min(ia, ib) * stride;
         C[t] = ok ? Z[(long)ri * ldz + cj] : 0.0;
     }
 }
@@ -400,15 +479,28 @@ la_syevj(__global double *a, __global const long *desc, __global double *v,
 
 /* ------------------------------------------------------------------ syevq */
 
-/* Sum of x over the work-group (every work-item gets it); red has
- * LINALG_WG + 1 entries. One work-item adds: every work-item adding all
- * entries costs LINALG_WG times more on a CPU, where work-items run in turn. */
+/* Sum of x over the work-group; red has LINALG_WG + 1 entries. With
+ * LINALG_SUM_ALL every work-item adds the entries itself (reads of one
+ * address by all work-items are broadcasts on a GPU, and none waits on
+ * another); without, one work-item adds them and the others wait at a
+ * barrier, which on a CPU, where the work-items of a group run one after
+ * another, costs LINALG_WG times less. Not a tree: tree reductions here (in
+ * place or not, in a loop or written out) give wrong eigenvectors on PoCL
+ * 3.1 when two work-groups run at once (right ones with one thread, and no
+ * race under Oclgrind); tests/linalg test_eigen_many catches it. */
 static double la_wg_sum(double x, __local double *red)
 {
     const int lid = get_local_id(0);
     barrier(CLK_LOCAL_MEM_FENCE);
     red[lid] = x;
     barrier(CLK_LOCAL_MEM_FENCE);
+#if LINALG_SUM_ALL
+    double s = 0.0;
+    for (int k = 0; k < LINALG_WG; k++)
+        s += red[k];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return s;
+#else
     if (lid == 0) {
         double s = 0.0;
         for (int k = 0; k < LINALG_WG; k++)
@@ -417,6 +509,7 @@ static double la_wg_sum(double x, __local double *red)
     }
     barrier(CLK_LOCAL_MEM_FENCE);
     return red[LINALG_WG];
+#endif
 }
 
 /* The same decomposition as la_syevj, same arguments and outputs, by
@@ -479,18 +572,25 @@ la_syevq(__global double *a, __global const long *desc, __global double *v,
     for (int k = 0; k + 2 < n; k++) {
         const int L = n - k - 1;
         __global double *rk = A + (long)k * ld + k + 1; /* row k right of the diagonal */
+        /* Row k into local memory, each entry by the work-item that writes
+         * it back at the end: the global row is then never read by one
+         * work-item and written by another between barriers that fence
+         * only local memory. */
         double part = 0.0;
-        for (int i = 1 + lid; i < L; i += LINALG_WG)
-            part += rk[i] * rk[i];
+        for (int i = lid; i < L; i += LINALG_WG) {
+            const double x = rk[i];
+            hv[i] = x;
+            if (i > 0) part += x * x;
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+        const double x0 = hv[0];
         const double tail = la_wg_sum(part, red);
-        const double x0 = rk[0];
         double beta = 0.0, alpha = x0;
         if (tail > 0.0) {
             alpha = -copysign(sqrt(x0 * x0 + tail), x0);
             const double h0 = x0 - alpha;
             beta = 1.0 / (-alpha * h0); /* 2 / |h|^2 with |h|^2 = 2 alpha (alpha - x0) */
-            for (int i = lid; i < L; i += LINALG_WG)
-                hv[i] = (i == 0) ? h0 : rk[i];
+            if (lid == 0) hv[0] = h0;
         }
         barrier(CLK_LOCAL_MEM_FENCE);
         if (lid == 0) {

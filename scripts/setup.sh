@@ -9,7 +9,7 @@ set -eu
 cd "$(dirname "$0")/.."
 
 PACKAGES="build-essential cmake pkg-config pocl-opencl-icd ocl-icd-opencl-dev opencl-headers \
-clinfo libclblast-dev libcfitsio-dev liberfa-dev libopenmpi-dev openmpi-bin zlib1g-dev"
+clinfo libclblast-dev libcfitsio-dev liberfa-dev libopenmpi-dev openmpi-bin zlib1g-dev libdeflate-dev"
 if [ "${1:-}" = "--tests" ]; then
     # LAPACKE: the reference of the linear-algebra tests; python3-numpy and
     # python3-astropy: the Python module's tests and the trace checks; the

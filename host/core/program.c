@@ -82,11 +82,11 @@ px_status px_kernel_source_get(const char *name, char **text)
         goto cleanup;
     }
     if (dir && *dir) {
-        snprintf(path, sizeof path, "%s/%s.cl", dir, name);
+        /* NAME.cl, or a shared header named in full (extract_layout.h) */
+        snprintf(path, sizeof path, "%s/%s%s", dir, name, strchr(name, '.') ? "" : ".cl");
         st = px_read_text_file(path, text, NULL);
         if (st != PX_SUCCESS)
-            st = px_fail(st, "%s/%s.cl: kernel source not readable (PERFEX_KERNEL_DIR is set)", dir,
-                         name);
+            st = px_fail(st, "%s: kernel source not readable (PERFEX_KERNEL_DIR is set)", path);
         goto cleanup;
     }
     for (i = 0; i < px_n_embedded_kernels; i++) {
@@ -281,8 +281,8 @@ px_status px_program_source(const char *const *sources, char **out)
         st = px_kernel_source_get(sources[i], &text);
         if (st != PX_SUCCESS) goto cleanup;
         /* #line makes the compiler log name the file and its own line numbers. */
-        st = px_strcat_printf(&src, &srclen, "%s#line 1 \"%s.cl\"\n%s", i ? "\n" : "", sources[i],
-                              text);
+        st = px_strcat_printf(&src, &srclen, "%s#line 1 \"%s%s\"\n%s", i ? "\n" : "", sources[i],
+                              strchr(sources[i], '.') ? "" : ".cl", text);
         free(text);
         text = NULL;
         if (st != PX_SUCCESS) {

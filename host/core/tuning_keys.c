@@ -41,6 +41,14 @@ const px_tuning_key px_tuning_keys[] = {
     {"LINALG_QL_CHUNK", PX_TK_INT, 1, 4096, 0, "128", "kernels/linalg.cl la_syevq",
      "eigenvector columns per work-item in la_syevq's QL rotations: one long unit-stride loop "
      "suits a CPU, 1 suits a GPU (neighbouring work-items touch neighbouring columns)"},
+    {"LINALG_SUM_ALL", PX_TK_BOOL, 0, 1, 0, "0", "kernels/linalg.cl la_syevq",
+     "1: every work-item adds la_syevq's work-group sums itself (broadcast reads, GPUs); 0: one "
+     "adds while the others wait (CPUs, where the work-items of a group run in turn: 1.5x faster "
+     "there)"},
+    {"LINALG_EXT_ROWS", PX_TK_INT, 1, 64, 0, "8", "kernels/linalg.cl la_selinv",
+     "rows of la_selinv's blocks that one work-item extends beyond the band side by side: a CPU "
+     "overlaps their chains of dependent steps (8: 1.7x faster than 1 on PoCL); 1 gives a GPU a "
+     "work-item per row"},
     {"BLAS_WG", PX_TK_INT, 1, 1024, PX_TK_POW2, "64",
      "kernels/blas_aux.cl blas_scale, blas_rowsum; host/linalg/blas.c",
      "work-items per matrix of the kernels around CLBlast's batched GEMM"},
@@ -58,9 +66,9 @@ const px_tuning_key px_tuning_keys[] = {
     {"ex_local", PX_TK_INT, 0, 1024, 0, "0", "host/extract/extract_batch.c",
      "work-group size along dimension 0 of the kernels/extract.cl launches; 0: the OpenCL "
      "runtime picks"},
-    {"ASSEMBLE_WG", PX_TK_INT, 1, 1024, PX_TK_POW2 | PX_TK_UNWIRED, "64",
-     "kernels/extract.cl ex_weights, ex_icov",
-     "work-group size of the kernels that assemble A^T W A and A^T W p"},
+    {"ASSEMBLE_WG", PX_TK_INT, 1, 1024, PX_TK_POW2, "64",
+     "kernels/extract.cl ex_icov; host/extract/extract_batch.c",
+     "work-group size (rows of iCov per group) of ex_icov, the kernel that assembles A^T W A"},
     {"patch_batch", PX_TK_INT, 0, 1e7, 0, "64", "host/extract/extract.c",
      "most patches per batch (one launch of each stage); 0: as many as `mem_fraction` of the "
      "device memory holds. Larger fills a GPU; on PoCL small batches stay in cache"},

@@ -40,7 +40,7 @@ px_status px_ex_layout_make(const px_plan *plan, int first, int count, px_ex_lay
     px_status st = PX_SUCCESS;
     px_ex_layout l;
     size_t item = 0, vec = 0, mat = 0, blk = 0, pix = 0, rr = 0;
-    int fib = 0;
+    int fib = 0, kblk = 0;
 
     memset(&l, 0, sizeof l);
     memset(out, 0, sizeof *out);
@@ -53,6 +53,7 @@ px_status px_ex_layout_make(const px_plan *plan, int first, int count, px_ex_lay
     for (int g = 0; g < count; g++) {
         const px_patch *p = &plan->patch[first + g];
         l.nfib += p->nspec;
+        l.nblk_keep += p->nkeep;
         l.nitem += (size_t)p->nspec * (size_t)p->nwave;
     }
     l.pd = px_calloc((size_t)count * PX_EXD_COUNT, sizeof *l.pd);
@@ -60,9 +61,9 @@ px_status px_ex_layout_make(const px_plan *plan, int first, int count, px_ex_lay
     l.d_rhs = px_calloc((size_t)count, sizeof *l.d_rhs);
     l.d_cblk = px_calloc((size_t)count, sizeof *l.d_cblk);
     l.blk_first = px_calloc((size_t)count, sizeof *l.blk_first);
-    l.d_blk = px_calloc((size_t)l.nfib, sizeof *l.d_blk);
-    l.d_v = px_calloc((size_t)l.nfib, sizeof *l.d_v);
-    l.d_q = px_calloc((size_t)l.nfib, sizeof *l.d_q);
+    l.d_blk = px_calloc((size_t)l.nblk_keep + 1, sizeof *l.d_blk);
+    l.d_v = px_calloc((size_t)l.nblk_keep + 1, sizeof *l.d_v);
+    l.d_q = px_calloc((size_t)l.nblk_keep + 1, sizeof *l.d_q);
     l.item_fiber = px_calloc(l.nitem, sizeof *l.item_fiber);
     l.item_wave = px_calloc(l.nitem, sizeof *l.item_wave);
     if (!l.pd || !l.d_mat || !l.d_rhs || !l.d_cblk || !l.blk_first || !l.d_blk || !l.d_v ||
@@ -94,16 +95,25 @@ px_status px_ex_layout_make(const px_plan *plan, int first, int count, px_ex_lay
         d[PX_EXD_IWAVE] = p->iwave;
         d[PX_EXD_NCORE] = p->ncore;
         d[PX_EXD_NLO] = p->nlo;
+        d[PX_EXD_FIB] = fib;
         l.d_mat[g] = (px_la_desc){(cl_long)mat, (cl_long)n, (cl_long)n, 0};
         l.d_rhs[g] = (px_la_desc){(cl_long)vec, 1, (cl_long)n, 0};
-        l.d_cblk[g] = (px_la_desc){(cl_long)blk, (cl_long)n, (cl_long)nw, (cl_long)nw};
-        l.blk_first[g] = fib;
+        /* the kept fibers' blocks: every nspec-th unknown of the solve's
+         * order by wavelength (PX_LA_INDEX) */
+        {
+            const cl_long k0 = p->keep_lo - p->spec_lo;
+            l.d_cblk[g] =
+                (px_la_blocks){(cl_long)blk, p->nkeep, k0, 1, p->nspec, (cl_long)nw, {0, 0}};
+            l.blk_first[g] = kblk;
+            for (int kf = 0; kf < p->nkeep; kf++, kblk++) {
+                const cl_long off = (cl_long)(blk + (size_t)kf * nw * nw);
+                const cl_long noff = (cl_long)(vec + (size_t)(k0 + kf) * nw);
+                l.d_blk[kblk] = (px_la_desc){off, (cl_long)nw, (cl_long)nw, 0};
+                l.d_v[kblk] = (px_la_desc){off, (cl_long)nw, (cl_long)nw, noff};
+                l.d_q[kblk] = (px_la_desc){off, (cl_long)nw, (cl_long)nw, noff};
+            }
+        }
         for (int s = 0; s < p->nspec; s++, fib++) {
-            const cl_long off = (cl_long)(blk + (size_t)s * nw * nw);
-            const cl_long noff = (cl_long)(vec + (size_t)s * nw);
-            l.d_blk[fib] = (px_la_desc){off, (cl_long)nw, (cl_long)nw, 0};
-            l.d_v[fib] = (px_la_desc){off, (cl_long)nw, (cl_long)nw, noff};
-            l.d_q[fib] = (px_la_desc){off, (cl_long)nw, (cl_long)nw, noff};
             for (int j = 0; j < p->nwave; j++) {
                 l.item_fiber[item + (size_t)s * nw + (size_t)j] = p->spec_lo + s;
                 l.item_wave[item + (size_t)s * nw + (size_t)j] = p->wave0 + j * p->wave_step;
@@ -112,7 +122,7 @@ px_status px_ex_layout_make(const px_plan *plan, int first, int count, px_ex_lay
         item += n;
         vec += n;
         mat += n * n;
-        blk += (size_t)p->nspec * nw * nw;
+        blk += (size_t)p->nkeep * nw * nw;
         pix += nx * ny;
         rr += 4 * (size_t)p->nspec * ny; /* lo, hi, xlo, xhi (kernels/extract.cl) */
         l.max_n = MAXI(l.max_n, (int)n);
@@ -181,7 +191,7 @@ px_status px_ex_bufs_fit(px_context *ctx, const px_ex_layout *l, px_ex_bufs *b)
 {
     px_status st = PX_SUCCESS;
     const size_t D = sizeof(double), np = (size_t)l->npatch, nf = (size_t)l->nfib;
-    const size_t LD = sizeof(px_la_desc);
+    const size_t nk = (size_t)l->nblk_keep + 1, LD = sizeof(px_la_desc);
     int slot = 0;
 
 #define MK(field, bytes, host)                                                                     \
@@ -209,13 +219,15 @@ px_status px_ex_bufs_fit(px_context *ctx, const px_ex_layout *l, px_ex_bufs *b)
     MK(rr, l->nrr * sizeof(cl_int), NULL);
     MK(d_mat, np * LD, l->d_mat);
     MK(d_rhs, np * LD, l->d_rhs);
-    MK(d_cblk, np * LD, l->d_cblk);
-    MK(d_blk, nf * LD, l->d_blk);
-    MK(d_v, nf * LD, l->d_v);
-    MK(d_q, nf * LD, l->d_q);
+    MK(d_cblk, np * sizeof(px_la_blocks), l->d_cblk);
+    MK(d_blk, nk * LD, l->d_blk);
+    MK(d_v, nk * LD, l->d_v);
+    MK(d_q, nk * LD, l->d_q);
     MK(blk_first, np * sizeof(cl_long), l->blk_first);
     MK(info_pat, np * sizeof(cl_int), NULL);
-    MK(info_blk, nf * sizeof(cl_int), NULL);
+    MK(info_blk, nk * sizeof(cl_int), NULL);
+    MK(fbox, nf * PX_EXF_COUNT * sizeof(cl_int), NULL);
+    MK(band, np * sizeof(cl_int), NULL);
 #undef MK
 cleanup:
     if (st) px_ex_bufs_release(b);
@@ -249,7 +261,7 @@ static px_status launch(px_context *ctx, px_profile *prof, px_profile_stage stag
                         const char *name, cl_uint dim, const size_t *global, const size_t *local,
                         int nargs, const karg *a)
 {
-    static const char *const sources[] = {"extract", NULL};
+    static const char *const sources[] = {"extract_layout.h", "extract", NULL};
     px_status st = PX_SUCCESS;
     cl_program prog = NULL;
     cl_kernel k = NULL;
@@ -259,7 +271,12 @@ static px_status launch(px_context *ctx, px_profile *prof, px_profile_stage stag
 
     for (cl_uint i = 0; i < dim; i++)
         if (global[i] == 0) goto cleanup;
-    snprintf(extra, sizeof extra, "-DEX_SX=%d -DEX_SY=%d", sx, sy);
+    if (sx < 1 || sy < 1 || sx % 2 == 0 || sy % 2 == 0) {
+        st = px_fail(PX_ERR_INVALID_ARG, "extract: stamps of %d x %d pixels are not 2 HSIZE + 1",
+                     sx, sy);
+        goto cleanup;
+    }
+    snprintf(extra, sizeof extra, "-DPSF_HSIZEX=%d -DPSF_HSIZEY=%d", (sx - 1) / 2, (sy - 1) / 2);
     st = px_program_get(ctx, sources, extra, &prog);
     if (st) goto cleanup;
     k = clCreateKernel(prog, name, &err);
@@ -300,6 +317,35 @@ px_status px_ex_assemble(px_context *ctx, const px_ex_layout *l, px_ex_bufs *b,
     px_status st;
     const size_t np = (size_t)l->npatch, n = (size_t)l->max_n;
     const size_t wg = (size_t)px_tuning_get_long(&ctx->tuning, "EX_WG", 64);
+    const size_t awg = (size_t)px_tuning_get_long(&ctx->tuning, "ASSEMBLE_WG", 64);
+    {
+        /* iCov's bandwidth, from the stamp corners alone */
+        const cl_int zero = 0;
+        cl_int err = clEnqueueFillBuffer(ctx->queue, b->band, &zero, sizeof zero, 0,
+                                         np * sizeof(cl_int), 0, NULL, NULL);
+        if (err != CL_SUCCESS) return px_fail_device(err, "extract: clEnqueueFillBuffer");
+    }
+    {
+        const karg a[] = {AM(b->pd), AM(s->x0), AM(s->y0), AM(b->fbox)};
+        const size_t gl[2] = {(size_t)l->max_nspec, np};
+        st = launch(ctx, b->prof, PX_PROF_ASSEMBLY, s->sx, s->sy, "ex_fibbox", 2, gl, NULL,
+                    NARGS(a), a);
+        if (st) return st;
+    }
+    {
+        const karg a[] = {AM(b->pd), AM(s->x0), AM(s->y0), AM(b->fbox), AM(b->band)};
+        const size_t gl[2] = {n, np};
+        st = launch(ctx, b->prof, PX_PROF_ASSEMBLY, s->sx, s->sy, "ex_band", 2, gl, NULL, NARGS(a),
+                    a);
+        if (st) return st;
+    }
+    {
+        const karg a[] = {AM(b->band), AM(b->d_mat), AI(np)};
+        const size_t gl[1] = {np};
+        st = launch(ctx, b->prof, PX_PROF_ASSEMBLY, s->sx, s->sy, "ex_setband", 1, gl, NULL,
+                    NARGS(a), a);
+        if (st) return st;
+    }
     {
         const karg a[] = {AM(b->pd),    AM(s->x0),         AM(s->y0),   AM(s->stamp),
                           AM(img->pix), AM(img->ivar),     AI(img->x0), AI(img->y0),
@@ -320,10 +366,12 @@ px_status px_ex_assemble(px_context *ctx, const px_ex_layout *l, px_ex_bufs *b,
     {
         const karg a[] = {AM(b->pd),         AM(s->x0),    AM(s->y0),      AM(s->stamp),
                           AM(img->ivar),     AI(img->x0),  AI(img->y0),    AI(img->w),
-                          AM(b->fluxweight), AM(b->pstat), AD(regularize), AM(b->icov)};
-        const size_t gl[2] = {n, np};
-        st = launch(ctx, b->prof, PX_PROF_ASSEMBLY, s->sx, s->sy, "ex_icov", 2, gl, NULL, NARGS(a),
-                    a);
+                          AM(b->fluxweight), AM(b->pstat), AD(regularize), AM(b->d_mat),
+                          AM(b->icov)};
+        /* ASSEMBLE_WG rows per work-group, as the kernel is built */
+        const size_t gl[2] = {(n + awg - 1) / awg * awg, np}, lo[2] = {awg, 1};
+        st =
+            launch(ctx, b->prof, PX_PROF_ASSEMBLY, s->sx, s->sy, "ex_icov", 2, gl, lo, NARGS(a), a);
     }
     return st;
 }
@@ -331,7 +379,7 @@ px_status px_ex_assemble(px_context *ctx, const px_ex_layout *l, px_ex_bufs *b,
 px_status px_ex_solve(px_context *ctx, const px_ex_layout *l, px_ex_bufs *b, const px_ex_spots *s)
 {
     px_status st;
-    const size_t np = (size_t)l->npatch, nf = (size_t)l->nfib;
+    const size_t np = (size_t)l->npatch, nf = (size_t)l->nblk_keep;
     px_profile *prof = b->prof;
     const px_la_events ev = {0, NULL, px_prof_evp(prof)};
     double t0 = px_prof_begin(prof);
@@ -378,7 +426,7 @@ px_status px_ex_solve(px_context *ctx, const px_ex_layout *l, px_ex_bufs *b, con
         const karg a[] = {AM(b->pd),         AM(b->pstat), AM(b->info_blk), AM(b->blk_first),
                           AM(b->fluxweight), AM(b->x),     AM(b->norm),     AM(b->q),
                           AM(b->flux),       AM(b->fivar)};
-        const size_t gl[3] = {(size_t)l->max_nwave, (size_t)l->max_nspec, np};
+        const size_t gl[3] = {(size_t)l->max_nwave, (size_t)l->max_nkeep, np};
         st = launch(ctx, prof, PX_PROF_RESOLUTION, s->sx, s->sy, "ex_resolution", 3, gl, NULL,
                     NARGS(a), a);
     }

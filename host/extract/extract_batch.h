@@ -10,7 +10,11 @@
  *   px_ex_assemble   fluxweight, A^T W p, iCov from pairs of overlapping
  *                    spots plus the low-weight regularisation
  *   px_ex_solve      Cholesky, deconvolved flux, diagonal blocks of the
- *                    covariance, per-fiber C^-1/2, R, flux, ivar
+ *                    covariance, per-fiber C^-1/2, R, flux, ivar; the
+ *                    blocks, Q, R, flux and ivar only for the kept fibers
+ *                    (specter keeps only those of R and the flux: the
+ *                    padding fibers of a patch are solved for, not
+ *                    decorrelated)
  *   px_ex_model_chi2 model image of each box, chi2pix
  *   px_ex_stitch     core fibers and bins into the frame arrays
  * Spots come in as the spot kernels write them (host/spots.h): for item i,
@@ -25,29 +29,9 @@
 #include "linalg/linalg.h"
 #include "perfex/profile.h"
 
-/* Descriptor fields (kernels/extract.cl EXD_*). */
-enum {
-    PX_EXD_NSPEC = 0,
-    PX_EXD_NWAVE,
-    PX_EXD_N,
-    PX_EXD_XMIN,
-    PX_EXD_YMIN,
-    PX_EXD_NX,
-    PX_EXD_NY,
-    PX_EXD_SPOT,
-    PX_EXD_MAT,
-    PX_EXD_VEC,
-    PX_EXD_BLK,
-    PX_EXD_PIX,
-    PX_EXD_RR,
-    PX_EXD_SPECLO,
-    PX_EXD_KEEPLO,
-    PX_EXD_NKEEP,
-    PX_EXD_IWAVE,
-    PX_EXD_NCORE,
-    PX_EXD_NLO,
-    PX_EXD_COUNT = 20
-};
+/* Descriptor fields PX_EXD_*, statistics PX_EXS_*, fiber records PX_EXF_*:
+ * kernels/extract_layout.h, shared with the kernels. */
+#include "extract_layout.h"
 
 typedef struct px_ex_layout {
     int npatch;
@@ -55,12 +39,13 @@ typedef struct px_ex_layout {
     size_t nitem;            /* spot items */
     size_t nvec, nmat, nblk; /* doubles of the n-vectors, iCov, blocks */
     size_t npix, nrr;        /* doubles per box pixel, ints of row ranges */
-    int nfib;                /* per-fiber blocks (sum of nspec) */
+    int nfib;                /* fibers (sum of nspec; PX_EXF_* records) */
+    int nblk_keep;           /* per-fiber blocks: the kept fibers (sum of nkeep) */
     int max_n, max_nwave, max_nspec, max_npix, max_ny, max_nx, max_nkeep, max_ncore;
     px_la_desc *d_mat, *d_rhs; /* [npatch] iCov (and L^-1 work), right-hand side */
-    px_la_desc *d_cblk;        /* [npatch] diagonal blocks of the covariance */
-    px_la_desc *d_blk, *d_v;   /* [nfib] each block, its eigenvectors + values */
-    px_la_desc *d_q;           /* [nfib] Q = C^-1/2 block, norm offset */
+    px_la_blocks *d_cblk;      /* [npatch] kept fibers' diagonal blocks of the covariance */
+    px_la_desc *d_blk, *d_v;   /* [nblk_keep] each block, its eigenvectors + values */
+    px_la_desc *d_q;           /* [nblk_keep] Q = C^-1/2 block, norm offset */
     cl_long *blk_first;        /* [npatch] first block of each patch */
     int *item_fiber;           /* [nitem] fiber of each spot item */
     double *item_wave;         /* [nitem] wavelength of each spot item */
@@ -80,6 +65,7 @@ typedef struct px_ex_bufs {
     cl_mem rr;          /* row ranges */
     cl_mem d_mat, d_rhs, d_cblk, d_blk, d_v, d_q, blk_first;
     cl_mem info_pat, info_blk; /* linalg status per patch, per block */
+    cl_mem fbox, band;         /* per-fiber stamp boxes, per-patch iCov bandwidth */
     px_profile *prof; /* after the cl_mems (release frees those before it): NULL or a profile */
     size_t cap[32];   /* bytes of each buffer, for px_ex_bufs_fit */
 } px_ex_bufs;

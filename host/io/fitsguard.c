@@ -1,6 +1,7 @@
 /* FITS header pre-check (see fitsguard.h): walks the HDUs of a plain or
- * gzipped FITS file with zlib, checking each header card, and skips each
- * data unit by the size its BITPIX, NAXISn, PCOUNT and GCOUNT give.
+ * gzipped FITS file with zlib (or of a file already in memory), checking
+ * each header card, and skips each data unit by the size its BITPIX, NAXISn,
+ * PCOUNT and GCOUNT give.
  */
 #include "io/fitsguard.h"
 
@@ -74,25 +75,48 @@ static long long card_int(const char *card)
     return strtoll(buf, NULL, 10);
 }
 
-px_status px_fits_guard(const char *path)
+/* Where the walk reads: a zlib stream (plain or gzipped file) or memory. */
+typedef struct guard_src {
+    gzFile gz;
+    const char *mem;
+    size_t len, pos;
+} guard_src;
+
+/* The next block, or what is left of the file: bytes read. */
+static int src_block(guard_src *s, char *block)
+{
+    size_t n;
+    if (s->gz) return gzread(s->gz, block, BLOCK);
+    n = s->len - s->pos < BLOCK ? s->len - s->pos : BLOCK;
+    memcpy(block, s->mem + s->pos, n);
+    s->pos += n;
+    return (int)n;
+}
+
+/* 1 when there may be more to read after skipping size bytes. */
+static int src_skip(guard_src *s, long long size)
+{
+    if (s->gz) return !(size > 0 && gzseek(s->gz, (z_off_t)size, SEEK_CUR) < 0) && !gzeof(s->gz);
+    if ((unsigned long long)size >= s->len - s->pos) return 0;
+    s->pos += (size_t)size;
+    return 1;
+}
+
+static px_status guard_walk(const char *path, guard_src *src)
 {
     px_status st = PX_SUCCESS;
-    gzFile gz = NULL;
     char block[BLOCK], key[9];
     const char *card, *v, *why;
     int hdu, ncard, ended, i, k, naxis, got, last = 0;
     long long bitpix, pcount, gcount, nelem, size, axis;
 
-    gz = gzopen(path, "rb");
-    if (!gz) goto cleanup;
-    gzbuffer(gz, 1 << 17);
     for (hdu = 1; hdu <= MAX_HDU; hdu++) {
         bitpix = 0, pcount = 0, gcount = 1, nelem = 1, naxis = 0;
         ended = 0;
         for (ncard = 0; !ended;) {
             /* CFITSIO parses the cards of a last, partial block too, so
              * they are checked; the reader then reports the truncation */
-            got = gzread(gz, block, BLOCK);
+            got = src_block(src, block);
             if (got <= 0 || last) goto cleanup;
             if (got < BLOCK) {
                 memset(block + got, ' ', (size_t)(BLOCK - got));
@@ -168,12 +192,29 @@ px_status px_fits_guard(const char *path)
         if (gcount > 1 && size > INT64_MAX / gcount) goto cleanup;
         size *= gcount > 1 ? gcount : 1;
         size = (size + BLOCK - 1) / BLOCK * BLOCK;
-        if (size > 0 && gzseek(gz, (z_off_t)size, SEEK_CUR) < 0) goto cleanup;
-        if (gzeof(gz)) goto cleanup;
+        if (!src_skip(src, size)) goto cleanup;
     }
 cleanup:
-    if (gz) gzclose(gz);
     return st;
+}
+
+px_status px_fits_guard(const char *path)
+{
+    px_status st = PX_SUCCESS;
+    guard_src src = {NULL, NULL, 0, 0};
+    src.gz = gzopen(path, "rb");
+    if (!src.gz) goto cleanup;
+    gzbuffer(src.gz, 1 << 17);
+    st = guard_walk(path, &src);
+cleanup:
+    if (src.gz) gzclose(src.gz);
+    return st;
+}
+
+px_status px_fits_guard_mem(const char *path, const void *data, size_t len)
+{
+    guard_src src = {NULL, (const char *)data, len, 0};
+    return guard_walk(path, &src);
 }
 
 /* Inflates one gzip (or zlib) stream into a scratch buffer; 1 if it ends. */

@@ -24,6 +24,10 @@
  * end early (the reader that follows reports those in its own words). */
 px_status px_fits_guard(const char *path);
 
+/* The same for a whole FITS file already in memory (data, len bytes), e.g.
+ * inflated from gzip; path names it in messages. */
+px_status px_fits_guard_mem(const char *path, const void *data, size_t len);
+
 /* For the current HDU of fp when it is a GZIP or RICE_1 tile-compressed image:
  * PX_ERR_FITS naming the path, HDU name and tile unless every GZIP tile
  * inflates to its end and every 2-d RICE tile decodes inside its bytes.

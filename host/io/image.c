@@ -10,6 +10,7 @@
  */
 #include "io/fibermap.h"
 #include "io/fitsutil.h"
+#include "io/gzread.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -174,16 +175,18 @@ px_status px_image_read(const char *path, px_image **out)
     px_status st = PX_SUCCESS;
     fitsfile *fp = NULL;
     px_image *img = NULL;
+    px_filebuf mem;
     long n[2] = {0, 0}, npix;
     int found = 0;
     *out = NULL;
+    memset(&mem, 0, sizeof mem);
     img = px_calloc(1, sizeof *img);
     if (!img) {
         st = px_fail(PX_ERR_NOMEM, "%s: out of memory", path);
         goto cleanup;
     }
     snprintf(img->path, sizeof img->path, "%s", path);
-    st = px_fits_open(path, &fp);
+    st = px_fits_open_fast(path, &fp, &mem);
     if (st != PX_SUCCESS) goto cleanup;
     st = goto_image(fp, path, n);
     if (st != PX_SUCCESS) goto cleanup;
@@ -205,6 +208,9 @@ px_status px_image_read(const char *path, px_image **out)
         st = px_fail(PX_ERR_NOMEM, "%s: out of memory for %ld x %ld pixels", path, n[0], n[1]);
         goto cleanup;
     }
+    px_hint_huge(img->pix, (size_t)npix * sizeof(double));
+    px_hint_huge(img->ivar, (size_t)npix * sizeof(double));
+    px_hint_huge(img->mask, (size_t)npix * sizeof(uint32_t));
     st = read_doubles(fp, path, "IMAGE", npix, img->pix);
     if (st != PX_SUCCESS) goto cleanup;
     st = goto_plane(fp, path, "IVAR", n[0], n[1], &found);
@@ -234,7 +240,7 @@ px_status px_image_read(const char *path, px_image **out)
     *out = img;
     img = NULL;
 cleanup:
-    px_fits_close(fp);
+    px_fits_close_fast(fp, &mem);
     px_image_destroy(img);
     return st;
 }

@@ -16,10 +16,14 @@
 
 #define LA_DEFAULT_JACOBI_MAXN 256
 
+/* kernels/linalg.cl reads eight longs per block descriptor (LA_BLK). */
+_Static_assert(sizeof(px_la_blocks) == 8 * sizeof(cl_long), "px_la_blocks layout");
+
 /* Sets the arguments (cl_mem handles, then an optional int) and launches
  * nmat work-groups. kinds has one letter per handle: 'd' a descriptor array
  * and 'i' an info array, whose sizes are checked against nmat (a short one
- * would be read out of bounds by the kernel), 'm' a data buffer. */
+ * would be read out of bounds by the kernel), 'b' an array of px_la_blocks
+ * (likewise), 'm' a data buffer. */
 static px_status la_launch(px_context *ctx, const char *name, size_t nmat, const char *kinds,
                            const cl_mem *mem, const int *iarg, const px_la_events *e)
 {
@@ -33,6 +37,7 @@ static px_status la_launch(px_context *ctx, const char *name, size_t nmat, const
     if (nmat == 0) goto cleanup;
     for (int i = 0; i < nmem; i++) {
         const size_t need = kinds[i] == 'd'   ? nmat * sizeof(px_la_desc)
+                            : kinds[i] == 'b' ? nmat * sizeof(px_la_blocks)
                             : kinds[i] == 'i' ? nmat * sizeof(cl_int)
                                               : 0;
         if (mem[i] == NULL) {
@@ -85,7 +90,7 @@ px_status px_la_invblocks(px_context *ctx, size_t nmat, cl_mem a, cl_mem desc, c
                           cl_mem wdesc, cl_mem c, cl_mem cdesc, cl_mem info, const px_la_events *e)
 {
     const cl_mem m[] = {a, desc, work, wdesc, c, cdesc, info};
-    return la_launch(ctx, "la_selinv", nmat, "mdmdmdi", m, NULL, e);
+    return la_launch(ctx, "la_selinv", nmat, "mdmdmbi", m, NULL, e);
 }
 
 px_status px_la_syevj(px_context *ctx, size_t nmat, cl_mem a, cl_mem desc, cl_mem v, cl_mem vdesc,

@@ -34,6 +34,22 @@ typedef struct px_la_desc {
                     syevq, eigcompose) */
 } px_la_desc;
 
+/* Which diagonal blocks of the inverse px_la_invblocks writes (eight 64-bit
+ * integers, as the kernel reads them): block b is the inverse restricted to
+ * the indices first + b step + t stride, t = 0 .. bs - 1, written full and
+ * row-major at off + b bs^2. Contiguous blocks of an ordering by fiber:
+ * step = bs, stride = 1; the fibers of an ordering by wavelength with
+ * nspec fibers: step = 1, stride = nspec. */
+typedef struct px_la_blocks {
+    cl_long off;    /* output, in doubles */
+    cl_long nblk;   /* blocks */
+    cl_long first;  /* first index of block 0 */
+    cl_long step;   /* from one block's first index to the next */
+    cl_long stride; /* between the indices of a block */
+    cl_long bs;     /* block size */
+    cl_long pad[2];
+} px_la_blocks;
+
 /* info values. */
 #define PX_LA_OK 0
 /* potrf: info = j + 1 when the pivot of column j is not positive/finite. */
@@ -66,15 +82,16 @@ px_status px_la_potrs(px_context *ctx, size_t nmat, cl_mem a, cl_mem desc, cl_me
                       cl_mem info, const px_la_events *e);
 
 /* Diagonal blocks of C = A^-1 from the factor (Takahashi selected
- * inversion inside the band, one launch). Block size bs = cdesc aux (n a
- * multiple of it; bs = n gives the full inverse); block f is written as a
- * full symmetric bs x bs row-major block at cdesc off + f bs^2. work holds
- * the band (bz = max(bw, bs - 1)) of C in an n x n matrix: wdesc off, ld >= n
- * (wdesc = desc with a work buffer shaped like a is fine). Zeros where
- * info != 0. Cost n bz bw (n^3 / 3 when dense). This replaces
- * specter's eigh-based inverse with the eigenvalue floor at 10 eps max: for
- * an SPD iCov the floor never binds (condition < 4.5e14) and both agree to
- * rounding times the condition number. */
+ * inversion, one launch): the band of C (bw of the factor) from the last
+ * row up to the first block's first index, then, for the rows of the
+ * blocks, C further left than the band as far as their blocks reach. cdesc:
+ * px_la_blocks per matrix. work holds C's band and those rows in an n x n
+ * matrix: wdesc off, ld >= n (wdesc = desc with a work buffer shaped like
+ * a is fine). Zeros where info != 0. Cost n bw^2 plus bw per entry beyond
+ * the band (n^3 / 3 when dense). This replaces specter's eigh-based inverse
+ * with the eigenvalue floor at 10 eps max: for an SPD iCov the floor never
+ * binds (condition < 4.5e14) and both agree to rounding times the
+ * condition number. */
 px_status px_la_invblocks(px_context *ctx, size_t nmat, cl_mem a, cl_mem desc, cl_mem work,
                           cl_mem wdesc, cl_mem c, cl_mem cdesc, cl_mem info, const px_la_events *e);
 

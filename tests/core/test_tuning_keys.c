@@ -95,7 +95,8 @@ static void check_kernels(const char *src)
     for (k = 0; k < px_n_embedded_kernels; k++) {
         const char *name = px_embedded_kernels[k].name;
         char *text, *p, *hdr_end;
-        snprintf(path, sizeof path, "%s/kernels/%s.cl", src, name);
+        /* NAME.cl, or a shared header embedded under its full name */
+        snprintf(path, sizeof path, "%s/kernels/%s%s", src, name, strchr(name, '.') ? "" : ".cl");
         text = slurp(path);
         EXPECT(text != NULL, "cannot read %s", path);
         if (!text) continue;

@@ -348,6 +348,8 @@ static void run(px_context *ctx, double reg)
     download(ctx, b.x, sizeof(double) * lay.nvec, rhs);
     download(ctx, b.goodw, sizeof(double) * lay.nvec, good);
     download(ctx, b.pstat, sizeof(double) * 2 * NPATCH, pstat);
+    int band[NPATCH];
+    download(ctx, b.band, sizeof band, band);
     EXPECT(px_ex_solve(ctx, &lay, &b, &sp) == PX_SUCCESS, "%s", px_last_error());
     EXPECT(px_ex_model_chi2(ctx, &lay, &b, &img, &sp, psferr) == PX_SUCCESS, "%s", px_last_error());
     double *x = malloc(sizeof(double) * lay.nvec), *flux = malloc(sizeof(double) * lay.nvec);
@@ -369,22 +371,63 @@ static void run(px_context *ctx, double reg)
         double e[10], *rdense = calloc((size_t)n * n, sizeof(double));
         reference(p, x0 + d[PX_EXD_SPOT], y0 + d[PX_EXD_SPOT], st + d[PX_EXD_SPOT] * SX * SY, pix,
                   ivar, reg, psferr, &h);
+        /* R, flux and ivar exist for the kept fibers only (specter keeps
+         * nothing else of them): the host's values of the others are
+         * dropped before the comparison */
+        const int k0 = p->keep_lo - p->spec_lo;
         for (int s = 0; s < p->nspec; s++)
-            for (int j = 0; j < nw; j++)
+            for (int j = 0; j < nw; j++) {
+                const int kept = s >= k0 && s < k0 + p->nkeep;
                 for (int k = 0; k < nw; k++)
-                    rdense[(s * nw + j) * n + s * nw + k] =
-                        rb[d[PX_EXD_BLK] + (s * nw + j) * nw + k];
+                    if (kept)
+                        rdense[(s * nw + j) * n + s * nw + k] =
+                            rb[d[PX_EXD_BLK] + ((s - k0) * nw + j) * nw + k];
+                    else
+                        h.r[(s * nw + j) * n + s * nw + k] = 0.0;
+                if (!kept) {
+                    h.flux[s * nw + j] = h.ivar[s * nw + j] = 0.0;
+                    flux[d[PX_EXD_VEC] + s * nw + j] = fiv[d[PX_EXD_VEC] + s * nw + j] = 0.0;
+                }
+            }
         EXPECT((pstat[2 * g + 1] != 0) == h.flagged, "patch %d flag %g, host %d", g,
                pstat[2 * g + 1], h.flagged);
         e[0] = rel(fw + d[PX_EXD_VEC], h.fw, n, 1e-300);
-        e[1] = rel(rhs + d[PX_EXD_VEC], h.rhs, n, 1e-300);
-        e[2] = rel(good + d[PX_EXD_VEC], h.good, n, 1e-300);
-        /* ex_icov writes the lower triangle only (all the Cholesky reads) */
+        /* The solve works in the order by wavelength (PX_LA_INDEX): iCov,
+         * the right-hand side and x are compared through that permutation. */
+        int *P = malloc(sizeof(int) * n);
+        double *hp = malloc(sizeof(double) * n * n), *dv = malloc(sizeof(double) * n * 2);
         for (int i = 0; i < n; i++)
-            for (int k = i + 1; k < n; k++)
-                icov[d[PX_EXD_MAT] + (size_t)i * n + k] = icov[d[PX_EXD_MAT] + (size_t)k * n + i];
-        e[3] = rel(icov + d[PX_EXD_MAT], h.icov, (size_t)n * n, 1e-300);
-        e[4] = rel(x + d[PX_EXD_VEC], h.x, n, 1e-300);
+            P[i] = (int)PX_LA_INDEX(i / nw, i % nw, p->nspec);
+        for (int i = 0; i < n; i++)
+            for (int k = 0; k < n; k++)
+                hp[(size_t)P[i] * n + P[k]] = h.icov[i * n + k];
+        for (int i = 0; i < n; i++) {
+            dv[i] = rhs[d[PX_EXD_VEC] + P[i]];
+            dv[n + i] = x[d[PX_EXD_VEC] + P[i]];
+        }
+        e[1] = rel(dv, h.rhs, n, 1e-300);
+        e[2] = rel(good + d[PX_EXD_VEC], h.good, n, 1e-300);
+        /* ex_icov writes the lower band only (all the Cholesky reads): the
+         * band ex_band found must hold every nonzero of the dense product,
+         * and be no wider than it (some row reaches its edge). */
+        {
+            int widest = 0;
+            for (int i = 0; i < n; i++)
+                for (int k = 0; k < i; k++)
+                    if (hp[i * n + k] != 0.0 && i - k > widest) widest = i - k;
+            EXPECT(band[g] >= widest && band[g] <= widest + (h.flagged ? n : 0),
+                   "patch %d: bandwidth %d, the dense iCov reaches %d", g, band[g], widest);
+        }
+        for (int i = 0; i < n; i++)
+            for (int k = 0; k < n; k++)
+                if (k > i || i - k > band[g])
+                    icov[d[PX_EXD_MAT] + (size_t)i * n + k] =
+                        (k > i && k - i <= band[g]) ? icov[d[PX_EXD_MAT] + (size_t)k * n + i] : 0.0;
+        e[3] = rel(icov + d[PX_EXD_MAT], hp, (size_t)n * n, 1e-300);
+        e[4] = rel(dv + n, h.x, n, 1e-300);
+        free(P);
+        free(hp);
+        free(dv);
         e[5] = rel(rdense, h.r, (size_t)n * n, 1e-300);
         e[6] = rel(flux + d[PX_EXD_VEC], h.flux, n, 1e-300);
         e[7] = rel(fiv + d[PX_EXD_VEC], h.ivar, n, 1e-300);

@@ -158,13 +158,32 @@ int main(void)
     double *hfw = calloc(n, sizeof(double)), *rhs = malloc(sizeof(double) * n);
     double *hrhs = calloc(n, sizeof(double)), *hgood = calloc(n, sizeof(double));
     double *good = malloc(sizeof(double) * n);
+    int band = -1;
     download(ctx, bufs.icov, sizeof(double) * n * n, icov);
-    /* ex_icov writes the lower triangle only (all the Cholesky reads) */
+    download(ctx, bufs.band, sizeof band, &band);
+    /* ex_icov writes the lower band only (all the Cholesky reads); specter's
+     * iCov must have nothing outside it (checked element by element below,
+     * where the band's outside reads 0). */
+    printf("iCov bandwidth %d of n = %d\n", band, n);
+    EXPECT(band > 0 && band < n, "bandwidth %d", band);
     for (long i = 0; i < n; i++)
-        for (long k = i + 1; k < n; k++)
-            icov[i * n + k] = icov[k * n + i];
+        for (long k = 0; k < n; k++)
+            if (k > i || i - k > band)
+                icov[i * n + k] = (k > i && k - i <= band) ? icov[k * n + i] : 0.0;
+    /* iCov, the right-hand side and x are in the solve's order by
+     * wavelength (PX_LA_INDEX): back to specter's order by fiber */
+    int *perm = malloc(sizeof(int) * n);
+    double *tmp = malloc(sizeof(double) * n * n);
+    for (int i = 0; i < n; i++)
+        perm[i] = (int)PX_LA_INDEX(i / nw, i % nw, p->nspec);
+    for (long i = 0; i < n; i++)
+        for (long k = 0; k < n; k++)
+            tmp[i * n + k] = icov[(long)perm[i] * n + perm[k]];
+    memcpy(icov, tmp, sizeof(double) * n * n);
     download(ctx, bufs.fluxweight, sizeof(double) * n, fw);
-    download(ctx, bufs.x, sizeof(double) * n, rhs);
+    download(ctx, bufs.x, sizeof(double) * n, tmp);
+    for (int i = 0; i < n; i++)
+        rhs[i] = tmp[perm[i]];
     download(ctx, bufs.goodw, sizeof(double) * n, good);
     for (long q = 0; q < ar; q++) {
         for (int i = 0; i < n; i++) {
@@ -197,17 +216,27 @@ int main(void)
     EXPECT(px_ex_solve(ctx, &lay, &bufs, &sp) == PX_SUCCESS, "%s", px_last_error());
     double *x = malloc(sizeof(double) * n), *flux = malloc(sizeof(double) * n);
     double *fiv = malloc(sizeof(double) * n);
-    double *rb = malloc(sizeof(double) * p->nspec * nw * nw);
-    download(ctx, bufs.x, sizeof(double) * n, x);
+    double *rb = malloc(sizeof(double) * p->nkeep * nw * nw);
+    download(ctx, bufs.x, sizeof(double) * n, tmp);
+    for (int i = 0; i < n; i++)
+        x[i] = tmp[perm[i]];
     download(ctx, bufs.flux, sizeof(double) * n, flux);
     download(ctx, bufs.fivar, sizeof(double) * n, fiv);
-    download(ctx, bufs.q, sizeof(double) * p->nspec * nw * nw, rb);
+    download(ctx, bufs.q, sizeof(double) * p->nkeep * nw * nw, rb);
+    /* R, flux and ivar are made for the kept fibers only, the part of
+     * specter's that reaches its frame; the others' entries are left out */
+    const int k0 = p->keep_lo - p->spec_lo;
+    for (int i = 0; i < n; i++)
+        if (i / nw < k0 || i / nw >= k0 + p->nkeep) {
+            flux[i] = FLUX[i];
+            fiv[i] = IVAR[i];
+        }
     double e_x = relmax(x, DECONV, n), e_f = relmax(flux, FLUX, n), e_iv = relmax(fiv, IVAR, n);
     double e_r = 0, e_off = 0;
-    for (int s = 0; s < p->nspec; s++)
+    for (int s = k0; s < k0 + p->nkeep; s++)
         for (int j = 0; j < nw; j++)
             for (int k = 0; k < nw; k++)
-                e_r = fmax(e_r, fabs(rb[((size_t)s * nw + j) * nw + k] -
+                e_r = fmax(e_r, fabs(rb[((size_t)(s - k0) * nw + j) * nw + k] -
                                      R[(size_t)(s * nw + j) * n + s * nw + k]));
     for (int i = 0; i < n; i++)
         for (int k = 0; k < n; k++)
@@ -309,7 +338,7 @@ int main(void)
                 bad += opm[o2] != 1.0 - good[v];
                 for (int k = 0; k < nr; k++)
                     bad += ord[((size_t)f * nr + k) * fw_ + j] !=
-                           rb[((size_t)s * nw + (jj - nd + k)) * nw + jj];
+                           rb[((size_t)(s - k0) * nw + (jj - nd + k)) * nw + jj];
             }
         }
         printf("stitched %d (fiber, bin) cells of the frame\n", nset);
@@ -340,11 +369,12 @@ int main(void)
     }
 
     /* Host arrays, freed so that the sanitizer build's leak check passes. */
-    double *host_arrays[] = {pix,  ivar, A,     ICOV,   DECONV, R,     FLUX, IVAR, stamp,
-                             icov, fw,   hfw,   rhs,    hrhs,   hgood, good, x,    flux,
-                             fiv,  rb,   model, hmodel, chi2,   hchi2, hpsfw};
+    double *host_arrays[] = {pix,  ivar, A,     ICOV,   DECONV, R,     FLUX,  IVAR, stamp,
+                             icov, fw,   hfw,   rhs,    hrhs,   hgood, good,  x,    flux,
+                             fiv,  rb,   model, hmodel, chi2,   hchi2, hpsfw, tmp};
     for (size_t i = 0; i < sizeof host_arrays / sizeof host_arrays[0]; i++)
         free(host_arrays[i]);
+    free(perm);
     free(x0);
     free(y0);
     clReleaseMemObject(img.pix);

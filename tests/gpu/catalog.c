@@ -31,8 +31,9 @@ int px_catalog(const px_device_info *dev, const px_tuning *t, int hx, int hy, in
     n++;
     /* host/extract/extract_batch.c launch(): the stamp size. */
     snprintf(out[n].name, sizeof out[n].name, "extract");
-    out[n].sources[0] = "extract";
-    snprintf(out[n].extra, sizeof out[n].extra, "-DEX_SX=%d -DEX_SY=%d", 2 * hx + 1, 2 * hy + 1);
+    out[n].sources[0] = "extract_layout.h";
+    out[n].sources[1] = "extract";
+    snprintf(out[n].extra, sizeof out[n].extra, "-DPSF_HSIZEX=%d -DPSF_HSIZEY=%d", hx, hy);
     n++;
     /* host/linalg/linalg.c and blas.c: px_kernel_get, no extra options. */
     snprintf(out[n].name, sizeof out[n].name, "linalg");

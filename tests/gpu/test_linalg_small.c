@@ -110,13 +110,15 @@ static double maxabs_block(const double *A, int n, int ld)
 static void test_cholesky(void)
 {
     const int nrhs = 2;
-    px_la_desc bd[NM], wd[NM], cd[NM];
+    px_la_desc bd[NM], wd[NM];
+    px_la_blocks cd[NM];
     size_t btotal = 0, ctotal = 0;
     for (int g = 0; g < NM; g++) {
         bd[g] = (px_la_desc){(cl_long)btotal, nrhs, ns[g] + 1, 0};
         btotal += (size_t)nrhs * (ns[g] + 1);
         wd[g] = d[g];
-        cd[g] = (px_la_desc){(cl_long)ctotal, ns[g], ns[g], ns[g] ? ns[g] : 1};
+        /* one block: the whole inverse */
+        cd[g] = (px_la_blocks){(cl_long)ctotal, ns[g] ? 1 : 0, 0, 0, 1, ns[g] ? ns[g] : 1, {0, 0}};
         ctotal += (size_t)ns[g] * ns[g];
     }
     double *b = malloc(btotal * sizeof *b), *x = malloc(btotal * sizeof *x);

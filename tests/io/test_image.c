@@ -233,7 +233,7 @@ static void test_synthetic(const char *dir)
                 {ALL_COMPRESSED, "gzip1.fits"}, {MASK_COMPRESSED, "rice.fits"},
                 {MASK_UINT32, "u32.fits"},      {MASK_INT16, "i16.fits"},
                 {NO_MASK, "nomask.fits"}};
-    char path[1200], gz[1200], cmd[2600], bad[1200];
+    char path[1200], gz[1200], cmd[10000], bad[1200];
     size_t i;
     for (i = 0; i < sizeof good / sizeof good[0]; i++) {
         snprintf(path, sizeof path, "%s/%s", dir, good[i].name);
@@ -264,6 +264,21 @@ static void test_synthetic(const char *dir)
     snprintf(cmd, sizeof cmd, "gzip -c '%s' > '%s'", path, gz);
     EXPECT(system(cmd) == 0, "gzip failed");
     check_weights(gz, PLAIN);
+    /* Several gzip members (what `cat a.gz b.gz` makes, as gzip reads it)
+     * followed by bytes that are not another member, which gzip ignores:
+     * the last member's length is no guide to the whole size. */
+    {
+        char multi[1200];
+        snprintf(multi, sizeof multi, "%s/multi.fits.gz", dir);
+        snprintf(
+            cmd, sizeof cmd,
+            "head -c 5000 '%s' | gzip -c > '%s' && tail -c +5001 '%s' | head -c 9000 | "
+            "gzip -c >> '%s' && tail -c +14001 '%s' | gzip -c >> '%s' && printf '\\0\\0\\0' >> "
+            "'%s'",
+            path, multi, path, multi, path, multi, multi);
+        EXPECT(system(cmd) == 0, "multi-member gzip failed");
+        check_weights(multi, PLAIN);
+    }
 
     /* Malformed inputs. */
     snprintf(bad, sizeof bad, "%s/missing.fits", dir);
@@ -302,6 +317,10 @@ static void test_synthetic(const char *dir)
         fclose(f);
     }
     check_rejected(bad, PX_ERR_FITS, "gzip");
+    /* Truncated gzip: the deflate stream stops short. */
+    snprintf(bad, sizeof bad, "%s/cut.fits.gz", dir);
+    copy_prefix(gz, bad, file_size(gz) - 20);
+    check_rejected(bad, PX_ERR_FITS, "truncated");
     snprintf(bad, sizeof bad, "%s/noivar.fits", dir);
     write_preproc(bad, NO_IVAR);
     check_rejected(bad, PX_ERR_IMAGE_FORMAT, "no IVAR");

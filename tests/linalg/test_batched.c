@@ -6,10 +6,12 @@
  * strides, with a matrix that is not positive definite, one with a NaN and
  * rank-deficient blocks that exercise the floor.
  *
- * `test_linalg bench [NMAT NFIB NBIN BW]` instead times the stages for the
- * extraction's sizes (default 64 matrices of 7 fibers x 75 bins, dense; BW a
- * bandwidth given to the kernels, -BW the same band for them to find) and
- * prints the figures.
+ * `test_linalg bench [NMAT NFIB NBIN BW [STRIDED]]` instead times the stages
+ * for the extraction's sizes (default 64 matrices of 7 fibers x 75 bins,
+ * dense; BW a bandwidth given to the kernels, -BW the same band for them to
+ * find; STRIDED 1: the inverse blocks of the fibers but the first and last
+ * in an order by wavelength, as the extraction asks for, e.g. 7 73 58 1)
+ * and prints the figures.
  */
 #include "linalg/linalg.h"
 #include "testutil.h"
@@ -327,12 +329,13 @@ static void test_invblocks(void)
     const int bs[NINV] = {1, 7, 50, 75, 75, 10, 75, 50, 8};
     const int bws[NINV] = {0, 0, 0, 0, 0, 0, 85, 10, 1};
     const int auxs[NINV] = {0, 0, 0, 0, 0, 0, 85, 10, 0}; /* 0: band found by the kernels */
-    px_la_desc d[NINV], wd[NINV], cd[NINV];
+    px_la_desc d[NINV], wd[NINV];
+    px_la_blocks cd[NINV];
     size_t total = 0, ctotal = 0, wtotal = 0;
     for (int g = 0; g < NINV; g++) {
         d[g] = (px_la_desc){(cl_long)total, ns[g], ns[g] + (g & 1), auxs[g]};
         wd[g] = (px_la_desc){(cl_long)wtotal, ns[g], ns[g] + 2 * (g & 1), 0};
-        cd[g] = (px_la_desc){(cl_long)ctotal, ns[g], bs[g], bs[g]};
+        cd[g] = (px_la_blocks){(cl_long)ctotal, ns[g] / bs[g], 0, bs[g], 1, bs[g], {0, 0}};
         total += (size_t)ns[g] * (ns[g] + (g & 1));
         wtotal += (size_t)ns[g] * wd[g].ld;
         ctotal += (size_t)ns[g] * bs[g];
@@ -439,18 +442,93 @@ static void test_invblocks(void)
     free(c);
 }
 
+/* Blocks that are not the contiguous diagonal blocks: the fibers of an
+ * ordering by wavelength (index = bin * nspec + fiber: block f is every
+ * nspec-th index from f), some fibers only (first > 0), and a run of
+ * contiguous blocks that starts below the top, so that the band of the
+ * inverse is not computed above it. Banded (the band much narrower than a
+ * block's reach, so the rows are extended beyond it), against dpotri. */
+static void test_invblocks_strided(void)
+{
+    enum { NM = 3 };
+    const int nspec = 7, nbin = 40, n = nspec * nbin;
+    const int bws[NM] = {3 * nspec + 2, 3 * nspec + 2, 60};
+    const px_la_blocks want[NM] = {{0, 5, 1, 1, nspec, nbin, {0, 0}},
+                                   {0, 7, 0, 1, nspec, nbin, {0, 0}},
+                                   {0, 4, 2 * nbin, nbin, 1, nbin, {0, 0}}};
+    px_la_desc d[NM], wd[NM];
+    px_la_blocks cd[NM];
+    size_t total = 0, ctotal = 0;
+    for (int g = 0; g < NM; g++) {
+        d[g] = (px_la_desc){(cl_long)total, n, n, bws[g]};
+        wd[g] = d[g];
+        cd[g] = want[g];
+        cd[g].off = (cl_long)ctotal;
+        total += (size_t)n * n;
+        ctotal += (size_t)cd[g].nblk * nbin * nbin;
+    }
+    double *a = calloc(total, sizeof(double)), *c = calloc(ctotal, sizeof(double));
+    double *wnan = malloc(total * sizeof(double));
+    int info[NM];
+    for (int g = 0; g < NM; g++)
+        rand_band(a + d[g].off, n, n, bws[g]);
+    for (size_t i = 0; i < total; i++)
+        wnan[i] = NAN; /* every entry read must have been written */
+    double *apois = poison_outside_band(a, total, d, NM);
+    cl_mem ma = upload(apois, total * sizeof(double)), md = upload(d, sizeof d);
+    cl_mem mw = upload(wnan, total * sizeof(double)), mwd = upload(wd, sizeof wd);
+    cl_mem mc = upload(c, ctotal * sizeof(double)), mcd = upload(cd, sizeof cd);
+    cl_mem mi = upload(info, sizeof info);
+    free(apois);
+    free(wnan);
+    CHECK(px_la_potrf(ctx, NM, ma, md, mi, NULL));
+    CHECK(px_la_invblocks(ctx, NM, ma, md, mw, mwd, mc, mcd, mi, NULL));
+    download(mc, c, ctotal * sizeof(double));
+    download(mi, info, sizeof info);
+    for (int g = 0; g < NM; g++) {
+        double *ref = malloc(sizeof(double) * n * n);
+        memcpy(ref, a + d[g].off, sizeof(double) * n * n);
+        int rinfo = LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'L', n, ref, n);
+        if (rinfo == 0) rinfo = LAPACKE_dpotri(LAPACK_ROW_MAJOR, 'L', n, ref, n);
+        EXPECT(info[g] == 0 && rinfo == 0, "strided invblocks %d: info %d, LAPACK %d", g, info[g],
+               rinfo);
+        double err = 0, scale = 0;
+        for (int b = 0; b < cd[g].nblk; b++)
+            for (int i = 0; i < nbin; i++)
+                for (int j = 0; j < nbin; j++) {
+                    const long lo = cd[g].first + b * cd[g].step;
+                    const long gi = lo + i * cd[g].stride, gj = lo + j * cd[g].stride;
+                    const double r = gi >= gj ? ref[gi * n + gj] : ref[gj * n + gi];
+                    err = emax(err, fabs(c[cd[g].off + ((size_t)b * nbin + i) * nbin + j] - r));
+                    scale = emax(scale, fabs(r));
+                }
+        printf("strided inverse blocks %d (first %ld, step %ld, stride %ld, bw %d): vs dpotri "
+               "%.2g relative to max entry\n",
+               g, (long)cd[g].first, (long)cd[g].step, (long)cd[g].stride, bws[g], err / scale);
+        EXPECT(err <= 1e-11 * scale, "strided invblocks %d vs dpotri: %.3g (scale %.3g)", g, err,
+               scale);
+        free(ref);
+    }
+    cl_mem all[] = {ma, md, mw, mwd, mc, mcd, mi};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        clReleaseMemObject(all[i]);
+    free(a);
+    free(c);
+}
+
 /* The largest patch (27 fibers x 100 bins, bandwidth 110) beside the usual
  * one: inverse blocks against LAPACK's band solve of the blocks' columns of
  * the identity (first, middle and last block). */
 static void test_invblocks_large(void)
 {
     const int ns[2] = {2700, 525}, bs[2] = {100, 75}, bws[2] = {110, 85};
-    px_la_desc d[2], wd[2], cd[2];
+    px_la_desc d[2], wd[2];
+    px_la_blocks cd[2];
     size_t total = 0, ctotal = 0, wtotal = 0;
     for (int g = 0; g < 2; g++) {
         d[g] = (px_la_desc){(cl_long)total, ns[g], ns[g], bws[g]};
         wd[g] = (px_la_desc){(cl_long)wtotal, ns[g], ns[g], 0};
-        cd[g] = (px_la_desc){(cl_long)ctotal, ns[g], bs[g], bs[g]};
+        cd[g] = (px_la_blocks){(cl_long)ctotal, ns[g] / bs[g], 0, bs[g], 1, bs[g], {0, 0}};
         total += (size_t)ns[g] * ns[g];
         wtotal += (size_t)ns[g] * wd[g].ld;
         ctotal += (size_t)ns[g] * bs[g];
@@ -513,6 +591,70 @@ static void test_invblocks_large(void)
 #define NEIG 10
 typedef px_status (*eig_fn)(px_context *, size_t, cl_mem, cl_mem, cl_mem, cl_mem, cl_mem, cl_mem,
                             const px_la_events *);
+
+/* Many blocks of the extraction's size in one launch (several work-groups
+ * at once on every compute unit): eigenvalues against dsyevd and
+ * V diag(w) V^T against the block, each within 1e-10 of its largest
+ * eigenvalue. Eigenvalues spread over 8 decades, as a fiber's covariance. */
+static void test_eigen_many(eig_fn eig, const char *name)
+{
+    enum { NM = 400, N = 73 };
+    px_la_desc *d = malloc(sizeof *d * NM);
+    double *a = malloc(sizeof(double) * NM * N * N), *a0 = malloc(sizeof(double) * NM * N * N);
+    double *v = calloc((size_t)NM * N * N, sizeof(double)), *w = calloc(NM * N, sizeof(double));
+    double *u = malloc(sizeof(double) * N * N), lam[N];
+    int *info = calloc(NM, sizeof(int)), bad = 0;
+    double worst = 0;
+    for (int g = 0; g < NM; g++) {
+        d[g] = (px_la_desc){(cl_long)g * N * N, N, N, (cl_long)g * N};
+        rand_orth(u, N);
+        for (int k = 0; k < N; k++)
+            lam[k] = pow(10.0, -8.0 * urand() * urand());
+        compose(a + (size_t)g * N * N, N, u, lam, N);
+    }
+    memcpy(a0, a, sizeof(double) * NM * N * N);
+    cl_mem ma = upload(a, sizeof(double) * NM * N * N), md = upload(d, sizeof *d * NM);
+    cl_mem mv = upload(v, sizeof(double) * NM * N * N), mw = upload(w, sizeof(double) * NM * N);
+    cl_mem mi = upload(info, sizeof(int) * NM);
+    CHECK(eig(ctx, NM, ma, md, mv, md, mw, mi, NULL));
+    download(mv, v, sizeof(double) * NM * N * N);
+    download(mw, w, sizeof(double) * NM * N);
+    download(mi, info, sizeof(int) * NM);
+    for (int g = 0; g < NM; g++) {
+        const double *ag = a0 + (size_t)g * N * N, *vg = v + (size_t)g * N * N, *wg = w + g * N;
+        double ref[N * N], wr[N], ws[N], wmax, e = 0;
+        memcpy(ref, ag, sizeof ref);
+        LAPACKE_dsyevd(LAPACK_ROW_MAJOR, 'N', 'L', N, ref, N, wr);
+        memcpy(ws, wg, sizeof ws);
+        qsort(ws, N, sizeof(double), cmp_double);
+        wmax = fabs(wr[N - 1]);
+        for (int k = 0; k < N; k++)
+            e = emax(e, fabs(ws[k] - wr[k]) / wmax);
+        for (int i = 0; i < N; i++)
+            for (int j = 0; j < N; j++) {
+                double s = 0;
+                for (int k = 0; k < N; k++)
+                    s += vg[i * N + k] * wg[k] * vg[j * N + k];
+                e = emax(e, fabs(s - ag[i * N + j]) / wmax);
+            }
+        bad += info[g] != 0 || !(e <= 1e-10);
+        worst = emax(worst, e);
+    }
+    printf("%s: %d blocks %dx%d in one launch: worst error %.2g of the largest eigenvalue, %d "
+           "bad\n",
+           name, NM, N, N, worst, bad);
+    EXPECT(bad == 0, "%s: %d of %d blocks wrong (worst %.3g)", name, bad, NM, worst);
+    cl_mem all[] = {ma, md, mv, mw, mi};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        clReleaseMemObject(all[i]);
+    free(d);
+    free(a);
+    free(a0);
+    free(v);
+    free(w);
+    free(u);
+    free(info);
+}
 static void test_eigen(eig_fn eig, const char *name)
 {
     /* 0-5 random SPD of mixed sizes (odd and even), 6: eigenvalues 1..1e-10,
@@ -814,11 +956,12 @@ static double now_ms(void)
                (clock() - c0_) * 1e3 / CLOCKS_PER_SEC);                                            \
     } while (0)
 
-static void bench(int nmat, int nfib, int nbin, int bw)
+static void bench(int nmat, int nfib, int nbin, int bw, int strided)
 {
     const int n = nfib * nbin, nblk = nmat * nfib;
     px_la_desc *d = malloc(sizeof *d * nmat), *bd = malloc(sizeof *bd * nmat);
-    px_la_desc *cd = malloc(sizeof *cd * nmat), *jd = malloc(sizeof *jd * nblk);
+    px_la_blocks *cd = malloc(sizeof *cd * nmat);
+    px_la_desc *jd = malloc(sizeof *jd * nblk);
     px_la_desc *wd = malloc(sizeof *wd * nmat);
     size_t nn = (size_t)n * n, nc = (size_t)n * nbin * nmat;
     const int ldw = n;
@@ -827,7 +970,10 @@ static void bench(int nmat, int nfib, int nbin, int bw)
         d[g] = (px_la_desc){(cl_long)(g * nn), n, n, bw > 0 ? bw : 0};
         wd[g] = (px_la_desc){(cl_long)g * n * ldw, n, ldw, 0};
         bd[g] = (px_la_desc){(cl_long)g * n, 1, n, 0};
-        cd[g] = (px_la_desc){(cl_long)g * n * nbin, n, nbin, nbin};
+        /* strided: the extraction's kept fibers in its order by wavelength
+         * (all but the first and last, every nfib-th index) */
+        cd[g] = strided ? (px_la_blocks){(cl_long)g * n * nbin, nfib - 2, 1, 1, nfib, nbin, {0, 0}}
+                        : (px_la_blocks){(cl_long)g * n * nbin, nfib, 0, nbin, 1, nbin, {0, 0}};
         if (bw != 0)
             rand_band(a + g * nn, n, n, bw > 0 ? bw : -bw);
         else
@@ -887,15 +1033,17 @@ int main(int argc, char **argv)
     if (argc > 1 && strcmp(argv[1], "bench") == 0) {
         int nmat = argc > 2 ? atoi(argv[2]) : 64, nfib = argc > 3 ? atoi(argv[3]) : 7;
         int nbin = argc > 4 ? atoi(argv[4]) : 75, bw = argc > 5 ? atoi(argv[5]) : 0;
-        bench(nmat, nfib, nbin, bw);
+        bench(nmat, nfib, nbin, bw, argc > 6 && atoi(argv[6]));
         px_context_destroy(ctx);
         return 0;
     }
     test_cholesky();
     test_invblocks();
+    test_invblocks_strided();
     test_invblocks_large();
     test_eigen(px_la_syevj, "syevj");
     test_eigen(px_la_syevq, "syevq");
+    test_eigen_many(px_la_syevq, "syevq");
     test_compose_modes();
     px_context_destroy(ctx);
     return px_test_finish("test_linalg");
