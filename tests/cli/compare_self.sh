@@ -3,8 +3,14 @@
 # specter's |std - 1| = 0.0032 makes it exit 1.
 set -u
 F=$SHARED/frame-specter-r0-bundle0.fits
-P=$SHARED/preproc-sim-r0-bundle0.fits.gz
-if [ ! -r "$F" ] || [ ! -r "$P" ]; then echo "SKIP: $SHARED absent"; exit 77; fi
+if [ ! -r "$F" ] || [ ! -r "$SHARED/preproc-sim-r0-bundle0.fits.gz" ]; then
+    echo "SKIP: $SHARED absent"; exit 77
+fi
+# the truth from the simulated image as the shared fixture inflated it
+# (tests/util/fixture_shared.sh; cli_extract_bundle0 reads it from the
+# .fits.gz); the truth is read 4 times below
+P=$FIXTURES/preproc-sim-r0-bundle0.fits
+[ -r "$P" ] || { echo "FAIL: $P missing (made by the case util_fixture_shared)"; exit 1; }
 out=$("$PERFEX" compare "$F" "$F" --truth "$P"); rc=$?
 echo "$out"
 [ $rc -eq 0 ] || { echo "FAIL: exit $rc, want 0"; exit 1; }

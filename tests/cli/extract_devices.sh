@@ -2,14 +2,16 @@
 # "pthread pthread") share one frame, and the frame equals the one-device
 # frame HDU by HDU, byte for byte (fits_data_cmp); PERFEX_DEVICES does the
 # same; a list naming a device twice or nothing is refused with one line.
-# Runs on a synthetic PSF and image made here. Args: fits_data_cmp.
+# Runs on the synth fixture's 10-fiber PSF on a CCD of 230 columns
+# (tests/util/fixture_synth.sh) and an image of it simulated here.
+# Args: fits_data_cmp.
 set -u
 CMP=$1
 export POCL_DEVICES="pthread pthread"
 n=$("$PERFEX" devices --device-type cpu 2>/dev/null | grep -c "yes" || true)
 [ "$n" -ge 2 ] || { echo "SKIP: PoCL does not show two CPU devices"; exit 77; }
 W="-w 6000,6300,0.8"
-"$PERFEX" psf synth --fibers 10 -o "$TMP/psf.fits" > /dev/null || { echo "FAIL: psf synth"; exit 1; }
+cp "$FIXTURES/synth10-narrow/psf.fits" "$TMP/" || { echo "FAIL: the synth fixture"; exit 1; }
 "$PERFEX" simulate -p "$TMP/psf.fits" -o "$TMP/img.fits" $W --quiet || { echo "FAIL: simulate"; exit 1; }
 A="-i $TMP/img.fits -p $TMP/psf.fits $W --bundlesize 5 --nsubbundles 5 --batch 4 --quiet"
 "$PERFEX" extract $A -o "$TMP/one.fits" --device-type cpu || { echo "FAIL: one device"; exit 1; }

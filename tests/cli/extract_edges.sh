@@ -6,11 +6,14 @@
 # masked fibers must carry ivar 0 everywhere (compare against itself then
 # has no bin to compare: 0 bins compared).
 set -eu
-IMG=$SHARED/preproc-sim-r0-bundle0.fits.gz
 PSF=$SHARED/psf-r0-00051060.fits
-for f in "$IMG" "$PSF"; do
+for f in "$SHARED/preproc-sim-r0-bundle0.fits.gz" "$PSF"; do
     [ -r "$f" ] || { echo "SKIP: $f not found"; exit 77; }
 done
+# the simulated r0 image as the shared fixture inflated it once
+# (tests/util/fixture_shared.sh): these checks are not about reading gzip
+IMG=$FIXTURES/preproc-sim-r0-bundle0.fits
+[ -r "$IMG" ] || { echo "FAIL: $IMG missing (made by the case util_fixture_shared)"; exit 1; }
 "$PERFEX" extract -i "$IMG" -p "$PSF" -w 5500,5900,0.8 -n 5 --nsubbundles 2 \
     -o "$TMP/edge.fits" --quiet
 "$PERFEX" compare "$TMP/edge.fits" "$TMP/edge.fits" > "$TMP/out"

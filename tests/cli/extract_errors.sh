@@ -1,7 +1,9 @@
 # perfex extract on bad input: usage errors exit 2; input errors exit 1 with
 # one line "perfex: ..." and leave no output file.
 set -u
-IMG=$SHARED/preproc-sim-r0-bundle0.fits.gz
+# the simulated r0 image as the shared fixture inflated it
+# (tests/util/fixture_shared.sh), where ../shared/data has it
+IMG=$FIXTURES/preproc-sim-r0-bundle0.fits
 "$PERFEX" extract -i a -p b > /dev/null 2>&1; rc=$?
 [ $rc -eq 2 ] || { echo "FAIL: missing -o exited $rc, want 2"; exit 1; }
 "$PERFEX" extract -i a -p b -o c --nsubbundles 30 > /dev/null 2>&1; rc=$?

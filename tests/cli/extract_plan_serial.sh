@@ -6,11 +6,14 @@
 # usage error (exit 2) naming the line. Args: FITS_DATA_CMP.
 set -eu
 CMP=$1
-IMG=$SHARED/preproc-sim-r0-bundle0.fits.gz
 PSF=$SHARED/psf-r0-00051060.fits
-for f in "$IMG" "$PSF"; do
+for f in "$SHARED/preproc-sim-r0-bundle0.fits.gz" "$PSF"; do
     [ -r "$f" ] || { echo "SKIP: $f not found"; exit 77; }
 done
+# the simulated r0 image as the shared fixture inflated it once
+# (tests/util/fixture_shared.sh): these checks are not about reading gzip
+IMG=$FIXTURES/preproc-sim-r0-bundle0.fits
+[ -r "$IMG" ] || { echo "FAIL: $IMG missing (made by the case util_fixture_shared)"; exit 1; }
 cat > "$TMP/plan" <<EOP
 $IMG $PSF $TMP/a.fits -w 6000,6100,0.8 -n 5
 $TMP/missing.fits $PSF $TMP/b.fits

@@ -1,19 +1,23 @@
 #!/bin/sh
-# `perfex simulate` on a small synthetic PSF: the file reads back with
-# perfex's readers (sim_readback, argument 1), the same seed gives the same
-# bytes and another seed other bytes, a spectra file is taken as given, and
-# bad options, a missing PSF or an unwritable path fail with a message and
-# leave no file behind.
+# `perfex simulate` on a small synthetic PSF (6 fibers, at x 148..188, on a
+# CCD cut to 230 columns by badinput_tool, argument 2, so that each image is
+# 12 MB, not 200): the file reads back with perfex's readers (sim_readback,
+# argument 1) at the PSF's CCD size, the same seed gives the same bytes and
+# another seed other bytes, a spectra file is taken as given, and bad
+# options, a missing PSF or an unwritable path fail with a message and leave
+# no file behind.
 set -u
 READBACK=$1
+T=$2
 fail=0
 check() { if ! eval "$1"; then echo "FAILED: $2"; fail=1; fi; }
 
 "$PERFEX" psf synth -o "$TMP/psf.fits" --fibers 6 --seed 1 >/dev/null || { echo "FAILED: psf synth"; exit 1; }
+"$T" key "$TMP/psf.fits" PSF NPIX_X 230 || { echo "FAILED: editing the PSF"; exit 1; }
 out=$("$PERFEX" simulate -p "$TMP/psf.fits" -o "$TMP/a.fits" -s 2 -n 3 -w 6000,6100,0.8 --cosmics 5 --seed 3)
 check "[ \$? -eq 0 ] && [ -s '$TMP/a.fits' ]" "simulate wrote no file"
 check "echo '$out' | grep -q 'fibers 2-4, 126 bins 6000.00-6100.00 A'" "summary line: $out"
-"$READBACK" "$TMP/a.fits" 4114 4128 2 3 126 6000 0.8 r0
+"$READBACK" "$TMP/a.fits" 230 4128 2 3 126 6000 0.8 r0
 check "[ \$? -eq 0 ]" "read back"
 "$PERFEX" simulate -p "$TMP/psf.fits" -o "$TMP/b.fits" -s 2 -n 3 -w 6000,6100,0.8 --cosmics 5 --seed 3 --quiet
 check "cmp -s '$TMP/a.fits' '$TMP/b.fits'" "same seed gave different bytes"
@@ -32,7 +36,7 @@ fits.HDUList([fits.PrimaryHDU(), fits.ImageHDU(w, name='WAVELENGTH'), fits.Image
 PY
     "$PERFEX" simulate -p "$TMP/psf.fits" -o "$TMP/c.fits" -s 1 --spectra "$TMP/spec.fits" --cosmics 1 --quiet
     check "[ \$? -eq 0 ]" "simulate --spectra failed"
-    "$READBACK" "$TMP/c.fits" 4114 4128 1 2 101 6000 0.5 r0 >/dev/null
+    "$READBACK" "$TMP/c.fits" 230 4128 1 2 101 6000 0.5 r0 >/dev/null
     check "[ \$? -eq 0 ]" "read back of the --spectra run"
     /usr/bin/python3 -c "
 import sys, numpy as np

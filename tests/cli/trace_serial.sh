@@ -6,14 +6,15 @@
 # the frame as an event; with two PoCL devices (POCL_DEVICES="pthread
 # pthread", --devices all) two queues' lanes. A trace path that cannot be
 # written is one line and a non-zero exit before any work (no frame). Runs on
-# a synthetic PSF and image made here.
+# the synth fixture's 10-fiber PSF on a CCD of 230 columns
+# (tests/util/fixture_synth.sh) and an image of it simulated here.
 set -u
 PY=/usr/bin/python3
 CHECK="$SRC/tests/util/trace_check.py"
 "$PY" -c 'import json' 2>/dev/null || { echo "SKIP: no $PY with json to read the trace"; exit 77; }
 now_us() { echo $(($(date +%s%N) / 1000)); }
 W="-w 6000,6300,0.8"
-"$PERFEX" psf synth --fibers 10 -o "$TMP/psf.fits" > /dev/null || { echo "FAIL: psf synth"; exit 1; }
+cp "$FIXTURES/synth10-narrow/psf.fits" "$TMP/" || { echo "FAIL: the synth fixture"; exit 1; }
 "$PERFEX" simulate -p "$TMP/psf.fits" -o "$TMP/img.fits" $W --quiet || { echo "FAIL: simulate"; exit 1; }
 A="-i $TMP/img.fits -p $TMP/psf.fits $W --bundlesize 5 --nsubbundles 5 --batch 4 --quiet"
 fail=0

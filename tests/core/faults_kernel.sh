@@ -7,16 +7,12 @@
 # shortage would halve and retry (tests/cli/badinput_faults.sh shows that
 # CL_OUT_OF_RESOURCES at a launch is retried and recovers). On a 10-fiber
 # synthetic PSF cut to a 230 x 1400 CCD, in batches of 4 patches.
-# $1: the badinput_tool program.
 set -u
-T=$1
 fail=0
 X="-w 6000,6100,0.8 --bundlesize 5 --nsubbundles 2 --quiet --batch 4"
-"$PERFEX" psf synth --fibers 10 -o "$TMP/psf.fits" > /dev/null || { echo "FAIL: psf synth"; exit 1; }
-"$T" key "$TMP/psf.fits" PSF NPIX_X 230 && "$T" key "$TMP/psf.fits" PSF NPIX_Y 1400 ||
-    { echo "FAIL: editing the PSF"; exit 1; }
-"$PERFEX" simulate -p "$TMP/psf.fits" -o "$TMP/img.fits" -w 6000,6100,0.8 --quiet ||
-    { echo "FAIL: simulate"; exit 1; }
+# the PSF and image of the synth fixture's cut CCD (tests/util/fixture_synth.sh)
+cp "$FIXTURES/synth10-cut/psf.fits" "$FIXTURES/synth10-cut/img.fits" "$TMP/" ||
+    { echo "FAIL: the synth fixture"; exit 1; }
 mkdir "$TMP/out"
 O=$TMP/out/frame.fits
 unset PERFEX_FAULT

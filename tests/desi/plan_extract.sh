@@ -7,12 +7,18 @@
 # frame-r1-00000001-no-badcolumn-mask.fits with HELIOCOR and the FIBERMAP;
 # a second run skips it (resume). Then -f with a shorter fibermap (nspec
 # reduced, FIBER from it), a missing -f, --decorrelate-fibers refused, and
-# the flags that get a note.
+# the flags that get a note. The PSFs' CCD is cut to 420 columns (NPIX_X,
+# with badinput_tool, argument 1; their fibers lie at x 146..368) so that
+# the images are 12 times smaller than DESI's; rows and wavelength ranges
+# are the full CCD's.
 set -u
+T=$1
 fail=0
 P=$TMP/prod
 mkdir -p "$P/preproc/20210101/00000001" "$P/exposures/20210101/00000001"
-"$PERFEX" psf synth -o "$P/exposures/20210101/00000001/psf-r1-00000001.fits" --camera r1 --fibers 30 --seed 2 >/dev/null ||
+"$PERFEX" psf synth -o "$TMP/psf30.fits" --camera r1 --fibers 30 --seed 2 >/dev/null &&
+    "$T" key "$TMP/psf30.fits" PSF NPIX_X 420 &&
+    mv "$TMP/psf30.fits" "$P/exposures/20210101/00000001/psf-r1-00000001.fits" ||
     { echo "FAILED: psf synth"; exit 1; }
 "$PERFEX" simulate -p "$P/exposures/20210101/00000001/psf-r1-00000001.fits" --camera r1 -n 30 \
     -w 5760,7620,0.8 -o "$P/preproc/20210101/00000001/preproc-r1-00000001.fits" --quiet ||
@@ -35,6 +41,7 @@ grep -q "exists and verifies, skipped" "$TMP/err" || { echo "FAILED: second run 
 # -f with a fibermap of 20 rows for a 30-fiber PSF: -n 30 is reduced to 20,
 # with a warning, and FIBER follows that fibermap (camera r2: 1000..).
 "$PERFEX" psf synth -o "$TMP/psf20.fits" --camera r2 --fibers 20 --seed 2 >/dev/null
+"$T" key "$TMP/psf20.fits" PSF NPIX_X 420
 "$PERFEX" simulate -p "$TMP/psf20.fits" --camera r2 -w 6000,6010,1 -o "$TMP/fm20.fits" --quiet ||
     { echo "FAILED: simulate fm20"; exit 1; }
 "$PERFEX" extract -i "$P/preproc/20210101/00000001/preproc-r1-00000001.fits" \

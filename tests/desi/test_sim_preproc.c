@@ -10,7 +10,9 @@
  * SKY bit in DESI_TARGET, FIBERSTATUS as given; CHECKSUM/DATASUM verified on
  * every HDU; a SKY fiber's truth is the sky alone (px_sim_sky_spectrum), the
  * others are not; px_fibermap_read slices it by row; the same seed gives the
- * same bytes.
+ * same bytes. The PSF's CCD is cut to 340 columns (NPIX_X; bundle 0 lies at
+ * x 146..321): the layout does not depend on the CCD's size, and each image
+ * is then 12 times smaller than DESI's.
  */
 #include "desi/desi_internal.h"
 #include "perfex/simulate.h"
@@ -70,6 +72,15 @@ int main(void)
     px_psf_synth_defaults(&so);
     so.nfibers = 30;
     EXPECT(px_psf_synth_write(&so, psfpath) == PX_SUCCESS, "%s", px_last_error());
+    {
+        int npix_x = 340;
+        fits_open_file(&fp, psfpath, READWRITE, &st);
+        fits_movnam_hdu(fp, BINARY_TBL, "PSF", 0, &st);
+        fits_update_key(fp, TINT, "NPIX_X", &npix_x, NULL, &st);
+        fits_close_file(fp, &st);
+        fp = NULL;
+        EXPECT(st == 0, "cutting the PSF's CCD: CFITSIO %d", st);
+    }
     EXPECT(px_psf_read(psfpath, &psf) == PX_SUCCESS, "%s", px_last_error());
     if (!psf) return px_test_finish("desi_sim_preproc");
     ctx = px_test_context();

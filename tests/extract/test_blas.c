@@ -57,7 +57,7 @@ static double worst(const double *a, const double *b, int nrow, size_t len)
 int main(void)
 {
     char b1[1024], b2[1024];
-    const char *ip = px_test_shared("preproc-sim-r0-bundle0.fits.gz", b1, sizeof b1);
+    const char *ip = px_test_preproc_r0(b1, sizeof b1);
     const char *pp = px_test_shared("psf-r0-00051060.fits", b2, sizeof b2);
     px_psf *psf = NULL;
     px_image *img = NULL;

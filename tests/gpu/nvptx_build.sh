@@ -17,6 +17,11 @@
 # a spill is printed as KNOWN and does not fail the case, but one that no
 # longer occurs does ("remove it from the list"), so the list cannot go
 # stale.
+# The programs whose source and options do not depend on the PSF (linalg,
+# blas_aux: half the compile time) are the same in every case: ptxas's
+# report and the work-group sizes are kept in the build tree
+# (tests/gpu/nvptx-cache), keyed by the program's text, its options and the
+# tools' versions, and reused by the next case; every check runs on them.
 # $1: the gpu_programs helper; then "psf FILE" (a file of ../shared/data) or
 # "shape HX HY GX GY". Skips (77) when a tool is missing.
 set -u
@@ -40,22 +45,25 @@ KNOWN=$SRC/tests/gpu/nvptx_known.txt
 : > "$TMP/known_seen"
 fail=0
 printf '%-9s %-16s %5s %7s %6s %6s %5s\n' program kernel regs smem stack spill wg
-while read -r name opts; do
+# compile NAME OPTS: $TMP/NAME.cl through clang-16 .. ptxas into $TMP/NAME.ptxas
+# (ptxas's report) and $TMP/NAME.wg (kernel, reqd_work_group_size); 1 (with
+# the tool's output printed) when a step fails.
+compile() {
+    name=$1 opts=$2
     B=$TMP/$name
     # shellcheck disable=SC2086
     if ! clang-16 -x cl -target nvptx64-nvidia-nvcl -Xclang -finclude-default-header -O2 \
         -emit-llvm -c $opts "$B.cl" -o "$B.bc" 2> "$B.clang"; then
         cat "$B.clang"
         echo "FAIL: $name: clang-16 (options: $opts)"
-        fail=1
-        continue
+        return 1
     fi
     llvm-link-16 --only-needed "$B.bc" $CLC -o "$B.linked.bc" 2> "$B.link" ||
-        { cat "$B.link"; echo "FAIL: $name: llvm-link-16"; fail=1; continue; }
+        { cat "$B.link"; echo "FAIL: $name: llvm-link-16"; return 1; }
     opt-16 -O3 "$B.linked.bc" -o "$B.opt.bc" 2> "$B.opt" ||
-        { cat "$B.opt"; echo "FAIL: $name: opt-16"; fail=1; continue; }
+        { cat "$B.opt"; echo "FAIL: $name: opt-16"; return 1; }
     llc-16 -mcpu=sm_90 -O2 "$B.opt.bc" -o "$B.raw.ptx" 2> "$B.llc" ||
-        { cat "$B.llc"; echo "FAIL: $name: llc-16"; fail=1; continue; }
+        { cat "$B.llc"; echo "FAIL: $name: llc-16"; return 1; }
     # kernel -> reqd_work_group_size from the IR's metadata
     llvm-dis-16 "$B.bc" -o "$B.ll"
     awk 'NR == FNR {
@@ -77,8 +85,22 @@ while read -r name opts; do
     if ! "$PTXAS" -arch=sm_90 -v "$B.ptx" -o "$B.cubin" > "$B.ptxas" 2>&1; then
         cat "$B.ptxas"
         echo "FAIL: $name: ptxas (options: $opts)"
-        fail=1
-        continue
+        return 1
+    fi
+}
+CACHE=$(dirname "$PERFEX")/tests/gpu/nvptx-cache
+mkdir -p "$CACHE" 2> /dev/null || true
+TOOLS=$({ clang-16 --version; llc-16 --version; "$PTXAS" --version; cksum < $CLC; } 2>&1 | cksum)
+while read -r name opts; do
+    B=$TMP/$name
+    key=$({ echo "$TOOLS"; echo "$opts"; cat "$B.cl"; } | cksum | tr ' ' '-')
+    if [ -s "$CACHE/$key.ptxas" ] && [ -f "$CACHE/$key.wg" ]; then
+        cp "$CACHE/$key.ptxas" "$B.ptxas" && cp "$CACHE/$key.wg" "$B.wg" ||
+            { echo "FAIL: $name: reading $CACHE"; fail=1; continue; }
+    else
+        compile "$name" "$opts" || { fail=1; continue; }
+        cp "$B.ptxas" "$CACHE/$key.ptxas.$$" 2> /dev/null && cp "$B.wg" "$CACHE/$key.wg" 2> /dev/null &&
+            mv "$CACHE/$key.ptxas.$$" "$CACHE/$key.ptxas" 2> /dev/null || rm -f "$CACHE/$key.ptxas.$$"
     fi
     # One line per kernel: name regs smem stack spill_stores spill_loads
     awk '/Compiling entry function/ { k = $0; sub(/.*function .\047?/, "", k); sub(/\047.*/, "", k); e = 1; next }

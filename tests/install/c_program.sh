@@ -1,23 +1,25 @@
 #!/bin/sh
-# Args: DIR (tests/install) LIBDIR (relative to the prefix, or absolute) CC.
-# Installs the build into $TMP/prefix, makes a small PSF and preproc with
-# the installed command, and checks: hello.c built with pkg-config and with
-# find_package(perfex) runs and equals the command's frame; `nm -D
+# Args: DIR (tests/install) LIBDIR (relative to the prefix, or absolute) CC
+# BADINPUT_TOOL.
+# With the build installed into a prefix (the prefix fixture,
+# tests/util/fixture_prefix.sh), makes a small PSF (its CCD cut to 230
+# columns with badinput_tool, so that images are 12 MB, not 200) and preproc
+# with the installed command, and checks: hello.c built with pkg-config and
+# with find_package(perfex) runs and equals the command's frame; `nm -D
 # --defined-only` of the installed libperfex.so lists exactly the functions
 # the installed headers declare with PX_API.
 set -eu
-DIR=$1 LIBDIR=$2 CC=$3
-BUILD=$(dirname "$PERFEX")
-PREFIX=$TMP/prefix
+DIR=$1 LIBDIR=$2 CC=$3 T=$4
+PREFIX=$FIXTURES/prefix
 fail() { echo "FAIL: $*"; exit 1; }
 for t in pkg-config nm; do
     command -v $t >/dev/null || { echo "SKIP: $t not found"; exit 77; }
 done
-cmake --install "$BUILD" --prefix "$PREFIX" > "$TMP/install.log" 2>&1 || {
-    cat "$TMP/install.log"; fail "cmake --install"; }
+[ -x "$PREFIX/bin/perfex" ] || fail "$PREFIX/bin/perfex missing (made by the case util_fixture_prefix)"
 case $LIBDIR in /*) LIB=$LIBDIR ;; *) LIB=$PREFIX/$LIBDIR ;; esac
 PX=$PREFIX/bin/perfex
 "$PX" psf synth -o "$TMP/psf.fits" --fibers 10 --seed 4 > /dev/null
+"$T" key "$TMP/psf.fits" PSF NPIX_X 230
 "$PX" simulate -p "$TMP/psf.fits" -o "$TMP/img.fits" -w 6000,6100,0.8 -n 5 --cosmics 2 --quiet
 "$PX" extract -i "$TMP/img.fits" -p "$TMP/psf.fits" -w 6000,6100,0.8 -n 5 -o "$TMP/frame.fits" \
     --quiet

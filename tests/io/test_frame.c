@@ -434,7 +434,7 @@ static void test_truth_analytic(void)
 static int test_truth_shared(void)
 {
     char b1[1024], b2[1024];
-    const char *pre = px_test_shared("preproc-sim-r0-bundle0.fits.gz", b1, sizeof b1);
+    const char *pre = px_test_preproc_r0(b1, sizeof b1);
     const char *ref = px_test_shared("frame-specter-r0-bundle0.fits", b2, sizeof b2);
     px_frame *f = NULL;
     px_truth *t = NULL;

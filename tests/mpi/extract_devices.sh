@@ -6,11 +6,14 @@
 # ranks use device 1. Skips where PoCL cannot show two devices. Args: MPIRUN.
 set -eu
 MPIRUN=$1
-IMG=$SHARED/preproc-sim-r0-bundle0.fits.gz
 PSF=$SHARED/psf-r0-00051060.fits
-for f in "$IMG" "$PSF"; do
+for f in "$SHARED/preproc-sim-r0-bundle0.fits.gz" "$PSF"; do
     [ -r "$f" ] || { echo "SKIP: $f not found"; exit 77; }
 done
+# the simulated r0 image as the shared fixture inflated it once
+# (tests/util/fixture_shared.sh): these checks are not about reading gzip
+IMG=$FIXTURES/preproc-sim-r0-bundle0.fits
+[ -r "$IMG" ] || { echo "FAIL: $IMG missing (made by the case util_fixture_shared)"; exit 1; }
 export POCL_DEVICES="basic pthread"
 n=$("$PERFEX" devices --device-type cpu 2>/dev/null | grep -c "yes" || true)
 [ "$n" -ge 2 ] || { echo "SKIP: PoCL does not show two CPU devices"; exit 77; }

@@ -7,11 +7,14 @@
 set -eu
 MPIRUN=$1
 CMP=$2
-IMG=$SHARED/preproc-sim-r0-bundle0.fits.gz
 PSF=$SHARED/psf-r0-00051060.fits
-for f in "$IMG" "$PSF"; do
+for f in "$SHARED/preproc-sim-r0-bundle0.fits.gz" "$PSF"; do
     [ -r "$f" ] || { echo "SKIP: $f not found"; exit 77; }
 done
+# the simulated r0 image as the shared fixture inflated it once
+# (tests/util/fixture_shared.sh): these checks are not about reading gzip
+IMG=$FIXTURES/preproc-sim-r0-bundle0.fits
+[ -r "$IMG" ] || { echo "FAIL: $IMG missing (made by the case util_fixture_shared)"; exit 1; }
 ARGS="-i $IMG -p $PSF -w 6000,6100,0.8 -s 3 -n 10 --nsubbundles 5 --quiet"
 "$PERFEX" extract $ARGS -o "$TMP/one.fits" -m "$TMP/one-model.fits"
 for n in 2 3; do

@@ -4,11 +4,14 @@
 # --overwrite redoes them all (new inodes). Args: MPIRUN.
 set -eu
 MPIRUN=$1
-IMG=$SHARED/preproc-sim-r0-bundle0.fits.gz
 PSF=$SHARED/psf-r0-00051060.fits
-for f in "$IMG" "$PSF"; do
+for f in "$SHARED/preproc-sim-r0-bundle0.fits.gz" "$PSF"; do
     [ -r "$f" ] || { echo "SKIP: $f not found"; exit 77; }
 done
+# the simulated r0 image as the shared fixture inflated it once
+# (tests/util/fixture_shared.sh): these checks are not about reading gzip
+IMG=$FIXTURES/preproc-sim-r0-bundle0.fits
+[ -r "$IMG" ] || { echo "FAIL: $IMG missing (made by the case util_fixture_shared)"; exit 1; }
 : > "$TMP/plan"
 for i in 0 1 2 3 4 5; do
     echo "$IMG $PSF $TMP/f$i.fits -w 6000,6100,0.8 -s $((i * 5)) -n 5" >> "$TMP/plan"

@@ -6,15 +6,16 @@
 # measured wall time, one frame event per plan line with its output, idle
 # time (waiting for the other rank at the end). Then one frame over both
 # ranks (--ranks-per-frame 2): a frame event on each rank and each rank's
-# wait for the other. Runs on a synthetic PSF and image made here. Args:
-# MPIRUN.
+# wait for the other. Runs on the synth fixture's 10-fiber PSF on a CCD of
+# 230 columns (tests/util/fixture_synth.sh) and an image of it simulated
+# here. Args: MPIRUN.
 set -u
 MPIRUN=$1
 PY=/usr/bin/python3
 CHECK="$SRC/tests/util/trace_check.py"
 "$PY" -c 'import json' 2>/dev/null || { echo "SKIP: no $PY with json to read the trace"; exit 77; }
 now_us() { echo $(($(date +%s%N) / 1000)); }
-"$PERFEX" psf synth --fibers 10 -o "$TMP/psf.fits" > /dev/null || { echo "FAIL: psf synth"; exit 1; }
+cp "$FIXTURES/synth10-narrow/psf.fits" "$TMP/" || { echo "FAIL: the synth fixture"; exit 1; }
 "$PERFEX" simulate -p "$TMP/psf.fits" -o "$TMP/img.fits" -w 6000,6300,0.8 --quiet ||
     { echo "FAIL: simulate"; exit 1; }
 F="--bundlesize 5 --nsubbundles 5 --batch 4"

@@ -6,6 +6,10 @@
  *                             YMIN, NX, NY exact; in both kernel forms
  *                             (SPOT_WG 1 and cooperative 16, 64); wavelengths
  *                             outside a fiber's range give no spot, as specter.
+ *   spots_test shared r0|v2 N the same on the table's first N rows only (for
+ *                             Oclgrind, which interprets every work-item; rows
+ *                             0-3 are the wavelength-range corners, the spots
+ *                             the CCD edge cuts).
  *   spots_test analytic       a PSF made here whose only non-zero GH term is
  *                             GH-0-0 = 1 (a pure Gaussian, no tails): the spot
  *                             is the product of erf differences normalised by
@@ -136,7 +140,7 @@ static px_context *context_with_wg(int wg)
     return ctx;
 }
 
-static int run_shared(const char *which)
+static int run_shared(const char *which, long nmax)
 {
     char pbuf[4096], rbuf[4096], what[64];
     const char *psfname =
@@ -157,6 +161,7 @@ static int run_shared(const char *which)
         return 1;
     }
     if (table_read(refpath, &ref)) return 1;
+    if (nmax > 0 && nmax < ref.n) ref.n = nmax;
     fiber = calloc(ref.n, sizeof *fiber);
     for (i = 0; i < ref.n; i++)
         fiber[i] = (int)ref.fiber[i];
@@ -367,9 +372,10 @@ static int run_row(const char *path, long i)
 int main(int argc, char **argv)
 {
     if (argc == 4 && !strcmp(argv[1], "row")) return run_row(argv[2], atol(argv[3]));
-    if (argc == 3 && !strcmp(argv[1], "shared")) return run_shared(argv[2]);
+    if ((argc == 3 || argc == 4) && !strcmp(argv[1], "shared"))
+        return run_shared(argv[2], argc == 4 ? atol(argv[3]) : 0);
     if (argc == 2 && !strcmp(argv[1], "analytic")) return run_analytic();
     if (argc == 4 && !strcmp(argv[1], "cmp")) return run_cmp(argv[2], argv[3]);
-    fprintf(stderr, "usage: spots_test shared r0|v2 | analytic | cmp OUT REF\n");
+    fprintf(stderr, "usage: spots_test shared r0|v2 [N] | analytic | cmp OUT REF\n");
     return 2;
 }

@@ -1,6 +1,7 @@
 #!/bin/sh
-# `cmake --install` into a temporary prefix, then perfex imported from there
-# with only that prefix on PYTHONPATH and LD_LIBRARY_PATH (no build tree):
+# `cmake --install` into a prefix (the prefix fixture,
+# tests/util/fixture_prefix.sh), then perfex imported from there with only
+# that prefix on PYTHONPATH and LD_LIBRARY_PATH (no build tree):
 # the package's files are where cmake/Python.cmake puts them, and
 # test_extract.py --prefix --quick checks that the module, its library and
 # the command come from the prefix, __version__, and extract() bit for bit
@@ -8,12 +9,9 @@
 # Args: PYTHON3 LIBDIR PYTHONDIR (relative to the prefix).
 set -eu
 PY=$1 LIBDIR=$2 PYDIR=$3
-BUILD=$(dirname "$PERFEX")
 "$PY" -c "import numpy, astropy" 2>/dev/null || {
     echo "SKIP: $PY lacks numpy or astropy (python3-numpy, python3-astropy)"; exit 77; }
-PREFIX=$TMP/prefix
-cmake --install "$BUILD" --prefix "$PREFIX" > "$TMP/install.log" 2>&1 || {
-    cat "$TMP/install.log"; echo "FAIL: cmake --install"; exit 1; }
+PREFIX=$FIXTURES/prefix
 case $LIBDIR in /*) LIB=$LIBDIR ;; *) LIB=$PREFIX/$LIBDIR ;; esac
 for f in "$PREFIX/$PYDIR/perfex/__init__.py" "$PREFIX/$PYDIR/perfex/_lib.py" \
          "$PREFIX/$PYDIR/perfex/_config.py" "$LIB/libperfex.so.0" "$PREFIX/bin/perfex"; do

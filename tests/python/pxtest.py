@@ -38,6 +38,13 @@ def shared(name):
     return p if os.path.exists(p) else None
 
 
+def fixture(name):
+    """A file the ctest fixture cases made (tests/util/fixture_*.sh), or None."""
+    d = os.environ.get("PERFEX_TEST_FIXTURES")
+    p = os.path.join(d, name) if d else None
+    return p if p and os.path.exists(p) else None
+
+
 def tmpdir():
     d = os.environ.get("TMP")
     if d and os.path.isdir(d):
@@ -55,12 +62,22 @@ def run(*args, check=True):
     return p.returncode, p.stderr
 
 
-def synth_inputs(d, fibers=30, grid="6000,6300,0.8", nspec=30, cosmics=5):
-    """A synthetic PSF and a simulated preproc made by the perfex command."""
+def synth_inputs(d, fibers=30, grid="6000,6300,0.8", nspec=30, cosmics=5, npix_x=420):
+    """A synthetic PSF and a simulated preproc made by the perfex command.
+
+    The PSF's CCD is cut to npix_x columns (NPIX_X; rows and wavelength
+    ranges stay the full CCD's): fibers 0-29 lie at x 146..368, and the
+    images, models and weights the tests handle are then 10 times smaller
+    than DESI's 4114 columns."""
     psf = os.path.join(d, "synth-psf.fits")
     img = os.path.join(d, "synth-preproc.fits")
     if not os.path.exists(psf):
-        run("psf", "synth", "-o", psf, "--fibers", fibers, "--seed", 2)
+        from astropy.io import fits
+        tmp = psf + ".tmp"
+        run("psf", "synth", "-o", tmp, "--fibers", fibers, "--seed", 2)
+        if npix_x:
+            fits.setval(tmp, "NPIX_X", value=npix_x, extname="PSF")
+        os.rename(tmp, psf)
     if not os.path.exists(img):
         run("simulate", "-p", psf, "-o", img, "-w", grid, "-s", 0, "-n", nspec, "--cosmics",
             cosmics, "--seed", 1, "--quiet")

@@ -22,9 +22,10 @@ mount_fs() { # mount_fs SIZE: a fresh tmpfs of SIZE on $M
 }
 mount_fs 64k
 W="-w 6000,6100,0.8"
-"$PERFEX" psf synth --fibers 10 -o "$TMP/psf.fits" > /dev/null || { echo "FAIL: psf synth"; exit 1; }
-"$PERFEX" simulate -p "$TMP/psf.fits" -o "$TMP/img.fits" $W --quiet || { echo "FAIL: simulate"; exit 1; }
-X="-i $TMP/img.fits -p $TMP/psf.fits $W --bundlesize 5 --nsubbundles 1 --quiet"
+# the full-size 10-fiber PSF and image of the synth fixture (tests/util/fixture_synth.sh):
+# the model image and simulate's output below are 68 and 200 MB
+F=$FIXTURES/synth10
+X="-i $F/img.fits -p $F/psf.fits $W --bundlesize 5 --nsubbundles 1 --quiet"
 "$PERFEX" extract $X -o "$TMP/ref.fits" || { echo "FAIL: reference frame"; exit 1; }
 S=$(wc -c < "$TMP/ref.fits")
 PAGES=$(( (S + 4095) / 4096 ))
@@ -71,6 +72,6 @@ mount_fs 1m
 expect_full "model" "$M/model.fits" "$PERFEX" extract $X -o "$TMP/frame-m.fits" -m "$M/model.fits"
 # 5. perfex simulate (a 200 MB image) on a 64 MB file system
 mount_fs 64m
-expect_full "simulate" "$M/img.fits" "$PERFEX" simulate -p "$TMP/psf.fits" -o "$M/img.fits" $W --quiet
+expect_full "simulate" "$M/img.fits" "$PERFEX" simulate -p "$F/psf.fits" -o "$M/img.fits" $W --quiet
 [ $fail -eq 0 ] && echo ok
 exit $fail

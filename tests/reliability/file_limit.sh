@@ -6,9 +6,10 @@
 set -u
 fail=0
 W="-w 6000,6100,0.8"
-"$PERFEX" psf synth --fibers 10 -o "$TMP/psf.fits" > /dev/null || { echo "FAIL: psf synth"; exit 1; }
-"$PERFEX" simulate -p "$TMP/psf.fits" -o "$TMP/img.fits" $W --quiet || { echo "FAIL: simulate"; exit 1; }
-X="-i $TMP/img.fits -p $TMP/psf.fits $W --bundlesize 5 --nsubbundles 1 --quiet"
+# the full-size 10-fiber PSF and image of the synth fixture (tests/util/fixture_synth.sh):
+# the model image and simulate's output below are 68 and 200 MB
+F=$FIXTURES/synth10
+X="-i $F/img.fits -p $F/psf.fits $W --bundlesize 5 --nsubbundles 1 --quiet"
 "$PERFEX" extract $X -o "$TMP/ref.fits" || { echo "FAIL: reference frame"; exit 1; }
 S=$(wc -c < "$TMP/ref.fits")
 mkdir "$TMP/out"
@@ -47,6 +48,6 @@ cmp -s "$O/keep.fits" "$TMP/ref.fits" || { echo "FAIL: the earlier frame changed
 rm -f "$O/keep.fits"
 # the model image and simulate (both far larger than the limit)
 limited model $((1000000 / U)) "$O/model.fits" "$PERFEX" extract $X -o "$TMP/frame-m.fits" -m "$O/model.fits"
-limited simulate $((100000000 / U)) "$O/img.fits" "$PERFEX" simulate -p "$TMP/psf.fits" -o "$O/img.fits" $W --quiet
+limited simulate $((100000000 / U)) "$O/img.fits" "$PERFEX" simulate -p "$F/psf.fits" -o "$O/img.fits" $W --quiet
 [ $fail -eq 0 ] && echo ok
 exit $fail

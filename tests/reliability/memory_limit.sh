@@ -14,22 +14,22 @@ if ! (ulimit -v 1000000 && "$PERFEX" --version > /dev/null 2>&1); then
     exit 77
 fi
 W="-w 6000,6100,0.8"
-"$PERFEX" psf synth --fibers 10 -o "$TMP/psf.fits" > /dev/null || { echo "FAIL: psf synth"; exit 1; }
-"$PERFEX" simulate -p "$TMP/psf.fits" -o "$TMP/img.fits" $W --quiet || { echo "FAIL: simulate"; exit 1; }
-gzip -1 -c "$TMP/img.fits" > "$TMP/img.fits.gz"
+# the full-size 10-fiber image of the synth fixture (tests/util/fixture_synth.sh)
+F=$FIXTURES/synth10
+gzip -1 -c "$F/img.fits" > "$TMP/img.fits.gz"
 nok=0 noom=0
-for img in img.fits img.fits.gz; do
+for img in "$F/img.fits" "$TMP/img.fits.gz"; do
     for mb in 150 250 350 450 550 600 700 850 1000 1400; do
-        (ulimit -v $((mb * 1024)) && exec "$PERFEX" extract -i "$TMP/$img" -p "$TMP/psf.fits" $W \
+        (ulimit -v $((mb * 1024)) && exec "$PERFEX" extract -i "$img" -p "$F/psf.fits" $W \
             --bundlesize 5 --nsubbundles 1 --quiet -o "$TMP/f.fits") > /dev/null 2> "$TMP/err"
         rc=$?
-        echo "$img, ulimit -v ${mb} MB: exit $rc: $(head -c 300 "$TMP/err")"
+        echo "$(basename "$img"), ulimit -v ${mb} MB: exit $rc: $(head -c 300 "$TMP/err")"
         if [ $rc -eq 0 ]; then
             nok=$((nok + 1))
         elif [ $rc -eq 1 ] && [ "$(wc -l < "$TMP/err")" -eq 1 ] && grep -qi "out of memory" "$TMP/err"; then
             noom=$((noom + 1))
         else
-            echo "FAIL: $img at ${mb} MB: exit $rc"
+            echo "FAIL: $(basename "$img") at ${mb} MB: exit $rc"
             fail=1
         fi
         rm -f "$TMP/f.fits"

@@ -9,8 +9,10 @@
 set -u
 fail=0
 W="-w 6000,6100,0.8"
-"$PERFEX" psf synth --fibers 10 -o "$TMP/psf.fits" > /dev/null || { echo "FAIL: psf synth"; exit 1; }
-"$PERFEX" simulate -p "$TMP/psf.fits" -o "$TMP/img.fits" $W --quiet || { echo "FAIL: simulate"; exit 1; }
+# a 10-fiber PSF and image on a CCD of 230 columns, the whole wavelength
+# range on it (tests/util/fixture_synth.sh)
+cp "$FIXTURES/synth10-narrow/psf.fits" "$FIXTURES/synth10-narrow/img.fits" "$TMP/" ||
+    { echo "FAIL: the synth fixture"; exit 1; }
 I=$TMP/img.fits
 P=$TMP/psf.fits
 F="--bundlesize 2 --nsubbundles 1"

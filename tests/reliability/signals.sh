@@ -9,13 +9,13 @@
 set -u
 fail=0
 W="-w 6000,6100,0.8"
-"$PERFEX" psf synth --fibers 10 -o "$TMP/psf.fits" > /dev/null || { echo "FAIL: psf synth"; exit 1; }
 mkdir "$TMP/out"
 O=$TMP/out
-"$PERFEX" simulate -p "$TMP/psf.fits" -o "$TMP/img.fits" $W --quiet --seed 1 ||
-    { echo "FAIL: simulate"; exit 1; }
-cp "$TMP/img.fits" "$TMP/img1.fits"
-X="-i $TMP/img.fits -p $TMP/psf.fits --bundlesize 5 --quiet"
+# the full-size 10-fiber PSF and image (simulate $W, seed 0) of the synth
+# fixture (tests/util/fixture_synth.sh); copies of that image are the
+# earlier outputs that an interrupted write must leave as they were
+F=$FIXTURES/synth10
+X="-i $F/img.fits -p $F/psf.fits --bundlesize 5 --quiet"
 "$PERFEX" extract $X $W --nsubbundles 1 -o "$TMP/ref.fits" || { echo "FAIL: reference frame"; exit 1; }
 
 # A non-interactive shell starts background jobs with SIGINT ignored (and
@@ -63,10 +63,10 @@ for sig in TERM INT; do
     finish "extraction-$sig" $pid $want frame.fits "$TMP/ref.fits"
 done
 # 2. during the write of a 200 MB image (its temporary file exists)
-cp "$TMP/img1.fits" "$O/img.fits"
+cp "$F/img.fits" "$O/img.fits"
 for sig in TERM INT; do
     [ $sig = INT ] && [ -z "$BG" ] && continue
-    $BG "$PERFEX" simulate -p "$TMP/psf.fits" -o "$O/img.fits" $W --quiet --seed 2 &
+    $BG "$PERFEX" simulate -p "$F/psf.fits" -o "$O/img.fits" $W --quiet --seed 2 &
     pid=$!
     if wait_for "$O/img.fits.tmp.*" 60; then
         kill -$sig $pid
@@ -75,17 +75,17 @@ for sig in TERM INT; do
         fail=1
     fi
     [ $sig = TERM ] && want=143 || want=130
-    finish "simulate-write-$sig" $pid $want img.fits "$TMP/img1.fits"
+    finish "simulate-write-$sig" $pid $want img.fits "$F/img.fits"
 done
 # 3. during the write of the model image (after the frame)
-cp "$TMP/img1.fits" "$O/model.fits"
+cp "$F/img.fits" "$O/model.fits"
 "$PERFEX" extract $X $W --nsubbundles 1 -o "$TMP/frame-m.fits" -m "$O/model.fits" &
 pid=$!
 if wait_for "$O/model.fits.tmp.*" 120; then kill -TERM $pid; else echo "FAIL: no model temp"; fail=1; fi
-finish "model-write-TERM" $pid 143 model.fits "$TMP/img1.fits"
+finish "model-write-TERM" $pid 143 model.fits "$F/img.fits"
 # 4. SIGKILL during a write leaves the temporary file; the next run that
 #    writes that output removes it, and only it
-"$PERFEX" simulate -p "$TMP/psf.fits" -o "$O/img.fits" $W --quiet --seed 2 &
+"$PERFEX" simulate -p "$F/psf.fits" -o "$O/img.fits" $W --quiet --seed 2 &
 pid=$!
 if wait_for "$O/img.fits.tmp.*" 60; then kill -KILL $pid; else echo "FAIL: no temp"; fail=1; fi
 wait $pid
@@ -96,11 +96,11 @@ echo "left by SIGKILL: $stale"
 : > "$O/other.fits.tmp.ABCDEF"
 : > "$O/img.fits.tmp.ABCDEFG"
 sleep 1
-"$PERFEX" simulate -p "$TMP/psf.fits" -o "$O/img.fits" $W --quiet --seed 1 ||
+"$PERFEX" simulate -p "$F/psf.fits" -o "$O/img.fits" $W --quiet ||
     { echo "FAIL: the next run"; fail=1; }
 [ -z "$(ls "$O" | grep -x "$stale")" ] || { echo "FAIL: $stale not removed"; fail=1; }
 [ -e "$O/other.fits.tmp.ABCDEF" ] && [ -e "$O/img.fits.tmp.ABCDEFG" ] ||
     { echo "FAIL: files of other names were removed"; fail=1; }
-cmp -s "$O/img.fits" "$TMP/img1.fits" || { echo "FAIL: the next run's output differs"; fail=1; }
+cmp -s "$O/img.fits" "$F/img.fits" || { echo "FAIL: the next run's output differs"; fail=1; }
 [ $fail -eq 0 ] && echo ok
 exit $fail

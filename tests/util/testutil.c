@@ -18,6 +18,18 @@ const char *px_test_shared(const char *name, char *buf, size_t n)
     return buf;
 }
 
+const char *px_test_preproc_r0(char *buf, size_t n)
+{
+    const char *fix = getenv("PERFEX_TEST_FIXTURES");
+    if (!px_test_shared("preproc-sim-r0-bundle0.fits.gz", buf, n)) return NULL;
+    if (fix && *fix) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/preproc-sim-r0-bundle0.fits", fix);
+        if (access(path, R_OK) == 0) snprintf(buf, n, "%s", path);
+    }
+    return buf;
+}
+
 int px_test_finish(const char *name)
 {
     if (px_test_failures) {
