@@ -24,9 +24,13 @@
  *                        accept (local arrays), default 256
  *   LINALG_JACOBI_SWEEPS most Jacobi sweeps before info = 1, default 40
  *   LINALG_EXT_ROWS      rows of la_selinv's blocks that one work-item
- *                        extends beyond the band side by side, default 8
- *                        (CPUs overlap their dependent chains; 1 gives a
- *                        GPU a work-item per row)
+ *                        extends beyond the band side by side (a tile),
+ *                        default 8 (each piece of L loaded serves them all;
+ *                        1 gives a GPU a work-item per row)
+ *   LINALG_BAND_COLS     columns of the band of the inverse one work-item
+ *                        of la_selinv sums side by side: 1 or a multiple
+ *                        of 8 (double8 vectors), default 64 (CPUs); 1 gives
+ *                        a GPU a work-item per column
  *   LINALG_SUM_ALL       1: every work-item adds a work-group sum itself
  *                        (GPUs); 0: one adds, the others wait (CPUs, where
  *                        work-items run in turn), default 0
@@ -48,6 +52,9 @@
 #endif
 #ifndef LINALG_EXT_ROWS
 #define LINALG_EXT_ROWS 8
+#endif
+#ifndef LINALG_BAND_COLS
+#define LINALG_BAND_COLS 64
 #endif
 #ifndef LINALG_SUM_ALL
 #define LINALG_SUM_ALL 0
@@ -265,9 +272,22 @@ la_potrs(__global const double *a, __global const long *desc, __global double *b
  * all j > i of a row at once, then the diagonal, which needs them; cost
  * n bw^2. Then, for the rows of the blocks asked for, the entries further
  * left than the band that their blocks reach (j < i - bw, same recurrence
- * along the row, from the band leftwards): one row per work-item, no
- * barrier, cost bw per entry. The band of C and those rows live in work, an
- * n x n matrix (wdesc off, ld >= n) of which only they are touched.
+ * along the row, from the band leftwards), cost bw per entry. The band of C
+ * and those rows live in work, an n x n matrix (wdesc off, ld >= n) of
+ * which only they are touched.
+ *
+ * The band's row i is a sum over k of L[k][i] times row k of C's band
+ * (C[k][j] = C[j][k]), so a work-item takes LINALG_BAND_COLS neighbouring
+ * columns j and adds whole row pieces, along memory: multiply-adds in
+ * vectors on a CPU (64 columns: eight double8 sums), one column per
+ * work-item on a GPU (neighbouring work-items read neighbouring doubles).
+ * The rows beyond the band go in tiles of LINALG_EXT_ROWS rows by LA_CB
+ * (8) columns: the columns right of the tile, already known, give each row
+ * a vector of partial sums for the tile's 8 columns (each loaded piece of L
+ * serves every row of the tile); then the 8 columns are finished from right
+ * to left inside the tile, each one's value added into the partial sums of
+ * the columns left of it. A band narrower than 2 LA_CB takes the plain
+ * recurrence, LINALG_EXT_ROWS rows side by side.
  *
  * Blocks: cdesc holds LA_BLK longs per matrix: [0] offset of the output,
  * [1] number of blocks nb, [2] index of block 0's first row, [3] step
@@ -281,6 +301,71 @@ la_potrs(__global const double *a, __global const long *desc, __global double *b
  * eps max; for the SPD, regularised iCov the floor never binds and the two
  * agree to rounding times the condition number; see tests/linalg.) */
 #define LA_BLK 8
+#define LA_CB 8
+#if LINALG_BAND_COLS != 1 && (LINALG_BAND_COLS % 8 != 0)
+#error "LINALG_BAND_COLS must be 1 or a multiple of 8"
+#endif
+
+/* Row i of C's band right of the diagonal, columns [j0, j0 + cnt), cnt <=
+ * LINALG_BAND_COLS: s_j = -sum_{k=i+1}^{kend} L[k][i] C[k][j] / L_ii,
+ * written to Z[i][j] and Z[j][i]. Vectors read lanes past kend (beyond the
+ * band of row k), which are never used; the columns of a vector that would
+ * pass the end of the row are summed one by one. */
+static void la_band_cols(__global const double *Lt, __global double *Z, const int ldz, const int n,
+                         const int i, const int kend, const int j0, const int cnt, const double rii)
+{
+#if LINALG_BAND_COLS == 1
+    double s = 0.0;
+    for (int k = i + 1; k <= kend; k++)
+        s = fma(Lt[k], Z[(long)k * ldz + j0], s);
+    s = -s * rii;
+    Z[(long)i * ldz + j0] = s;
+    Z[(long)j0 * ldz + i] = s;
+#else
+#define LA_NV (LINALG_BAND_COLS / 8)
+    const int nfull = min(LA_NV, (n - j0) / 8);
+    double8 acc[LA_NV];
+    double s[LINALG_BAND_COLS];
+    __attribute__((opencl_unroll_hint(LA_NV))) for (int u = 0; u < LA_NV; u++) acc[u] =
+        (double8)(0.0);
+    if (nfull == LA_NV) {
+        for (int k = i + 1; k <= kend; k++) {
+            __global const double *zk = Z + (long)k * ldz + j0;
+            const double8 l = (double8)(Lt[k]);
+            __attribute__((opencl_unroll_hint(LA_NV))) for (int u = 0; u < LA_NV; u++) acc[u] =
+                fma(l, vload8(u, zk), acc[u]);
+        }
+    } else {
+        for (int k = i + 1; k <= kend; k++) {
+            __global const double *zk = Z + (long)k * ldz + j0;
+            const double8 l = (double8)(Lt[k]);
+            __attribute__((opencl_unroll_hint(LA_NV))) for (int u = 0; u < LA_NV;
+                                                            u++) if (u < nfull) acc[u] =
+                fma(l, vload8(u, zk), acc[u]);
+        }
+    }
+    /* the row with whole vectors inside it (lanes past kend land beyond the
+     * band, where nothing is read: the rows of la_selinv's later steps then
+     * load what was stored whole), the rest one by one */
+    __attribute__((opencl_unroll_hint(LA_NV))) for (int u = 0; u < LA_NV; u++)
+    {
+        const double8 v = acc[u] * (double8)(-rii);
+        vstore8(v, u, s);
+        if (u < nfull && 8 * u < cnt) vstore8(v, 0, Z + (long)i * ldz + j0 + 8 * u);
+    }
+    for (int t = 8 * nfull; t < cnt; t++) {
+        double x = 0.0;
+        for (int k = i + 1; k <= kend; k++)
+            x = fma(Lt[k], Z[(long)k * ldz + j0 + t], x);
+        s[t] = -x * rii;
+        Z[(long)i * ldz + j0 + t] = s[t];
+    }
+    for (int t = 0; t < cnt; t++)
+        Z[(long)(j0 + t) * ldz + i] = s[t];
+#undef LA_NV
+#endif
+}
+
 __kernel __attribute__((reqd_work_group_size(LINALG_WG, 1, 1))) void
 la_selinv(__global const double *a, __global const long *desc, __global double *w,
           __global const long *wdesc, __global double *c, __global const long *cdesc,
@@ -306,16 +391,10 @@ la_selinv(__global const double *a, __global const long *desc, __global double *
             const double rii = 1.0 / A[(long)i * ld + i];
             __global const double *Lt = A + (long)i * ld; /* Lt[k] = L[k][i], k > i */
             const int kend = min(n - 1, i + bw);
-            /* Off the diagonal first: they need only rows below i, read as
-             * rows of the symmetric band (C[k][j] = C[j][k]) so that each
-             * work-item streams along memory. */
-            for (int j = i + 1 + lid; j <= kend; j += LINALG_WG) {
-                /* C[j][k] = Z[j][k] */
-                double s = -la_dot(Lt + i + 1, Z + (long)j * ldz + i + 1, kend - i);
-                s *= rii;
-                Z[(long)i * ldz + j] = s;
-                Z[(long)j * ldz + i] = s;
-            }
+            /* Off the diagonal first: they need only rows below i. */
+            for (int j0 = i + 1 + lid * LINALG_BAND_COLS; j0 <= kend;
+                 j0 += LINALG_WG * LINALG_BAND_COLS)
+                la_band_cols(Lt, Z, ldz, n, i, kend, j0, min(LINALG_BAND_COLS, kend - j0 + 1), rii);
             barrier(CLK_GLOBAL_MEM_FENCE);
             /* The diagonal uses the row just made (C[k][i] = C[i][k]). */
             if (lid == 0) {
@@ -326,35 +405,131 @@ la_selinv(__global const double *a, __global const long *desc, __global double *
         }
         /* Rows of the blocks beyond the band, leftwards to their block's
          * first index: C[r][i] = -sum_k L[k][i] C[r][k] / L_ii, k in
-         * (i, i + bw], all left of r and already known. Each step of a row
-         * waits for the one before, so a work-item runs LINALG_EXT_ROWS
-         * rows side by side (independent chains the CPU overlaps). */
-        for (int t0 = lid * LINALG_EXT_ROWS; t0 < nb * bs; t0 += LINALG_WG * LINALG_EXT_ROWS) {
-            const int t1 = min(nb * bs, t0 + LINALG_EXT_ROWS);
-            int ihi = -1, ilo = n;
-            for (int t = t0; t < t1; t++) {
-                const int lo = first + (t / bs) * step, r = lo + (t % bs) * stride;
-                ihi = max(ihi, r - bw - 1);
-                ilo = min(ilo, lo);
-            }
-            for (int i = ihi; i >= ilo; i--) {
-                __global const double *lt = A + (long)i * ld + i + 1;
-                const double rinv = 1.0 / A[(long)i * ld + i];
-                for (int t = t0; t < t1; t++) {
-                    const int lo = first + (t / bs) * step, r = lo + (t % bs) * stride;
-                    if (i < lo || i > r - bw - 1) continue;
-                    __global double *zr = Z + (long)r * ldz;
-                    zr[i] = -la_dot(lt, zr + i + 1, bw) * rinv;
+         * (i, i + bw], all left of r and already known. Row q of the nb bs
+         * block rows: in an interleaved ordering (stride > step) the same t
+         * of every block side by side, so that neighbouring q are
+         * neighbouring rows. */
+        const int nrow = nb * bs, tmajor = stride > step;
+        for (int q0 = lid * LINALG_EXT_ROWS; q0 < nrow; q0 += LINALG_WG * LINALG_EXT_ROWS) {
+            const int q1 = min(nrow, q0 + LINALG_EXT_ROWS);
+            int q = q0;
+            while (q < q1) {
+                /* A tile: rows with work beyond the band, at most
+                 * bw - LA_CB apart, so that every entry of C a row reads
+                 * lies in its part of the band or was computed. */
+                int rr[LINALG_EXT_ROWS], hi[LINALG_EXT_ROWS];
+                int nt = 0, rmin = n, rmax = -1, lomin = n, itop = -1;
+                for (; q < q1; q++) {
+                    const int bq = tmajor ? q % nb : q / bs, tq = tmajor ? q / nb : q % bs;
+                    const int lo = first + bq * step, r = lo + tq * stride;
+                    if (r - bw - 1 < lo) continue;
+                    if (bw >= 2 * LA_CB && nt > 0 && max(rmax, r) - min(rmin, r) > bw - LA_CB)
+                        break;
+                    rr[nt] = r;
+                    hi[nt] = r - bw - 1;
+                    rmin = min(rmin, r);
+                    rmax = max(rmax, r);
+                    lomin = min(lomin, lo);
+                    itop = max(itop, r - bw - 1);
+                    nt++;
+                }
+                if (nt == 0) continue;
+                if (bw < 2 * LA_CB) {
+                    /* narrow band: the plain recurrence, the tile's rows side
+                     * by side (independent chains) */
+                    for (int i = itop; i >= lomin; i--) {
+                        __global const double *lt = A + (long)i * ld + i + 1;
+                        const double rinv = 1.0 / A[(long)i * ld + i];
+                        for (int t = 0; t < nt; t++) {
+                            if (i > hi[t]) continue;
+                            __global double *zr = Z + (long)rr[t] * ldz;
+                            zr[i] = -la_dot(lt, zr + i + 1, bw) * rinv;
+                        }
+                    }
+                    continue;
+                }
+                for (int t = nt; t < LINALG_EXT_ROWS; t++) { /* idle rows: row 0 again */
+                    rr[t] = rr[0];
+                    hi[t] = -1;
+                }
+                const long8 lanes = (long8)(0, 1, 2, 3, 4, 5, 6, 7);
+                for (int i0 = lomin + (itop - lomin) / LA_CB * LA_CB; i0 >= lomin; i0 -= LA_CB) {
+                    const int i1 = i0 + LA_CB - 1, kend = min(n - 1, i1 + bw);
+                    const int kfull = min(kend, i0 + bw);
+                    double8 p[LINALG_EXT_ROWS];
+                    __attribute__((opencl_unroll_hint(LINALG_EXT_ROWS))) for (int t = 0;
+                                                                              t < LINALG_EXT_ROWS;
+                                                                              t++) p[t] =
+                        (double8)(0.0);
+                    /* columns right of the tile: L[k][i0 .. i1] along row k
+                     * of L, inside the band up to kfull, cut to it after */
+                    for (int k = i1 + 1; k <= kfull; k++) {
+                        const double8 l = vload8(0, A + (long)k * ld + i0);
+                        __attribute__((opencl_unroll_hint(
+                            LINALG_EXT_ROWS))) for (int t = 0; t < LINALG_EXT_ROWS; t++) p[t] =
+                            fma((double8)(Z[(long)rr[t] * ldz + k]), l, p[t]);
+                    }
+                    for (int k = kfull + 1; k <= kend; k++) {
+                        const double8 l = select((double8)(0.0), vload8(0, A + (long)k * ld + i0),
+                                                 lanes >= (long8)(k - i0 - bw));
+                        __attribute__((opencl_unroll_hint(
+                            LINALG_EXT_ROWS))) for (int t = 0; t < LINALG_EXT_ROWS; t++) p[t] =
+                            fma((double8)(Z[(long)rr[t] * ldz + k]), l, p[t]);
+                    }
+                    const double8 rv =
+                        (double8)(1.0) /
+                        (double8)(A[(long)i0 * (ld + 1)], A[(long)(i0 + 1) * (ld + 1)],
+                                  A[(long)(i0 + 2) * (ld + 1)], A[(long)(i0 + 3) * (ld + 1)],
+                                  A[(long)(i0 + 4) * (ld + 1)], A[(long)(i0 + 5) * (ld + 1)],
+                                  A[(long)(i0 + 6) * (ld + 1)], A[(long)(i0 + 7) * (ld + 1)]);
+                    /* inside the tile, right to left: column i0 + C, lane sC;
+                     * a row not yet beyond the band there keeps its band
+                     * value, which the columns left of it use all the same */
+#define LA_EXT_COL(C, LANE)                                                                        \
+    do {                                                                                           \
+        const int ic = i0 + (C);                                                                   \
+        const double8 l = vload8(0, A + (long)ic * ld + i0);                                       \
+        __attribute__((opencl_unroll_hint(LINALG_EXT_ROWS))) for (int t = 0; t < LINALG_EXT_ROWS;  \
+                                                                  t++)                             \
+        {                                                                                          \
+            __global double *zr = Z + (long)rr[t] * ldz;                                           \
+            double z;                                                                              \
+            if (ic > hi[t]) {                                                                      \
+                z = zr[ic];                                                                        \
+            } else {                                                                               \
+                z = -rv.LANE * p[t].LANE;                                                          \
+                zr[ic] = z;                                                                        \
+            }                                                                                      \
+            p[t] = fma((double8)(z), l, p[t]);                                                     \
+        }                                                                                          \
+    } while (0)
+                    LA_EXT_COL(7, s7);
+                    LA_EXT_COL(6, s6);
+                    LA_EXT_COL(5, s5);
+                    LA_EXT_COL(4, s4);
+                    LA_EXT_COL(3, s3);
+                    LA_EXT_COL(2, s2);
+                    LA_EXT_COL(1, s1);
+                    LA_EXT_COL(0, s0);
+#undef LA_EXT_COL
                 }
             }
         }
         barrier(CLK_GLOBAL_MEM_FENCE);
     }
-    for (long t = lid; t < (long)nb * bs * bs; t += LINALG_WG) {
-        const int f = (int)(t / ((long)bs * bs)), ia = (int)(t / bs % bs), ib = (int)(t % bs);
+    /* The blocks out of work, row ia of each from the entries left of the
+     * diagonal (C[ri][cj] with ri >= cj). */
+    for (int f = 0; f < nb; f++) {
         const int lo = first + f * step;
-        const int ri = lo + max(ia, ib) * stride, cj = lo + min(ia, ib) * stride;
-        C[t] = ok ? Z[(long)ri * ldz + cj] : 0.0;
+        __global double *Cf = C + (long)f * bs * bs;
+        for (int ia = lid; ia < bs; ia += LINALG_WG) {
+            __global const double *zr = Z + (long)(lo + ia * stride) * ldz + lo;
+            for (int ib = 0; ib <= ia; ib++) {
+                const double x = ok ? zr[(long)ib * stride] : 0.0;
+                Cf[(long)ia * bs + ib] = x;
+                Cf[(long)ib * bs + ia] = x;
+            }
+        }
     }
 }
 

@@ -46,9 +46,13 @@ const px_tuning_key px_tuning_keys[] = {
      "adds while the others wait (CPUs, where the work-items of a group run in turn: 1.5x faster "
      "there)"},
     {"LINALG_EXT_ROWS", PX_TK_INT, 1, 64, 0, "8", "kernels/linalg.cl la_selinv",
-     "rows of la_selinv's blocks that one work-item extends beyond the band side by side: a CPU "
-     "overlaps their chains of dependent steps (8: 1.7x faster than 1 on PoCL); 1 gives a GPU a "
-     "work-item per row"},
+     "rows of la_selinv's blocks that one work-item extends beyond the band side by side, as a "
+     "tile of this many rows by 8 columns (every piece of the factor loaded serves each row); 1 "
+     "gives a GPU a work-item per row"},
+    {"LINALG_BAND_COLS", PX_TK_INT, 1, 256, 0, "64", "kernels/linalg.cl la_selinv",
+     "columns of the band of the inverse that one work-item of la_selinv sums side by side, 1 or "
+     "a multiple of 8 (double8 vectors along a row: CPUs); 1 gives a GPU a work-item per "
+     "column, neighbouring work-items reading neighbouring doubles"},
     {"BLAS_WG", PX_TK_INT, 1, 1024, PX_TK_POW2, "64",
      "kernels/blas_aux.cl blas_scale, blas_rowsum; host/linalg/blas.c",
      "work-items per matrix of the kernels around CLBlast's batched GEMM"},
