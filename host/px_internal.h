@@ -210,10 +210,15 @@ typedef struct px_cards {
 
 /* The layouts of the opaque px_image, px_frame and px_truth (perfex/io.h). */
 struct px_image_s {
-    int nx, ny;
-    double *pix;     /* [ny][nx] electrons */
-    double *ivar;    /* [ny][nx] weights after the rule above */
-    uint32_t *mask;  /* [ny][nx] MASK as read (0 when the file has none) */
+    int nx, ny; /* the CCD */
+    /* The pixels held: columns [wx0, wx0 + ww), rows [wy0, wy0 + wh), pixel
+     * (x, y) at [(y - wy0) * ww + x - wx0]. The whole CCD, except for an
+     * image loaded for one extraction (px_image_load_window), which never
+     * leaves the library. */
+    int wx0, wy0, ww, wh;
+    double *pix;     /* [wh][ww] electrons */
+    double *ivar;    /* [wh][ww] weights after the rule above */
+    uint32_t *mask;  /* [wh][ww] MASK as read (0 when the file has none) */
     long nmasked;    /* pixels whose weight the rule set to 0 */
     char camera[16]; /* CAMERA keyword, "" when absent */
     px_cards cards;  /* IMAGE header cards to copy into a frame */
@@ -223,7 +228,24 @@ struct px_image_s {
      * not be read, fibermap_error then saying why ("" when none). */
     struct px_fibermap_s *fibermap;
     char fibermap_error[512];
+    struct px_image_src *src; /* the open file until the pixels are loaded */
 };
+
+/* px_image_read in two steps, so that an extraction reads only the pixels
+ * its patches cover (a bundle's are a 16th of the CCD; converting and
+ * holding the rest as doubles cost more than its solve): open_meta reads
+ * the header, cards, CAMERA, FIBERMAP and checks the planes' shapes;
+ * load_window reads IMAGE, IVAR and MASK of the window, applies the weight
+ * rule and closes the file. Pixels are NULL in between. */
+px_status px_image_open_meta(const char *path, px_image **out);
+px_status px_image_load_window(px_image *img, int x0, int y0, int w, int h);
+struct px_extract_plan_s;
+/* The CCD window the plan's patches cover: what px_extract_execute needs of
+ * an image. */
+void px_extract_plan_window(const struct px_extract_plan_s *xp, int *x0, int *y0, int *w, int *h);
+/* px_image_load_window of that window, once the image's shape is checked
+ * against the plan's PSF. */
+px_status px_image_load_plan_window(px_image *img, const struct px_extract_plan_s *xp);
 
 /* Rows of a DESI FIBERMAP table (perfex/desi.h): the HDU itself, header and
  * the selected rows, kept in an in-memory FITS file (HDU 2 of mem, a

@@ -99,8 +99,8 @@ static px_image *flat_image(int nx, int ny)
     px_image *img = calloc(1, sizeof *img);
     const size_t n = (size_t)nx * (size_t)ny;
     if (!img) return NULL;
-    img->nx = nx;
-    img->ny = ny;
+    img->nx = img->ww = nx;
+    img->ny = img->wh = ny;
     img->pix = malloc(n * sizeof(double));
     img->ivar = malloc(n * sizeof(double));
     img->mask = calloc(n, sizeof(uint32_t));

@@ -2,17 +2,66 @@
 /* Device buffers (core/buffer.h): allocation through the fault-injecting
  * wrapper, refitting that keeps large-enough buffers, and uploads through a
  * pinned staging buffer where platforms/ says the device benefits. */
+#define _DEFAULT_SOURCE /* MAP_ANONYMOUS, MADV_HUGEPAGE */
 #include "core/buffer.h"
 
 #include "core/clwrap.h"
 
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+
+#define HUGE_BYTES ((size_t)2 << 20)
+
+static void CL_CALLBACK unmap_host(cl_mem m, void *arg)
+{
+    size_t *hdr = arg;
+    (void)m;
+    munmap(hdr, hdr[0]);
+}
+
+/* A buffer on host memory that the kernel backs with transparent huge pages
+ * (tuning key huge_pages): PoCL's own allocations get 4 KiB pages, and the
+ * first touch of a batch's matrices (hundreds of MB for a frame) then costs
+ * a fault per page. The mapping's first 2 MiB hold its length, for the
+ * destructor that unmaps it once the runtime lets the buffer go. */
+static cl_mem huge_buffer(px_context *ctx, size_t bytes, const void *host, cl_int *err)
+{
+    cl_mem m = NULL;
+    size_t len = (bytes + 2 * HUGE_BYTES - 1) / HUGE_BYTES * HUGE_BYTES + HUGE_BYTES;
+    char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    char *a;
+    if (p == MAP_FAILED) {
+        *err = CL_OUT_OF_HOST_MEMORY;
+        return NULL;
+    }
+    a = (char *)(((uintptr_t)p + 2 * HUGE_BYTES - 1) & ~(uintptr_t)(HUGE_BYTES - 1));
+    madvise(a, bytes, MADV_HUGEPAGE);
+    ((size_t *)p)[0] = len;
+    if (host) memcpy(a, host, bytes);
+    *err = px_cl_buffer(ctx->cl, CL_MEM_READ_WRITE | CL_MEM_USE_HOST_PTR, bytes, a, &m);
+    if (*err == CL_SUCCESS) *err = clSetMemObjectDestructorCallback(m, unmap_host, p);
+    if (*err != CL_SUCCESS) {
+        if (m)
+            clReleaseMemObject(m);
+        else
+            munmap(p, len);
+        m = NULL;
+    }
+    return m;
+}
 
 cl_mem px_buf_new(px_context *ctx, size_t bytes, const void *host, px_status *st)
 {
     cl_mem m = NULL;
     cl_int err;
     if (*st) return NULL;
+    if (bytes >= HUGE_BYTES && px_tuning_get_long(&ctx->tuning, "huge_pages", 0)) {
+        m = huge_buffer(ctx, bytes, host, &err);
+        if (err != CL_SUCCESS) *st = px_fail_device(err, "clCreateBuffer");
+        return m;
+    }
     err = px_cl_buffer(ctx->cl, CL_MEM_READ_WRITE | (host ? CL_MEM_COPY_HOST_PTR : 0),
                        bytes ? bytes : 8, (void *)host, &m);
     if (err != CL_SUCCESS) *st = px_fail_device(err, "clCreateBuffer");

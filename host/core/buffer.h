@@ -9,7 +9,8 @@
  * large arrays may go through a pinned staging buffer (tuning key
  * pinned_staging, platforms/): a GPU then copies at full bus speed, without
  * the driver's own bounce through pageable memory, and the copy does not
- * block the host.
+ * block the host. On a CPU device, buffers of 2 MiB and more may live on
+ * huge pages of the host (tuning key huge_pages).
  */
 #ifndef PERFEX_CORE_BUFFER_H
 #define PERFEX_CORE_BUFFER_H

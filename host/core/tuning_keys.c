@@ -83,6 +83,10 @@ const px_tuning_key px_tuning_keys[] = {
      "1: the image goes to the device through a pinned (CL_MEM_ALLOC_HOST_PTR) staging buffer "
      "and a copy that does not block the host; 0: a plain write, the best on a CPU device, "
      "whose memory is the host's"},
+    {"huge_pages", PX_TK_BOOL, 0, 1, 0, "0", "host/core/buffer.c",
+     "1: buffers of 2 MiB and more are made on host memory given transparent huge pages "
+     "(CL_MEM_USE_HOST_PTR): a CPU device touching a batch's matrices the first time then "
+     "takes a page fault per 2 MiB, not per 4 KiB; 0: the OpenCL runtime allocates"},
     /* Simulation: host/sim/simulate.c. */
     {"sim_group_bytes", PX_TK_INT, 1 << 20, 1099511627776.0, 0, "268435456", "host/sim/simulate.c",
      "device memory for the stamps of one group of fibers in `perfex simulate`"},

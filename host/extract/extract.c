@@ -107,18 +107,17 @@ static px_status run_batch(px_context *ctx, px_psf_dev *pd, const px_plan *plan,
     {
         const size_t n = lay.nitem;
         size_t *c = mem->cap;
-        st = px_ex_buf_fit(ctx, n * sizeof(cl_int), lay.item_fiber, &mem->fib, &c[0]);
-        if (!st) st = px_ex_buf_fit(ctx, n * sizeof(double), lay.item_wave, &mem->wav, &c[1]);
+        st = px_buf_fit(ctx, n * sizeof(cl_int), lay.item_fiber, &mem->fib, &c[0]);
+        if (!st) st = px_buf_fit(ctx, n * sizeof(double), lay.item_wave, &mem->wav, &c[1]);
         if (!st)
-            st = px_ex_buf_fit(ctx, n * (size_t)pd->nparam * sizeof(double), NULL, &sp->params,
-                               &c[2]);
-        if (!st) st = px_ex_buf_fit(ctx, n * sizeof(double), NULL, &sp->x, &c[3]);
-        if (!st) st = px_ex_buf_fit(ctx, n * sizeof(double), NULL, &sp->y, &c[4]);
-        if (!st) st = px_ex_buf_fit(ctx, n * sizeof(cl_int), NULL, &sp->x0, &c[5]);
-        if (!st) st = px_ex_buf_fit(ctx, n * sizeof(cl_int), NULL, &sp->y0, &c[6]);
+            st = px_buf_fit(ctx, n * (size_t)pd->nparam * sizeof(double), NULL, &sp->params, &c[2]);
+        if (!st) st = px_buf_fit(ctx, n * sizeof(double), NULL, &sp->x, &c[3]);
+        if (!st) st = px_buf_fit(ctx, n * sizeof(double), NULL, &sp->y, &c[4]);
+        if (!st) st = px_buf_fit(ctx, n * sizeof(cl_int), NULL, &sp->x0, &c[5]);
+        if (!st) st = px_buf_fit(ctx, n * sizeof(cl_int), NULL, &sp->y0, &c[6]);
         if (!st)
-            st = px_ex_buf_fit(ctx, n * (size_t)(pd->stamp_nx * pd->stamp_ny) * sizeof(double),
-                               NULL, &sp->stamp, &c[7]);
+            st = px_buf_fit(ctx, n * (size_t)(pd->stamp_nx * pd->stamp_ny) * sizeof(double), NULL,
+                            &sp->stamp, &c[7]);
     }
     if (st) goto cleanup;
     st = px_ex_bufs_fit(ctx, &lay, bp);
@@ -522,6 +521,21 @@ void px_extract_plan_destroy(px_extract_plan *xp)
     free(xp);
 }
 
+void px_extract_plan_window(const px_extract_plan *xp, int *x0, int *y0, int *w, int *h)
+{
+    *x0 = xp->win_x0;
+    *y0 = xp->win_y0;
+    *w = xp->win_w;
+    *h = xp->win_h;
+}
+
+px_status px_image_load_plan_window(px_image *img, const px_extract_plan *xp)
+{
+    px_status st = px_image_check_shape(img, xp->psf->npix_x, xp->psf->npix_y, xp->psf->path);
+    if (!st) st = px_image_load_window(img, xp->win_x0, xp->win_y0, xp->win_w, xp->win_h);
+    return st;
+}
+
 int px_extract_plan_npatch(const px_extract_plan *xp)
 {
     return xp->plan.npatch;
@@ -561,15 +575,16 @@ static px_status upload_image(lane *ln, const px_image *image)
     px_status st;
     px_context *ctx = ln->ctx;
     const px_ex_image *img = &ln->img;
-    const size_t D = sizeof(double), off = (size_t)img->y0 * image->nx + img->x0;
+    const size_t D = sizeof(double);
+    const size_t off = (size_t)(img->y0 - image->wy0) * image->ww + (size_t)(img->x0 - image->wx0);
     const size_t nfr = (size_t)ln->fr.nspec * ln->fr.nwave;
     const size_t nrd = nfr * (size_t)(2 * ln->fr.ndiag + 1);
     cl_int err;
     st = px_buf_upload_rect(ctx, &ln->stage, img->pix, image->pix + off, (size_t)img->w * D,
-                            (size_t)img->h, (size_t)image->nx * D);
+                            (size_t)img->h, (size_t)image->ww * D);
     if (!st)
         st = px_buf_upload_rect(ctx, &ln->stage, img->ivar, image->ivar + off, (size_t)img->w * D,
-                                (size_t)img->h, (size_t)image->nx * D);
+                                (size_t)img->h, (size_t)image->ww * D);
     if (!st) st = px_buf_zero(ctx, ln->fr.flux, nfr * D);
     if (!st) st = px_buf_zero(ctx, ln->fr.ivar, nfr * D);
     if (!st) st = px_buf_zero(ctx, ln->fr.chi2, nfr * D);
@@ -722,6 +737,17 @@ px_status px_extract_execute(px_extract_plan *xp, const px_image *image, int par
     }
     st = px_image_check_shape(image, xp->psf->npix_x, xp->psf->npix_y, xp->psf->path);
     if (st) goto cleanup;
+    if (!image->pix || xp->win_x0 < image->wx0 || xp->win_y0 < image->wy0 ||
+        xp->win_x0 + xp->win_w > image->wx0 + image->ww ||
+        xp->win_y0 + xp->win_h > image->wy0 + image->wh) {
+        st = px_fail(PX_ERR_INVALID_ARG,
+                     "extract: %s holds pixels [%d, %d) x [%d, %d) but the patches cover "
+                     "[%d, %d) x [%d, %d)",
+                     image->path[0] ? image->path : "the image", image->wx0, image->wx0 + image->ww,
+                     image->wy0, image->wy0 + image->wh, xp->win_x0, xp->win_x0 + xp->win_w,
+                     xp->win_y0, xp->win_y0 + xp->win_h);
+        goto cleanup;
+    }
     npix = xp->psf->npix_x * xp->psf->npix_y;
     if (opt->model) memset(opt->model, 0, (size_t)npix * sizeof(double));
     if (opt->model && opt->model_cover) memset(opt->model_cover, 0, (size_t)npix);

@@ -11,6 +11,7 @@
 #include "core/profile.h"
 
 #include "linalg/blas.h"
+#include "core/buffer.h"
 #include "core/clwrap.h"
 
 #include <stddef.h>
@@ -156,37 +157,6 @@ void px_ex_bufs_release(px_ex_bufs *b)
     memset(b, 0, sizeof *b);
 }
 
-static px_status make_buf(px_context *ctx, size_t bytes, const void *host, cl_mem *out)
-{
-    cl_int err;
-    cl_mem_flags fl = CL_MEM_READ_WRITE | (host ? CL_MEM_COPY_HOST_PTR : 0);
-    err = px_cl_buffer(ctx->cl, fl, bytes ? bytes : 8, (void *)host, out);
-    if (err != CL_SUCCESS) return px_fail_device(err, "extract: clCreateBuffer");
-    return PX_SUCCESS;
-}
-
-/* Keep *m when it holds at least bytes (refilled from host when given),
- * else replace it by a new buffer of that size. */
-static px_status fit_buf(px_context *ctx, size_t bytes, const void *host, cl_mem *m, size_t *cap)
-{
-    px_status st = PX_SUCCESS;
-    cl_int err;
-    if (!bytes) bytes = 8;
-    if (*m && *cap >= bytes) {
-        if (host) {
-            err = clEnqueueWriteBuffer(ctx->queue, *m, CL_TRUE, 0, bytes, host, 0, NULL, NULL);
-            if (err != CL_SUCCESS) st = px_fail_cl(err, "extract: clEnqueueWriteBuffer");
-        }
-        return st;
-    }
-    if (*m) clReleaseMemObject(*m);
-    *m = NULL;
-    *cap = 0;
-    st = make_buf(ctx, bytes, host, m);
-    if (!st) *cap = bytes;
-    return st;
-}
-
 px_status px_ex_bufs_fit(px_context *ctx, const px_ex_layout *l, px_ex_bufs *b)
 {
     px_status st = PX_SUCCESS;
@@ -196,7 +166,7 @@ px_status px_ex_bufs_fit(px_context *ctx, const px_ex_layout *l, px_ex_bufs *b)
 
 #define MK(field, bytes, host)                                                                     \
     do {                                                                                           \
-        st = fit_buf(ctx, (bytes), (host), &b->field, &b->cap[slot++]);                            \
+        st = px_buf_fit(ctx, (bytes), (host), &b->field, &b->cap[slot++]);                         \
         if (st) goto cleanup;                                                                      \
     } while (0)
     MK(pd, np * PX_EXD_COUNT * sizeof(cl_long), l->pd);
@@ -238,11 +208,6 @@ px_status px_ex_bufs_create(px_context *ctx, const px_ex_layout *l, px_ex_bufs *
 {
     memset(b, 0, sizeof *b);
     return px_ex_bufs_fit(ctx, l, b);
-}
-
-px_status px_ex_buf_fit(px_context *ctx, size_t bytes, const void *host, cl_mem *m, size_t *cap)
-{
-    return fit_buf(ctx, bytes, host, m, cap);
 }
 
 /* One kernel argument: a buffer, an int or a double. */

@@ -77,9 +77,6 @@ px_status px_ex_bufs_create(px_context *ctx, const px_ex_layout *l, px_ex_bufs *
  * buffer costs page faults on first touch, ~0.9 s of system time per
  * 1.6 GB). b must be zeroed (or from px_ex_bufs_create) the first time. */
 px_status px_ex_bufs_fit(px_context *ctx, const px_ex_layout *l, px_ex_bufs *b);
-/* The same for one buffer: keep *m if *cap >= bytes (refilled from host when
- * not NULL), else replace it. */
-px_status px_ex_buf_fit(px_context *ctx, size_t bytes, const void *host, cl_mem *m, size_t *cap);
 void px_ex_bufs_release(px_ex_bufs *b);
 
 /* The CCD window the kernels read: pixel (x, y) at [(y - y0) * w + (x - x0)]. */

@@ -33,10 +33,12 @@ px_status px_extract_files(px_context *const *ctxs, int nctx, const char *image_
     px_extract_options o = *opt;
     *out = NULL;
     st = px_psf_read(psf_path, &psf);
-    if (!st) st = px_image_read(image_path, &img);
+    /* the pixels come after the plan, which says which of them it needs */
+    if (!st) st = px_image_open_meta(image_path, &img);
     if (!st) st = px_check_camera(psf, img);
     if (!st) st = px_desi_extract_prepare(psf, img, image_path, &o);
     if (!st) st = px_extract_plan_create_multi(ctxs, nctx, psf, &o, &xp);
+    if (!st) st = px_image_load_plan_window(img, xp);
     if (!st) st = px_extract_execute(xp, img, 0, 1, &frame);
     if (!st && nctx > 0) px_frame_set_device_info(frame, px_context_device(ctxs[0]));
     if (!st) st = px_extract_finish(frame, psf, img, image_path, psf_path, &o);

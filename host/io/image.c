@@ -16,39 +16,36 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Pixels read per CFITSIO call: bounds the null flags held at once. */
-#define CHUNK_PIX (1L << 20)
-
-/* Read the current HDU, npix values, as doubles into buf. The pixels CFITSIO
- * calls undefined become NaN, so that the weight rule masks them like any
- * other unusable value: BLANK of an integer image (otherwise read as its raw
- * value, -32768 for int16), the NaN of a float image, and the NaN pixels of
- * a tile-compressed float image (stored as ZBLANK in the quantised integers
- * and, read without a null check, turned into ordinary numbers). */
-static px_status read_doubles(fitsfile *fp, const char *path, const char *name, long npix,
-                              double *buf)
+/* Read rows [y0, y0 + h), columns [x0, x0 + w) of the current HDU (nx
+ * columns wide) as doubles into buf ([h][w]), a run of pixels per row, which
+ * CFITSIO serves from plain and tile-compressed images alike. The pixels
+ * CFITSIO calls undefined become NaN, so that the weight rule masks them like
+ * any other unusable value: BLANK of an integer image (otherwise read as its
+ * raw value, -32768 for int16), the NaN of a float image, and the NaN pixels
+ * of a tile-compressed float image (stored as ZBLANK in the quantised
+ * integers and, read without a null check, turned into ordinary numbers). */
+static px_status read_doubles(fitsfile *fp, const char *path, const char *name, long nx, int x0,
+                              int y0, int w, int h, double *buf)
 {
     px_status st = PX_SUCCESS;
     int fstatus = 0, anynul = 0;
     char what[64], *isnull = NULL;
-    long done, n, i;
-    isnull = malloc((size_t)(npix < CHUNK_PIX ? npix : CHUNK_PIX));
+    isnull = malloc((size_t)w);
     if (!isnull) {
         st = px_fail(PX_ERR_NOMEM, "%s: out of memory reading the %s HDU", path, name);
         goto cleanup;
     }
-    for (done = 0; done < npix; done += n) {
-        LONGLONG first = done + 1;
-        n = npix - done < CHUNK_PIX ? npix - done : CHUNK_PIX;
+    for (long y = 0; y < h; y++) {
+        double *row = buf + y * w;
         anynul = 0;
-        if (fits_read_imgnull(fp, TDOUBLE, first, (LONGLONG)n, buf + done, isnull, &anynul,
-                              &fstatus)) {
+        if (fits_read_imgnull(fp, TDOUBLE, (LONGLONG)(y0 + y) * nx + x0 + 1, (LONGLONG)w, row,
+                              isnull, &anynul, &fstatus)) {
             snprintf(what, sizeof what, "reading %s data", name);
             st = px_fits_fail(fstatus, path, what);
             goto cleanup;
         }
-        for (i = 0; anynul && i < n; i++)
-            if (isnull[i]) buf[done + i] = NAN;
+        for (long i = 0; anynul && i < w; i++)
+            if (isnull[i]) row[i] = NAN;
     }
 cleanup:
     free(isnull);
@@ -59,9 +56,9 @@ cleanup:
  * row at a time as C long (64-bit here; CFITSIO's tile decompression has no
  * TLONGLONG) and keep the low 32 bits. A MASK pixel CFITSIO calls undefined
  * (BLANK) says nothing about the pixel, so the pixel is not trusted: its value
- * becomes NaN and the weight rule masks it. */
-static px_status read_mask(fitsfile *fp, const char *path, long nx, long ny, uint32_t *mask,
-                           double *pix)
+ * becomes NaN and the weight rule masks it. Same window as read_doubles. */
+static px_status read_mask(fitsfile *fp, const char *path, long nx, int x0, int y0, int w, int h,
+                           uint32_t *mask, double *pix)
 {
     px_status st = PX_SUCCESS;
     int fstatus = 0, anynul = 0, equiv = 0;
@@ -77,27 +74,46 @@ static px_status read_mask(fitsfile *fp, const char *path, long nx, long ny, uin
                      path);
         goto cleanup;
     }
-    row = malloc((size_t)nx * sizeof *row);
-    isnull = malloc((size_t)nx);
+    row = malloc((size_t)w * sizeof *row);
+    isnull = malloc((size_t)w);
     if (!row || !isnull) {
         st = px_fail(PX_ERR_NOMEM, "%s: out of memory for a MASK row", path);
         goto cleanup;
     }
-    for (y = 0; y < ny; y++) {
+    for (y = 0; y < h; y++) {
         anynul = 0;
-        if (fits_read_imgnull(fp, TLONG, (LONGLONG)y * nx + 1, nx, row, isnull, &anynul,
+        if (fits_read_imgnull(fp, TLONG, (LONGLONG)(y0 + y) * nx + x0 + 1, w, row, isnull, &anynul,
                               &fstatus)) {
             st = px_fits_fail(fstatus, path, "reading MASK data");
             goto cleanup;
         }
-        for (x = 0; x < nx; x++) {
-            mask[y * nx + x] = (uint32_t)((unsigned long)row[x] & 0xFFFFFFFFul);
-            if (anynul && isnull[x]) pix[y * nx + x] = NAN;
+        for (x = 0; x < w; x++) {
+            mask[y * w + x] = (uint32_t)((unsigned long)row[x] & 0xFFFFFFFFul);
+            if (anynul && isnull[x]) pix[y * w + x] = NAN;
         }
     }
 cleanup:
     free(row);
     free(isnull);
+    return st;
+}
+
+/* The current HDU's data must lie inside the file: the pixels are read only
+ * after the plan, perhaps only some rows of them, so a truncated file is
+ * said here, before any work, and whatever rows the window holds. */
+static px_status check_complete(fitsfile *fp, const char *path, const char *name)
+{
+    px_status st = PX_SUCCESS;
+    LONGLONG head = 0, data = 0, end = 0;
+    int fstatus = 0;
+    if (fits_get_hduaddrll(fp, &head, &data, &end, &fstatus)) {
+        st = px_fits_fail(fstatus, path, "reading the HDU addresses");
+        goto cleanup;
+    }
+    if (end > fp->Fptr->filesize)
+        st = px_fail(PX_ERR_FITS, "%s: truncated FITS file (%lld bytes, its %s HDU needs %lld)",
+                     path, (long long)fp->Fptr->filesize, name, (long long)end);
+cleanup:
     return st;
 }
 
@@ -158,7 +174,7 @@ static void read_camera(fitsfile *fp, char *camera, size_t n)
 /* The weight rule of perfex/io.h: flagged or unusable pixels get weight 0 and value 0. */
 static void apply_weight_rule(px_image *img)
 {
-    long npix = (long)img->nx * img->ny;
+    long npix = (long)img->ww * img->wh;
     img->nmasked = 0;
     for (long i = 0; i < npix; i++) {
         double p = img->pix[i], w = img->ivar[i];
@@ -170,25 +186,39 @@ static void apply_weight_rule(px_image *img)
     }
 }
 
-px_status px_image_read(const char *path, px_image **out)
+/* Between px_image_open_meta and px_image_load_window: the open file (and
+ * the inflated copy of a gzipped one). */
+struct px_image_src {
+    fitsfile *fp;
+    px_filebuf mem;
+};
+
+static void close_src(px_image *img)
+{
+    if (!img->src) return;
+    px_fits_close_fast(img->src->fp, &img->src->mem);
+    free(img->src);
+    img->src = NULL;
+}
+
+px_status px_image_open_meta(const char *path, px_image **out)
 {
     px_status st = PX_SUCCESS;
-    fitsfile *fp = NULL;
     px_image *img = NULL;
-    px_filebuf mem;
-    long n[2] = {0, 0}, npix;
+    long n[2] = {0, 0};
     int found = 0;
     *out = NULL;
-    memset(&mem, 0, sizeof mem);
     img = px_calloc(1, sizeof *img);
-    if (!img) {
+    if (img) img->src = px_calloc(1, sizeof *img->src);
+    if (!img || !img->src) {
         st = px_fail(PX_ERR_NOMEM, "%s: out of memory", path);
         goto cleanup;
     }
     snprintf(img->path, sizeof img->path, "%s", path);
-    st = px_fits_open_fast(path, &fp, &mem);
+    st = px_fits_open_fast(path, &img->src->fp, &img->src->mem);
     if (st != PX_SUCCESS) goto cleanup;
-    st = goto_image(fp, path, n);
+    st = goto_image(img->src->fp, path, n);
+    if (st == PX_SUCCESS) st = check_complete(img->src->fp, path, "IMAGE");
     if (st != PX_SUCCESS) goto cleanup;
     if (n[0] > 1000000 || n[1] > 1000000 || n[0] * n[1] > (1L << 31)) {
         st = px_fail(PX_ERR_IMAGE_FORMAT, "%s: IMAGE of %ld x %ld pixels is implausibly large",
@@ -197,41 +227,24 @@ px_status px_image_read(const char *path, px_image **out)
     }
     img->nx = (int)n[0];
     img->ny = (int)n[1];
-    npix = n[0] * n[1];
-    read_camera(fp, img->camera, sizeof img->camera);
-    st = px_cards_read(fp, path, &img->cards);
+    read_camera(img->src->fp, img->camera, sizeof img->camera);
+    st = px_cards_read(img->src->fp, path, &img->cards);
     if (st != PX_SUCCESS) goto cleanup;
-    img->pix = malloc((size_t)npix * sizeof(double));
-    img->ivar = malloc((size_t)npix * sizeof(double));
-    img->mask = px_calloc((size_t)npix, sizeof(uint32_t));
-    if (!img->pix || !img->ivar || !img->mask) {
-        st = px_fail(PX_ERR_NOMEM, "%s: out of memory for %ld x %ld pixels", path, n[0], n[1]);
-        goto cleanup;
-    }
-    px_hint_huge(img->pix, (size_t)npix * sizeof(double));
-    px_hint_huge(img->ivar, (size_t)npix * sizeof(double));
-    px_hint_huge(img->mask, (size_t)npix * sizeof(uint32_t));
-    st = read_doubles(fp, path, "IMAGE", npix, img->pix);
-    if (st != PX_SUCCESS) goto cleanup;
-    st = goto_plane(fp, path, "IVAR", n[0], n[1], &found);
+    /* the planes' shapes are checked here, so that a bad file fails before
+     * any work is planned on it */
+    st = goto_plane(img->src->fp, path, "IVAR", n[0], n[1], &found);
+    if (st == PX_SUCCESS && found) st = check_complete(img->src->fp, path, "IVAR");
     if (st != PX_SUCCESS) goto cleanup;
     if (!found) {
         st = px_fail(PX_ERR_IMAGE_FORMAT, "%s: no IVAR HDU (inverse variance of the pixels)", path);
         goto cleanup;
     }
-    st = read_doubles(fp, path, "IVAR", npix, img->ivar);
+    st = goto_plane(img->src->fp, path, "MASK", n[0], n[1], &found);
+    if (st == PX_SUCCESS && found) st = check_complete(img->src->fp, path, "MASK");
     if (st != PX_SUCCESS) goto cleanup;
-    /* desispec treats MASK as optional; without it only IVAR decides. */
-    st = goto_plane(fp, path, "MASK", n[0], n[1], &found);
-    if (st != PX_SUCCESS) goto cleanup;
-    if (found) {
-        st = read_mask(fp, path, n[0], n[1], img->mask, img->pix);
-        if (st != PX_SUCCESS) goto cleanup;
-    }
-    apply_weight_rule(img);
     /* desispec goes on without a fibermap; a damaged one is said, not fatal */
-    st = px_fits_goto(fp, path, "FIBERMAP", &found);
-    if (st == PX_SUCCESS && found) st = px_fibermap_from_hdu(fp, path, &img->fibermap);
+    st = px_fits_goto(img->src->fp, path, "FIBERMAP", &found);
+    if (st == PX_SUCCESS && found) st = px_fibermap_from_hdu(img->src->fp, path, &img->fibermap);
     if (st != PX_SUCCESS) {
         snprintf(img->fibermap_error, sizeof img->fibermap_error, "%s", px_last_error());
         px_clear_error();
@@ -240,7 +253,80 @@ px_status px_image_read(const char *path, px_image **out)
     *out = img;
     img = NULL;
 cleanup:
-    px_fits_close_fast(fp, &mem);
+    px_image_destroy(img);
+    return st;
+}
+
+px_status px_image_load_window(px_image *img, int x0, int y0, int w, int h)
+{
+    px_status st = PX_SUCCESS;
+    const char *path = img->path;
+    fitsfile *fp;
+    size_t npix;
+    int found = 0, fstatus = 0;
+    if (!img->src) {
+        st = px_fail(PX_ERR_INVALID_ARG, "%s: the image's pixels are already loaded", path);
+        goto cleanup;
+    }
+    if (x0 < 0 || y0 < 0 || w <= 0 || h <= 0 || x0 > img->nx - w || y0 > img->ny - h) {
+        st = px_fail(PX_ERR_INVALID_ARG,
+                     "%s: window of %d x %d pixels at (%d, %d) is not inside the %d x %d image",
+                     path, w, h, x0, y0, img->nx, img->ny);
+        goto cleanup;
+    }
+    fp = img->src->fp;
+    npix = (size_t)w * (size_t)h;
+    img->wx0 = x0;
+    img->wy0 = y0;
+    img->ww = w;
+    img->wh = h;
+    img->pix = malloc(npix * sizeof(double));
+    img->ivar = malloc(npix * sizeof(double));
+    img->mask = px_calloc(npix, sizeof(uint32_t));
+    if (!img->pix || !img->ivar || !img->mask) {
+        st = px_fail(PX_ERR_NOMEM, "%s: out of memory for %d x %d pixels", path, w, h);
+        goto cleanup;
+    }
+    px_hint_huge(img->pix, npix * sizeof(double));
+    px_hint_huge(img->ivar, npix * sizeof(double));
+    px_hint_huge(img->mask, npix * sizeof(uint32_t));
+    /* open_meta left the file on its last HDU read (FIBERMAP, MASK) */
+    if (fits_movabs_hdu(fp, 1, NULL, &fstatus))
+        st = px_fits_fail(fstatus, path, "reading the primary HDU");
+    if (st == PX_SUCCESS) st = goto_image(fp, path, (long[2]){0, 0});
+    if (st == PX_SUCCESS) st = read_doubles(fp, path, "IMAGE", img->nx, x0, y0, w, h, img->pix);
+    if (st == PX_SUCCESS) st = goto_plane(fp, path, "IVAR", img->nx, img->ny, &found);
+    if (st == PX_SUCCESS) st = read_doubles(fp, path, "IVAR", img->nx, x0, y0, w, h, img->ivar);
+    /* desispec treats MASK as optional; without it only IVAR decides. */
+    if (st == PX_SUCCESS) st = goto_plane(fp, path, "MASK", img->nx, img->ny, &found);
+    if (st == PX_SUCCESS && found)
+        st = read_mask(fp, path, img->nx, x0, y0, w, h, img->mask, img->pix);
+    if (st != PX_SUCCESS) goto cleanup;
+    apply_weight_rule(img);
+cleanup:
+    close_src(img);
+    if (st != PX_SUCCESS) {
+        free(img->pix);
+        free(img->ivar);
+        free(img->mask);
+        img->pix = img->ivar = NULL;
+        img->mask = NULL;
+        img->ww = img->wh = 0;
+    }
+    return st;
+}
+
+px_status px_image_read(const char *path, px_image **out)
+{
+    px_status st;
+    px_image *img = NULL;
+    *out = NULL;
+    st = px_image_open_meta(path, &img);
+    if (st == PX_SUCCESS) st = px_image_load_window(img, 0, 0, img->nx, img->ny);
+    if (st == PX_SUCCESS) {
+        *out = img;
+        img = NULL;
+    }
     px_image_destroy(img);
     return st;
 }
@@ -248,6 +334,7 @@ cleanup:
 void px_image_destroy(px_image *img)
 {
     if (!img) return;
+    close_src(img);
     free(img->pix);
     free(img->ivar);
     free(img->mask);
@@ -294,8 +381,8 @@ px_status px_image_create(int nx, int ny, const double *pix, const double *ivar,
         st = px_fail(PX_ERR_NOMEM, "px_image_create: out of memory for %d x %d pixels", nx, ny);
         goto cleanup;
     }
-    img->nx = nx;
-    img->ny = ny;
+    img->nx = img->ww = nx;
+    img->ny = img->wh = ny;
     memcpy(img->pix, pix, npix * sizeof(double));
     memcpy(img->ivar, ivar, npix * sizeof(double));
     if (mask) memcpy(img->mask, mask, npix * sizeof(uint32_t));

@@ -156,7 +156,8 @@ static px_status read_image(px_runner *r, const char *path, px_image **out)
 #else
     (void)r;
 #endif
-    return px_image_read(path, out);
+    /* the pixels are read once the plan says which it needs (run_job) */
+    return px_image_open_meta(path, out);
 }
 
 /* A timeline event of the runner's on the host lane (no-op without a trace):
@@ -256,6 +257,10 @@ static px_status run_job(px_runner *r, const px_job *job)
     {
         px_extract_plan *xp = NULL;
         st = px_extract_plan_create_multi(r->ctxs, r->nctx, psf, &o, &xp);
+        t = px_profile_now();
+        if (!st) st = px_image_load_plan_window(img, xp);
+        px_profile_add_host(o.profile, PX_PROF_IO, px_profile_now() - t);
+        mark(o.profile, "read pixels", "io", t, job->line, "file", job->input);
         if (!st) st = px_extract_execute(xp, img, 0, 1, &frame);
         px_extract_plan_destroy(xp);
     }

@@ -5,7 +5,8 @@
  * zero, negative and NaN ivar), each with the weight it must get written
  * down by hand; the same cases are read from plain, extension-IMAGE,
  * tile-compressed MASK, unsigned-MASK and gzipped files. Malformed files must
- * fail with a message naming the file and the problem. The shared simulated
+ * fail with a message naming the file and the problem. Windows of each file
+ * (what an extraction reads) equal the whole read's pixels. The shared simulated
  * preproc is checked against a raw CFITSIO read of its HDUs.
  */
 #include "testutil.h"
@@ -185,6 +186,52 @@ static void check_weights(const char *path, int layout)
     px_image_destroy(img);
 }
 
+/* A window read (px_image_open_meta + px_image_load_window, what an
+ * extraction reads) holds exactly the whole read's pixels of that window,
+ * from every layout; a window outside the image is refused. */
+static void check_windows(const char *path)
+{
+    static const int win[][4] = {{0, 0, NX, NY}, {1, 1, 5, 2}, {6, 0, 1, NY}, {2, 2, 3, 1}};
+    px_image *full = NULL, *img = NULL;
+    px_status st = px_image_read(path, &full);
+    EXPECT(st == PX_SUCCESS, "%s: %s", path, px_last_error());
+    for (size_t k = 0; st == PX_SUCCESS && k < sizeof win / sizeof win[0]; k++) {
+        const int x0 = win[k][0], y0 = win[k][1], w = win[k][2], h = win[k][3];
+        long nbad = 0, ndiff = 0;
+        st = px_image_open_meta(path, &img);
+        EXPECT(st == PX_SUCCESS && !img->pix, "%s: open_meta: %s", path, px_last_error());
+        if (st == PX_SUCCESS) st = px_image_load_window(img, x0, y0, w, h);
+        EXPECT(st == PX_SUCCESS, "%s: window %d: %s", path, (int)k, px_last_error());
+        if (st != PX_SUCCESS) break;
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++) {
+                const size_t a = (size_t)(y0 + y) * NX + x0 + x, b = (size_t)y * w + x;
+                ndiff += full->pix[a] != img->pix[b] || full->ivar[a] != img->ivar[b] ||
+                         full->mask[a] != img->mask[b];
+                nbad += full->ivar[a] == 0.0;
+            }
+        EXPECT(ndiff == 0 && img->nmasked == nbad &&
+                   (img->fibermap == NULL) == (full->fibermap == NULL) &&
+                   img->cards.n == full->cards.n,
+               "%s: window %d at (%d, %d): %ld pixels differ, nmasked %ld want %ld", path, (int)k,
+               x0, y0, ndiff, img->nmasked, nbad);
+        px_image_destroy(img);
+        img = NULL;
+    }
+    if (st == PX_SUCCESS) {
+        st = px_image_open_meta(path, &img);
+        if (st == PX_SUCCESS) {
+            st = px_image_load_window(img, NX - 2, 0, 3, NY);
+            EXPECT(st == PX_ERR_INVALID_ARG && strstr(px_last_error(), path),
+                   "%s: a window past the last column gave %d (%s)", path, (int)st,
+                   px_last_error());
+        }
+        px_image_destroy(img);
+    }
+    px_clear_error();
+    px_image_destroy(full);
+}
+
 /* Read must fail with status want and a message naming path and holding
  * the word problem. */
 static void check_rejected(const char *path, px_status want, const char *problem)
@@ -242,6 +289,7 @@ static void test_synthetic(const char *dir)
             continue;
         }
         check_weights(path, good[i].layout);
+        check_windows(path);
     }
     /* The compressed variants really are compressed (stored as tables). */
     {
