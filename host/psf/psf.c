@@ -41,6 +41,37 @@ static double legendre_u(const px_legtab *t, double w)
     return (w - t->wmin) * (2.0 / (t->wmax - t->wmin)) - 1.0;
 }
 
+/* px_legval of one fiber at m points: legendre_sum's operations, point by
+ * point the same (so the same bits), with the points innermost, where the
+ * compiler vectorises them. Fitting and checking the inverse trace of every
+ * fiber at 1000 samples and every CCD row was most of reading a PSF. */
+static void legval_many(const px_legtab *t, int fiber, const double *w, int m, double *out)
+{
+    enum { B = 64 };
+    const double *c = t->c + (size_t)fiber * (size_t)t->ncoef;
+    const int n = t->ncoef;
+    double c0[B], c1[B], u[B];
+    for (int k0 = 0; k0 < m; k0 += B) {
+        const int nb = m - k0 < B ? m - k0 : B;
+        for (int k = 0; k < nb; k++) {
+            u[k] = legendre_u(t, w[k0 + k]);
+            c0[k] = n > 1 ? c[n - 2] : c[0];
+            c1[k] = n > 1 ? c[n - 1] : 0;
+        }
+        for (int i = 3, nd = n; i <= n; i++) {
+            const double ci = c[n - i];
+            nd = nd - 1;
+            for (int k = 0; k < nb; k++) {
+                const double tmp = c0[k];
+                c0[k] = ci - (c1[k] * (nd - 1)) * (1.0 / nd);
+                c1[k] = tmp + (c1[k] * u[k] * (2 * nd - 1)) * (1.0 / nd);
+            }
+        }
+        for (int k = 0; k < nb; k++)
+            out[k0 + k] = c0[k] + c1[k] * u[k];
+    }
+}
+
 double px_legval(const px_legtab *t, int fiber, double w)
 {
     return legendre_sum(t->c + (size_t)fiber * (size_t)t->ncoef, t->ncoef, legendre_u(t, w));
@@ -167,6 +198,7 @@ px_status px_psf_build_inverse(px_psf *psf)
     const int m = PX_PSF_INVERSE_NSAMPLE;
     int n = yt->ncoef + 3, f, i;
     double *w = NULL, *u = NULL, *b = NULL, *a = NULL, *scl = NULL, *c = NULL;
+    double *rows = NULL, *wrow = NULL;
     double ymin = INFINITY, ymax = -INFINITY, step;
 
     for (f = 0; f < psf->nfiber; f++) {
@@ -198,8 +230,9 @@ px_status px_psf_build_inverse(px_psf *psf)
     w[m - 1] = yt->wmax;
 
     for (f = 0; f < psf->nfiber; f++) {
+        legval_many(yt, f, w, m, u);
         for (i = 0; i < m; i++) {
-            u[i] = (px_legval(yt, f, w[i]) - ymin) * (2.0 / (ymax - ymin)) - 1.0;
+            u[i] = (u[i] - ymin) * (2.0 / (ymax - ymin)) - 1.0;
             b[i] = w[i];
         }
         /* The inverse and everything after it (the plan's pixel boxes and
@@ -227,6 +260,15 @@ px_status px_psf_build_inverse(px_psf *psf)
     psf->winv.ncoef = n;
     psf->winv.c = c;
     c = NULL;
+    /* rows 0 .. npix_y - 1, then the CCD's upper edge */
+    rows = malloc(((size_t)psf->npix_y + 1) * sizeof *rows);
+    wrow = malloc(((size_t)psf->npix_y + 1) * sizeof *wrow);
+    if (!rows || !wrow) {
+        st = px_fail(PX_ERR_NOMEM, "%s: out of memory checking the inverse trace", psf->path);
+        goto cleanup;
+    }
+    for (i = 0; i <= psf->npix_y; i++)
+        rows[i] = i < psf->npix_y ? i : psf->npix_y - 0.5;
     for (f = 0; f < psf->nfiber; f++) {
         double prev = px_legval(&psf->winv, f, -0.5);
         psf->wmin_f[f] = prev;
@@ -239,10 +281,9 @@ px_status px_psf_build_inverse(px_psf *psf)
         /* The wavelength at every CCD row, as the plan samples it, must grow
          * with the row: a fit that folds back (a trace far from a polynomial
          * of its degree) would make the plan's ranges meaningless. */
+        legval_many(&psf->winv, f, rows, psf->npix_y + 1, wrow);
         for (i = 0; i <= psf->npix_y; i++) {
-            /* rows 0 .. npix_y - 1, then the CCD's upper edge */
-            double row = i < psf->npix_y ? i : psf->npix_y - 0.5;
-            double wr = px_legval(&psf->winv, f, row);
+            double row = rows[i], wr = wrow[i];
             if (!(wr > prev)) {
                 st = px_fail(PX_ERR_PSF_FORMAT,
                              "%s: the wavelength of fiber %d does not increase along the CCD rows "
@@ -255,6 +296,8 @@ px_status px_psf_build_inverse(px_psf *psf)
         }
     }
 cleanup:
+    free(rows);
+    free(wrow);
     free(w);
     free(u);
     free(b);
