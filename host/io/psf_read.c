@@ -22,6 +22,7 @@
 #include "px_internal.h"
 #include "io/fitsguard.h"
 #include "io/fitsutil.h"
+#include "io/gzread.h"
 #include "psf/psf.h"
 
 #include <fitsio.h>
@@ -47,6 +48,7 @@ typedef struct reader {
     int gzip;
     unsigned long gzip_isize; /* uncompressed size mod 2^32 from the gzip trailer */
     long long dataend;        /* largest end of data of the HDUs seen */
+    px_filebuf mem;           /* a gzipped file, inflated (px_fits_open_fast) */
 } reader;
 
 /* Record a CFITSIO failure as a message with CFITSIO's own words. */
@@ -584,7 +586,9 @@ static px_status check_complete(reader *rd)
         st = corrupt(rd, status);
         goto cleanup;
     }
-    if (rd->compressed)
+    if (rd->mem.data)
+        size = (long long)rd->mem.size;
+    else if (rd->compressed)
         size = rd->fp->Fptr->filesize;
     else if (stat(rd->path, &sb) == 0)
         size = (long long)sb.st_size;
@@ -626,9 +630,18 @@ px_status px_psf_read(const char *path, px_psf **out)
     }
     /* The disk-file opener skips CFITSIO's extended file-name syntax (brackets
      * in a name stay a name) yet still unpacks compressed files. */
-    st = px_fits_guard(path);
-    if (st != PX_SUCCESS) goto cleanup;
-    fits_open_diskfile(&rd.fp, path, READONLY, &status);
+    /* A gzipped PSF is inflated as images are (io/gzread.c: libdeflate,
+     * checked against its trailer, guarded in memory), not by CFITSIO. */
+    if (rd.gzip) {
+        st = px_fits_open_fast(path, &rd.fp, &rd.mem);
+        if (st != PX_SUCCESS) goto cleanup;
+        rd.compressed = 0;
+        rd.gzip = 0;
+    } else {
+        st = px_fits_guard(path);
+        if (st != PX_SUCCESS) goto cleanup;
+        fits_open_diskfile(&rd.fp, path, READONLY, &status);
+    }
     if (status && status != MEMORY_ALLOCATION) {
         /* CFITSIO reports a failed malloc of the unpacked file as an open
          * failure; its message says which. */
@@ -758,7 +771,9 @@ px_status px_psf_read(const char *path, px_psf **out)
     *out = psf;
     psf = NULL;
 cleanup:
-    if (rd.fp) {
+    if (rd.mem.data) {
+        px_fits_close_fast(rd.fp, &rd.mem);
+    } else if (rd.fp) {
         status = 0;
         fits_close_file(rd.fp, &status);
         fits_clear_errmsg();
