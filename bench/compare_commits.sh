@@ -13,6 +13,11 @@ SRC=$(cd "$(dirname "$0")/.." && pwd)
 WORK=${WORK:-/tmp/perfex-commits}
 DATA=${PERFEX_DATA:-$SRC/../shared/data}
 REPEAT=${PERFEX_REPEAT:-3}
+# BENCH_CASE=full times the 500-fiber frame instead, each commit once per
+# round, BENCH_ROUNDS rounds (default 2) interleaved, and skips the
+# end-to-end run (which is of bundle 0).
+CASE=${BENCH_CASE:-bundle0}
+ROUNDS=${BENCH_ROUNDS:-2}
 mkdir -p "$WORK"
 for c in "$@"; do
     [ "$c" = current ] && continue
@@ -26,6 +31,16 @@ for c in "$@"; do
         cmake --build "$d/build" -j2 --target perfex >/dev/null
 done
 echo "load: $(cat /proc/loadavg)"
+if [ "$CASE" = full ]; then
+    for r in $(seq "$ROUNDS"); do
+        for c in "$@"; do
+            if [ "$c" = current ]; then P=$SRC/build/perfex; else P=$WORK/$c/build/perfex; fi
+            "$P" bench --case full --repeat 1 2>&1 | grep '^RESULT' | sed "s/^/$c round $r: /"
+        done
+    done
+    echo "load: $(cat /proc/loadavg)"
+    exit 0
+fi
 for c in "$@"; do
     if [ "$c" = current ]; then P=$SRC/build/perfex; else P=$WORK/$c/build/perfex; fi
     echo "=== $c"
