@@ -6,6 +6,7 @@
  */
 #include "cli.h"
 #include "perfex/desi.h"
+#include "io/textout.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -44,38 +45,12 @@ static void usage(FILE *f)
 /* Write text to path through a temporary file in the same folder. */
 static int write_atomic(const char *path, const char *text)
 {
-    size_t n = strlen(path) + 16, len = strlen(text);
-    char *tmp = malloc(n);
-    FILE *f = NULL;
-    int fd, rc = 1;
-    if (!tmp) {
-        fprintf(stderr, "perfex: out of memory\n");
-        goto cleanup;
-    }
-    snprintf(tmp, n, "%s.tmp.XXXXXX", path);
-    fd = mkstemp(tmp);
-    if (fd < 0 || !(f = fdopen(fd, "w"))) {
-        fprintf(stderr, "perfex: %s: cannot write: %s\n", path, strerror(errno));
-        if (fd >= 0) close(fd);
-        goto cleanup;
-    }
-    if (fwrite(text, 1, len, f) != len || fclose(f) != 0) {
-        f = NULL;
-        fprintf(stderr, "perfex: %s: cannot write: %s\n", path, strerror(errno));
-        unlink(tmp);
-        goto cleanup;
-    }
-    f = NULL;
-    if (rename(tmp, path) != 0) {
-        fprintf(stderr, "perfex: %s: cannot rename %s into place: %s\n", path, tmp,
-                strerror(errno));
-        unlink(tmp);
-        goto cleanup;
-    }
-    rc = 0;
-cleanup:
-    free(tmp);
-    return rc;
+    px_text_out o;
+    px_status st = px_text_out_open(&o, path);
+    if (st == PX_SUCCESS && fputs(text, o.fp) == EOF)
+        st = px_fail(PX_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
+    if (o.tmp) st = px_text_out_close(&o, st);
+    return st != PX_SUCCESS ? px_cli_error(st) : 0;
 }
 
 int px_cmd_plan(int argc, char **argv)

@@ -73,6 +73,48 @@ cleanup:
     return st;
 }
 
+int px_tmp_create(char *tmpl, int *slot)
+{
+    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    static atomic_uint counter;
+    size_t len = strlen(tmpl);
+    char *x = tmpl + len - PX_TMP_RANDOM;
+    int fd = -1, err = EEXIST;
+    *slot = -1;
+    if (len < PX_TMP_RANDOM || strcmp(x, "XXXXXX") != 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    for (int attempt = 0; attempt < 1000 && fd < 0 && err == EEXIST; attempt++) {
+        struct timespec ts;
+        unsigned long long r;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        /* splitmix64 of time, pid and a counter: distinct names across
+         * threads and processes; O_EXCL settles any collision */
+        r = (unsigned long long)ts.tv_nsec ^ ((unsigned long long)ts.tv_sec << 30) ^
+            ((unsigned long long)getpid() << 42) ^
+            atomic_fetch_add(&counter, 1u) * 0x9e3779b97f4a7c15ull;
+        r += 0x9e3779b97f4a7c15ull;
+        r = (r ^ (r >> 30)) * 0xbf58476d1ce4e5b9ull;
+        r = (r ^ (r >> 27)) * 0x94d049bb133111ebull;
+        r ^= r >> 31;
+        for (int i = 0; i < PX_TMP_RANDOM; i++, r /= 62)
+            x[i] = alphabet[r % 62];
+        if (px_tmp_register(tmpl, slot) != PX_SUCCESS) {
+            err = ENFILE;
+            break;
+        }
+        fd = open(tmpl, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0) {
+            err = errno;
+            px_tmp_unregister(*slot);
+            *slot = -1;
+        }
+    }
+    if (fd < 0) errno = err;
+    return fd;
+}
+
 void px_tmp_unregister(int slot)
 {
     if (slot >= 0 && slot < PX_TMP_SLOTS) atomic_store(&slot_state[slot], SLOT_FREE);

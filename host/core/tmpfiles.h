@@ -26,6 +26,15 @@
  * the path is too long to record. Thread-safe. */
 px_status px_tmp_register(const char *path, int *slot);
 
+/* Create a temporary file as mkstemp does (template ends in "XXXXXX", which
+ * is replaced; mode 0600; O_EXCL, O_NOFOLLOW, O_CLOEXEC) but with the name
+ * recorded before the file exists, so that a signal arriving at any instant
+ * leaves nothing behind: the handler may unlink a name not yet created, never
+ * a file it does not know. Returns the open descriptor with *slot recorded,
+ * or -1 with errno set (ENOSPC, EACCES, ...) and *slot < 0; EMFILE-like
+ * exhaustion of the registry gives -1 with errno ENFILE. Thread-safe. */
+int px_tmp_create(char *tmpl, int *slot);
+
 /* Forget a recorded path (slot < 0: nothing). Thread-safe. */
 void px_tmp_unregister(int slot);
 

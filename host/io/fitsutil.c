@@ -608,17 +608,15 @@ px_status px_fits_out_open(px_fits_out *o, const char *path)
         goto cleanup;
     }
     sprintf(o->tmp, "%s" PX_TMP_SUFFIX "XXXXXX", o->target);
-    fd = mkstemp(o->tmp);
+    fd = px_tmp_create(o->tmp, &o->slot);
     if (fd < 0) {
         dir_of(o->target, dir, sizeof dir);
         st = px_fail(PX_ERR_IO, "%s: cannot create a file in directory %s: %s", path, dir,
                      strerror(errno));
         goto cleanup;
     }
-    st = px_tmp_register(o->tmp, &o->slot);
-    if (st != PX_SUCCESS) goto cleanup;
     /* CFITSIO refuses to create over an existing file: free the unique name
-     * mkstemp reserved, then create it at once (the disk-file call skips
+     * px_tmp_create reserved, then create it at once (the disk-file call skips
      * CFITSIO's extended file-name syntax, so any path works, and fopen gives
      * the file the mode a new file gets). */
     close(fd);

@@ -5,6 +5,8 @@
  */
 #include "io/textout.h"
 
+#include "core/tmpfiles.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +21,7 @@ px_status px_text_out_open(px_text_out *o, const char *path)
     int fd = -1;
 
     o->fp = NULL;
+    o->slot = -1;
     o->path = path;
     o->tmp = malloc(strlen(path) + 16);
     if (!o->tmp) {
@@ -30,12 +33,12 @@ px_status px_text_out_open(px_text_out *o, const char *path)
         goto cleanup;
     }
     sprintf(o->tmp, "%s.tmp.XXXXXX", path);
-    fd = mkstemp(o->tmp);
+    fd = px_tmp_create(o->tmp, &o->slot);
     if (fd < 0) {
         st = px_fail(PX_ERR_IO, "%s: cannot create a file beside it: %s", path, strerror(errno));
         goto cleanup;
     }
-    /* mkstemp made it 0600; give it the mode a new file would get */
+    /* px_tmp_create made it 0600; give it the mode a new file would get */
     mask = umask(0);
     umask(mask);
     if (fchmod(fd, 0666 & ~mask) != 0) {
@@ -51,7 +54,11 @@ px_status px_text_out_open(px_text_out *o, const char *path)
 cleanup:
     if (fd >= 0) close(fd);
     if (st && o->tmp) {
-        if (fd >= 0 || o->fp) unlink(o->tmp);
+        if (o->fp) fclose(o->fp);
+        o->fp = NULL;
+        if (o->slot >= 0) unlink(o->tmp);
+        px_tmp_unregister(o->slot);
+        o->slot = -1;
         free(o->tmp);
         o->tmp = NULL;
     }
@@ -73,6 +80,8 @@ px_status px_text_out_close(px_text_out *o, px_status st)
         st = px_fail(PX_ERR_IO, "%s: cannot rename %s into place: %s", o->path, o->tmp,
                      strerror(errno));
     if (st != PX_SUCCESS) unlink(o->tmp);
+    px_tmp_unregister(o->slot);
+    o->slot = -1;
     free(o->tmp);
     o->tmp = NULL;
 cleanup:

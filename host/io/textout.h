@@ -21,6 +21,7 @@ typedef struct px_text_out {
     FILE *fp;
     const char *path; /* the caller's */
     char *tmp;
+    int slot; /* its record for the signal handler (core/tmpfiles.h) */
 } px_text_out;
 
 px_status px_text_out_open(px_text_out *o, const char *path);

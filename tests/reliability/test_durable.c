@@ -315,6 +315,32 @@ static void test_registry(void)
     spit(p, "x", 1);
     px_tmp_remove_all();
     EXPECT(stat(p, &sb) == 0, "an unregistered file is left alone");
+    /* px_tmp_create: the name is recorded before the file exists (a signal
+     * right after the create must find it), names are distinct, mode 0600 */
+    {
+        char t1[256], t2[256];
+        int s1 = -1, s2 = -1, fd1, fd2;
+        snprintf(t1, sizeof t1, "%s/made.fits" PX_TMP_SUFFIX "XXXXXX", dir);
+        memcpy(t2, t1, sizeof t1);
+        fd1 = px_tmp_create(t1, &s1);
+        fd2 = px_tmp_create(t2, &s2);
+        EXPECT(fd1 >= 0 && fd2 >= 0 && s1 >= 0 && s2 >= 0 && s1 != s2, "px_tmp_create: %s",
+               strerror(errno));
+        EXPECT(strcmp(t1, t2) != 0, "two names differ (%s)", t1);
+        EXPECT(px_tmp_name_matches(strrchr(t1, '/') + 1, "made.fits"), "%s has the template", t1);
+        EXPECT(stat(t1, &sb) == 0 && (sb.st_mode & 0777) == 0600, "created with mode 0600");
+        px_tmp_remove_all();
+        EXPECT(stat(t1, &sb) != 0 && stat(t2, &sb) != 0, "created files are recorded");
+        px_tmp_unregister(s1);
+        px_tmp_unregister(s2);
+        if (fd1 >= 0) close(fd1);
+        if (fd2 >= 0) close(fd2);
+        snprintf(t1, sizeof t1, "%s/bad.fits.tmp.XXXXX", dir);
+        EXPECT(px_tmp_create(t1, &s1) < 0 && errno == EINVAL && s1 < 0, "a bad template");
+        snprintf(t1, sizeof t1, "%s/no/such/dir.tmp.XXXXXX", dir);
+        EXPECT(px_tmp_create(t1, &s1) < 0 && errno == ENOENT && s1 < 0, "no directory: ENOENT");
+        px_tmp_remove_all();
+    }
 }
 
 static void test_scrub(void)
