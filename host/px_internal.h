@@ -44,12 +44,12 @@ void px_clear_error(void);
 
 /* --------------------------------------------------------------- devices */
 
-/* Set what the OpenCL runtimes read from the environment before the first
- * OpenCL call (ocl_env.c): POCL_CACHE_DIR, when unset and PoCL's default
- * cache folder cannot be written, to a private folder under $TMPDIR, and
- * POCL_WORK_GROUP_SPECIALIZATION=0 when unset (once per process). Then PX_ERR_NOMEM when a virtual-memory limit (ulimit -v)
- * leaves the runtime too little address space to start (PoCL would abort or
- * crash). The device layer calls it before its first OpenCL call. */
+/* Set what the OpenCL runtimes read from the environment before the first OpenCL call
+ * (ocl_env.c), once per process: POCL_CACHE_DIR, when unset and PoCL's default cache folder
+ * cannot be written, to a private folder under $TMPDIR; POCL_WORK_GROUP_SPECIALIZATION=0 when
+ * unset. Then PX_ERR_NOMEM when a virtual-memory limit (ulimit -v) leaves the runtime too
+ * little address space to start (PoCL would abort or crash). The device layer calls it before
+ * its first OpenCL call. */
 px_status px_opencl_env_prepare(void);
 /* Bytes of address space a virtual-memory limit (RLIMIT_AS) leaves this
  * process (1e300 without a limit), and PX_ERR_NOMEM ("out of memory for
