@@ -8,11 +8,15 @@
 # simulation's truth.
 #
 # Sized for about two minutes on a 2-core CPU (10 bundles, 250 fibers, the
-# whole r-camera range). PERFEX_DEMO_FULL=1 (or --full) runs the full
-# 500-fiber frame instead. Outputs go to out/demo (PERFEX_DEMO_DIR).
+# r camera's grid as desi_proc extracts it, 5760-7620 A at 0.8). The image
+# is simulated and extracted on one grid: the truth is known only at the
+# simulation's wavelengths, and the sky lines are narrower than a bin.
+# PERFEX_DEMO_FULL=1 (or --full) runs the full 500-fiber frame instead.
+# Outputs go to out/demo (PERFEX_DEMO_DIR).
 set -eu
 cd "$(dirname "$0")/.."
 NSPEC=${PERFEX_DEMO_NSPEC:-250}
+GRID=5760,7620,0.8
 [ "${1:-}" = "--full" ] && PERFEX_DEMO_FULL=1
 [ "${PERFEX_DEMO_FULL:-0}" = "1" ] && NSPEC=500
 
@@ -29,14 +33,14 @@ echo "== devices (* = the one perfex uses)"
 echo
 echo "== synthesising a DESI-like r-camera PSF: $OUT/psf.fits"
 "$PERFEX" psf synth -o "$OUT/psf.fits" --camera r --seed 1
-echo "== simulating fibers 0-$((NSPEC - 1)) over the r range with 40 cosmic rays: $OUT/preproc.fits"
+echo "== simulating fibers 0-$((NSPEC - 1)) on the r grid $GRID with 40 cosmic rays: $OUT/preproc.fits"
 t0=$(now)
-"$PERFEX" simulate -p "$OUT/psf.fits" -o "$OUT/preproc.fits" -n "$NSPEC" --cosmics 40 --seed 2 --quiet
+"$PERFEX" simulate -p "$OUT/psf.fits" -o "$OUT/preproc.fits" -n "$NSPEC" -w "$GRID" --cosmics 40 --seed 2 --quiet
 t1=$(now)
 echo "   simulated in $(ms "$t0" "$t1") ms"
 echo "== extracting on the default device: $OUT/frame.fits"
 t0=$(now)
-"$PERFEX" extract -i "$OUT/preproc.fits" -p "$OUT/psf.fits" -o "$OUT/frame.fits" -n "$NSPEC"
+"$PERFEX" extract -i "$OUT/preproc.fits" -p "$OUT/psf.fits" -o "$OUT/frame.fits" -n "$NSPEC" -w "$GRID"
 t1=$(now)
 echo
 echo "== summary"

@@ -257,6 +257,21 @@ static double interp(double u, const double *x, const double *y, int n)
     return y[lo] + (u - x[lo]) * (y[hi] - y[lo]) / (x[hi] - x[lo]);
 }
 
+long px_truth_offgrid(const px_frame *f, const px_truth *t)
+{
+    long off = 0;
+    int k = 0;
+    for (int j = 0; j < f->nwave && t->nwave > 0; j++) {
+        const double u = f->wave[j];
+        if (u < t->wave[0] || u > t->wave[t->nwave - 1]) continue;
+        while (k + 1 < t->nwave && t->wave[k + 1] <= u)
+            k++;
+        if (fabs(u - t->wave[k]) > 1e-6 && (k + 1 >= t->nwave || fabs(t->wave[k + 1] - u) > 1e-6))
+            off++;
+    }
+    return off;
+}
+
 px_status px_truth_chi(const px_frame *f, const px_truth *t, double *mean, double *std, long *n)
 {
     px_status st = PX_SUCCESS;
@@ -296,6 +311,11 @@ px_status px_truth_chi(const px_frame *f, const px_truth *t, double *mean, doubl
         for (j = nd; j < nw - nd; j++) {
             double iv = f->ivar[(size_t)s * nw + j], model = 0.0, chi, delta;
             if (!(iv > 0)) continue;
+            /* Only bins whose resolution row lies on the truth's grid: beyond
+             * it the simulation put no photons, and the light's sharp end is
+             * not what the interpolated truth describes (a frame on a wider
+             * grid, perfex extract's default, the PSF's whole range). */
+            if (f->wave[j - nd] < t->wave[0] || f->wave[j + nd] > t->wave[t->nwave - 1]) continue;
             /* Row j of R: element (j, j + off) is stored at [k][j + off], off = nd - k. */
             for (k = 0; k <= 2 * nd; k++)
                 model += R[(size_t)k * nw + j + nd - k] * truth[j + nd - k];

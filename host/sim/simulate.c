@@ -46,27 +46,6 @@ void px_sim_destroy(px_sim_result *r)
 
 /* -------------------------------------------------------- the simulation */
 
-/* CAMERA of the PSF file (primary header, else the PSF HDU); "" if absent. */
-static void psf_camera(const char *path, char *camera, size_t n)
-{
-    fitsfile *fp = NULL;
-    char value[FLEN_VALUE];
-    int fstatus = 0, found = 0;
-    camera[0] = '\0';
-    if (px_fits_open(path, &fp) != PX_SUCCESS) goto cleanup;
-    if (fits_read_key(fp, TSTRING, "CAMERA", value, NULL, &fstatus) == 0) {
-        snprintf(camera, n, "%.15s", value);
-        goto cleanup;
-    }
-    fstatus = 0;
-    if (px_fits_goto(fp, path, "PSF", &found) != PX_SUCCESS || !found) goto cleanup;
-    if (fits_read_key(fp, TSTRING, "CAMERA", value, NULL, &fstatus) == 0)
-        snprintf(camera, n, "%.15s", value);
-cleanup:
-    px_fits_close(fp);
-    px_clear_error();
-}
-
 /* The exposure of the options into the result, checked. */
 static px_status copy_exposure(const px_psf *psf, const px_sim_options *opt, px_sim_result *r)
 {
@@ -183,8 +162,8 @@ px_status px_simulate(px_context *ctx, const px_psf *psf, const px_sim_options *
     snprintf(r->psf_path, sizeof r->psf_path, "%s", psf->path);
     if (opt->camera)
         snprintf(r->camera, sizeof r->camera, "%s", opt->camera);
-    else
-        psf_camera(psf->path, r->camera, sizeof r->camera);
+    else /* the reader's, quotes and blanks dropped (specex writes '''r0      ''') */
+        snprintf(r->camera, sizeof r->camera, "%s", psf->camera);
     st = copy_exposure(psf, opt, r);
     if (st != PX_SUCCESS) goto cleanup;
 

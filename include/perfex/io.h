@@ -211,12 +211,19 @@ PX_API const double *px_truth_phot(const px_truth *truth);
 PX_API const double *px_truth_wave(const px_truth *truth);
 
 /* chi = (flux - R . (PHOT / dw)) * sqrt(ivar) over the frame's fibers found
- * in the truth, on bins with ivar > 0 at least ndiag from either end. PHOT is
- * interpolated linearly onto the frame grid (exact when the grids agree) and
- * dw is the centred gradient of the frame grid. PX_ERR_RANGE when no bin
- * qualifies. */
+ * in the truth, on bins with ivar > 0 at least ndiag from either end whose
+ * resolution row lies within the truth's grid (beyond it the simulation put
+ * no photons). PHOT is interpolated linearly onto the frame grid (exact when
+ * the grids agree) and dw is the centred gradient of the frame grid.
+ * PX_ERR_RANGE when no bin qualifies. */
 PX_API px_status px_truth_chi(const px_frame *frame, const px_truth *truth, double *mean,
                               double *std, long *n);
+/* How many of the frame's wavelengths inside the truth's range are not on
+ * its grid (further than 1e-6 A from every truth wavelength). Where they are
+ * not, the interpolated truth is not what the extraction sees near
+ * unresolved lines (sky lines), and chi grows there: extract on the
+ * simulation's grid for the check. */
+PX_API long px_truth_offgrid(const px_frame *frame, const px_truth *truth);
 
 #ifdef __cplusplus
 }

@@ -428,6 +428,27 @@ static void test_truth_analytic(void)
     /* Bins 1..10 minus the masked bin 5: j = 1,3,7,9 give +1, j = 2,4,6,8,10 give -1. */
     EXPECT(n == 9 && fabs(mean - (-1.0 / 9.0)) < 1e-9 && fabs(std - sqrt(1.0 - 1.0 / 81.0)) < 1e-9,
            "n %ld mean %.12g std %.12g", n, mean, std);
+    /* The truth's grid (4999 + 0.4 j) misses every frame wavelength
+     * (5000 + 0.8 j); on the frame's own grid none is missed. */
+    EXPECT(px_truth_offgrid(f, &t) == nw, "off the grid: %ld of %d", px_truth_offgrid(f, &t), nw);
+    {
+        double wt0[40];
+        memcpy(wt0, wt, sizeof wt0);
+        for (j = 0; j < nt; j++)
+            wt[j] = 4996.0 + 0.8 * j;
+        EXPECT(px_truth_offgrid(f, &t) == 0, "on the grid: %ld", px_truth_offgrid(f, &t));
+        memcpy(wt, wt0, sizeof wt0);
+    }
+    /* A truth grid that ends inside the frame's (4999-5004.6 A, rows
+     * re-laid for 15 wavelengths): only bins whose resolution row lies on
+     * it count (j = 1..4; 5 is masked), whatever the flux beyond. */
+    t.nwave = 15;
+    memmove(pt + 15, pt + nt, 15 * sizeof pt[0]);
+    for (j = 6; j < nw; j++)
+        f->flux[j] = 1e6;
+    EXPECT(px_truth_chi(f, &t, &mean, &std, &n) == PX_SUCCESS, "%s", px_last_error());
+    EXPECT(n == 4 && fabs(mean) < 1e-9 && fabs(std - 1.0) < 1e-9,
+           "bins beyond the truth's grid: n %ld mean %.12g std %.12g", n, mean, std);
     px_frame_destroy(f);
 }
 
