@@ -21,13 +21,14 @@
  * 800 MiB. So when a limit is set and leaves less than 800 MiB plus a stack
  * per CPU, perfex refuses to start the runtime and says how much it needs.
  *
- * PoCL compiles each kernel twice on its first launch: a generic
- * work-group function and one specialised to the launch's sizes. Every
- * perfex kernel fixes its work-group size (reqd_work_group_size), so the
- * specialised copy runs no faster (bundle 0 gives the same bytes in the
- * same time, the full frame within noise) while it doubles the first run's
- * compilation (about 40 -> 24 CPU s for an r-camera extraction on 2 cores,
- * and the test suite's first run by about a minute). So perfex sets
+ * PoCL compiles each kernel on its first launch twice: a generic
+ * work-group function and one specialised to the launch's sizes (and again
+ * for each new local size). For perfex's kernels the specialised copies run
+ * no faster (bundle 0 gives the same bytes in the same time, the full frame
+ * within noise: the heavy kernels fix their work-group size, and the others
+ * loop over their work-items in the same way) while they double the first
+ * run's compilation (about 40 -> 21 CPU s for an r-camera extraction on 2
+ * cores, and the test suite's first run by about a minute). So perfex sets
  * POCL_WORK_GROUP_SPECIALIZATION=0 when the user has not set it.
  */
 #include "px_internal.h"
