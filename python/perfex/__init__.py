@@ -141,7 +141,17 @@ def _select_indices(req, devices_list):
     return picks
 
 
-class Context:
+class _Closing:
+    """`with` closes the handle at the end of the block."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class Context(_Closing):
     """An opened OpenCL device (px_context): its queue and built kernels.
 
     Context() opens the device `perfex extract` would use ($PERFEX_DEVICE,
@@ -179,12 +189,6 @@ class Context:
         """Release the device (the context must not be running an extraction)."""
         with self.lock:
             self._finalize()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     def __repr__(self):
         return "perfex.Context(index=%d, %r)" % (self.index, self.device["name"])
@@ -250,7 +254,7 @@ class _Locked:
 
 # ---------------------------------------------------------------------- PSF
 
-class PSF:
+class PSF(_Closing):
     """A Gauss-Hermite PSF file (PSFVER 2 or 3) read once (px_psf_read).
 
     Attributes as specter's PSF names them: nspec, npix_x, npix_y, wmin,
@@ -281,12 +285,6 @@ class PSF:
 
     def close(self):
         self._finalize()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     def __repr__(self):
         return "perfex.PSF(%r)" % self.path
