@@ -36,7 +36,8 @@ static void usage(FILE *f)
                "  --max-ivar-rel X   median |ivar/ivar_ref - 1| allowed (default 1e-3)\n"
                "  --max-res X        largest |RESOLUTION difference| allowed (default 1e-4)\n"
                "  --truth PREPROC    also chi of FRAME against the PHOT/WAVE HDUs of a simulated\n"
-               "                     preproc: chi = (flux - R.(PHOT/dw)) sqrt(ivar)\n"
+               "                     preproc: chi = (flux - R.(PHOT/dw)) sqrt(ivar), on the bins\n"
+               "                     inside its grid (extract on the simulation's -w)\n"
                "  --truth-tol X      allowed |mean chi| and |std chi - 1| (default 0.02)\n"
                "  --ref-specmin N    fiber of REFERENCE's first row when its header has no\n"
                "                     SPECMIN (specter's frames; default 0)\n");
