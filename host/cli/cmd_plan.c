@@ -49,7 +49,7 @@ static int write_atomic(const char *path, const char *text)
     px_status st = px_text_out_open(&o, path);
     if (st == PX_SUCCESS && fputs(text, o.fp) == EOF)
         st = px_fail(PX_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
-    if (o.tmp) st = px_text_out_close(&o, st);
+    st = px_text_out_close(&o, st);
     return st != PX_SUCCESS ? px_cli_error(st) : 0;
 }
 

@@ -23,7 +23,7 @@ px_status px_text_out_open(px_text_out *o, const char *path)
     o->fp = NULL;
     o->slot = -1;
     o->path = path;
-    o->tmp = malloc(strlen(path) + 16);
+    o->tmp = malloc(strlen(path) + sizeof PX_TMP_SUFFIX + PX_TMP_RANDOM);
     if (!o->tmp) {
         st = px_fail(PX_ERR_NOMEM, "%s: out of host memory", path);
         goto cleanup;
@@ -32,7 +32,7 @@ px_status px_text_out_open(px_text_out *o, const char *path)
         st = px_fail(PX_ERR_IO, "%s: is a directory", path);
         goto cleanup;
     }
-    sprintf(o->tmp, "%s.tmp.XXXXXX", path);
+    sprintf(o->tmp, "%s" PX_TMP_SUFFIX "XXXXXX", path);
     fd = px_tmp_create(o->tmp, &o->slot);
     if (fd < 0) {
         st = px_fail(PX_ERR_IO, "%s: cannot create a file beside it: %s", path, strerror(errno));
@@ -54,8 +54,6 @@ px_status px_text_out_open(px_text_out *o, const char *path)
 cleanup:
     if (fd >= 0) close(fd);
     if (st && o->tmp) {
-        if (o->fp) fclose(o->fp);
-        o->fp = NULL;
         if (o->slot >= 0) unlink(o->tmp);
         px_tmp_unregister(o->slot);
         o->slot = -1;
